@@ -1,0 +1,30 @@
+import { formatDiagnostic, hasErrors } from '../../job/diagnostics';
+import { resolvePlan } from '../../job/plan';
+import { loadJobFile } from '../../job/validate';
+import { EXIT } from '../exit-codes';
+import { parse } from '../args';
+
+export const usage = 'a2a-deploy validate FILE... [--json]';
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, usage, { json: { type: 'boolean' } }, 1);
+  let failed = false;
+  const results = [];
+  for (const file of positionals) {
+    const loaded = loadJobFile(file);
+    const ok = !!loaded.job && !hasErrors(loaded.diagnostics);
+    const plan = ok ? resolvePlan(loaded.job!, file) : undefined;
+    failed ||= !ok;
+    if (values.json) {
+      results.push({ file, ok, agents: plan ? Object.keys(plan.agents).length : undefined, stages: plan?.stages.length, diagnostics: loaded.diagnostics });
+      continue;
+    }
+    for (const d of loaded.diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
+    if (plan) {
+      const n = Object.keys(plan.agents).length;
+      process.stdout.write(`${file}: ok (${n} agent${n === 1 ? '' : 's'}, ${plan.stages.length} stage${plan.stages.length === 1 ? '' : 's'})\n`);
+    }
+  }
+  if (values.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
+  return failed ? EXIT.invalidInput : EXIT.ok;
+}

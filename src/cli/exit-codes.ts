@@ -1,0 +1,18 @@
+// Exit codes scripts can rely on.
+export const EXIT = {
+  ok: 0,
+  jobFailed: 1,
+  invalidInput: 2,
+  temporalUnreachable: 3,
+} as const;
+
+/** An error that ends the command with a given exit code and a message for the user. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT.invalidInput,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}

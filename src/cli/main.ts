@@ -1,0 +1,53 @@
+// a2a-deploy: one entry point, one file per command under ./commands.
+import { CliError, EXIT } from './exit-codes';
+
+type Command = { usage: string; summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> };
+
+// Commands are loaded lazily so `validate` never pays for loading the Temporal SDK.
+const COMMANDS: Record<string, Command> = {
+  validate: { usage: 'validate FILE...', summary: 'check job files; every error with FILE:LINE:COL', load: () => import('./commands/validate') },
+  plan: { usage: 'plan FILE', summary: 'show stages, URLs and calls (--json, --format mermaid)', load: () => import('./commands/plan') },
+};
+
+export function usageText(): string {
+  const width = Math.max(...Object.values(COMMANDS).map((c) => c.usage.length));
+  return [
+    'usage: a2a-deploy COMMAND [options]',
+    '',
+    ...Object.values(COMMANDS).map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
+    '',
+    'Exit codes: 0 done, 1 the job failed, 2 invalid input, 3 Temporal unreachable.',
+  ].join('\n');
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usageText() + '\n');
+    return name ? EXIT.ok : EXIT.invalidInput;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    const { didYouMean } = await import('../job/diagnostics');
+    throw new CliError(`unknown command '${name}'`, EXIT.invalidInput, didYouMean(name, Object.keys(COMMANDS)) ?? 'run a2a-deploy --help');
+  }
+  return (await command.load()).run(rest);
+}
+
+export function main(argv: string[]): void {
+  runCli(argv).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      if (err instanceof CliError) {
+        if (err.message) process.stderr.write(`a2a-deploy: ${err.message}\n`);
+        if (err.hint) process.stderr.write(`  hint: ${err.hint}\n`);
+        process.exitCode = err.exitCode;
+      } else {
+        process.stderr.write(`a2a-deploy: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);
+        process.exitCode = EXIT.jobFailed;
+      }
+    },
+  );
+}

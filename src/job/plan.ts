@@ -1,0 +1,175 @@
+// Resolves a validated job into a deployment plan: stages, URLs, who calls whom, and the full
+// runtime spec of every agent. The deploy workflow only walks this plan, so everything that
+// needs judgement (or I/O, or hashing) happens here, outside the workflow.
+import { createHash } from 'node:crypto';
+import { dirname, resolve } from 'node:path';
+import { durationMs, type AgentSpec, type JobFile, type Target, type TopologyType } from './schema';
+import { callGraph, mentionedAgents, stagesByHeight } from './topology';
+
+export interface RestartPlan {
+  policy: 'never' | 'on-failure' | 'always';
+  maxRestarts: number;
+  windowMs: number;
+  backoffMs: number;
+  maxBackoffMs: number;
+}
+
+export interface AgentPlan {
+  id: string;
+  type?: string;
+  target: Target;
+  port: number;
+  /** the URL the other agents call */
+  url: string;
+  /** where the deployer checks health, from the machine that runs the agent */
+  healthUrl: string;
+  stage: number;
+  /** agents this one calls (their URLs are given to it) */
+  connectsTo: string[];
+  /** agents that must be healthy before this one starts (= connectsTo, except in a mesh) */
+  dependsOn: string[];
+  run: { module?: string; command?: string[]; args: string[] };
+  /** the complete environment the agent gets on top of the runner's own */
+  env: Record<string, string>;
+  health: { path: string; timeoutMs: number; intervalMs: number };
+  restart: RestartPlan;
+  stopGraceMs: number;
+  deployment: { host?: string; user?: string; sshKey?: string; workdir?: string; image?: string; network?: string };
+  /** directory relative paths in the spec resolve against (the job file's folder) */
+  baseDir: string;
+  /** identifies this exact spec: same hash, same running agent */
+  specHash: string;
+}
+
+export interface DeployPlan {
+  job: string;
+  description?: string;
+  priority: string;
+  topology: TopologyType;
+  sourceFile: string;
+  stages: string[][];
+  /** agents in file order */
+  agents: Record<string, AgentPlan>;
+  /** the agent a user talks to: nobody calls it */
+  entry: string;
+}
+
+export const containerName = (job: string, agent: string) => `a2a-${job}-${agent}`;
+
+function agentUrl(job: string, a: AgentSpec): string {
+  const port = a.config.port;
+  switch (a.deployment.target) {
+    case 'localhost':
+      return `http://127.0.0.1:${port}`;
+    case 'remote':
+      return `http://${hostForUrl(a.deployment.host!)}:${port}`;
+    case 'container':
+      // On the host network a container is reached like a local process; on a job network
+      // its peers reach it by container name.
+      return !a.deployment.network || a.deployment.network === 'host'
+        ? `http://127.0.0.1:${port}`
+        : `http://${containerName(job, a.id)}:${port}`;
+  }
+}
+
+const hostForUrl = (h: string) => (h.includes(':') && !h.startsWith('[') ? `[${h}]` : h);
+
+export function resolvePlan(job: JobFile, sourceFile: string): DeployPlan {
+  const name = job.job.name;
+  const ids = job.agents.map((a) => a.id);
+  const graph = callGraph(job.topology);
+  const { stages, height } = stagesByHeight(ids, graph.ordered ? graph.calls : new Map());
+  const urls = new Map(job.agents.map((a) => [a.id, agentUrl(name, a)]));
+  const baseDir = dirname(resolve(sourceFile));
+
+  const agents: Record<string, AgentPlan> = {};
+  for (const a of job.agents) {
+    const connectsTo = graph.calls.get(a.id) ?? [];
+    const peers = Object.fromEntries(connectsTo.map((id) => [id, urls.get(id)!]));
+    const url = urls.get(a.id)!;
+    const userEnv = Object.fromEntries(Object.entries(a.deployment.environment).map(([k, v]) => [k, String(v)]));
+    const env: Record<string, string> = {
+      ...userEnv,
+      // The deployer's variables win: an agent's identity and wiring come from the plan.
+      AGENT_ID: a.id,
+      AGENT_PORT: String(a.config.port),
+      AGENT_URL: url,
+      CONNECTED_AGENTS: connectsTo.map((id) => urls.get(id)).join(','),
+      A2A_PEERS: JSON.stringify(peers),
+      A2A_JOB: name,
+    };
+    const d = a.deployment;
+    const plan: Omit<AgentPlan, 'specHash'> = {
+      id: a.id,
+      ...(a.type ? { type: a.type } : {}),
+      target: d.target,
+      port: a.config.port,
+      url,
+      healthUrl: `${d.target === 'remote' ? url : `http://127.0.0.1:${a.config.port}`}${a.config.health.path}`,
+      stage: height.get(a.id) ?? 0,
+      connectsTo,
+      dependsOn: graph.ordered ? connectsTo : [],
+      run: { ...(a.module ? { module: a.module } : {}), ...(a.command ? { command: a.command } : {}), args: a.args },
+      env,
+      health: { path: a.config.health.path, timeoutMs: durationMs(a.config.health.timeout), intervalMs: durationMs(a.config.health.interval) },
+      restart: {
+        policy: a.restart.policy,
+        maxRestarts: a.restart.max_restarts,
+        windowMs: durationMs(a.restart.window),
+        backoffMs: durationMs(a.restart.backoff),
+        maxBackoffMs: durationMs(a.restart.max_backoff),
+      },
+      stopGraceMs: durationMs(a.stop_grace),
+      deployment: stripUndefined({ host: d.host, user: d.user, sshKey: d.ssh_key, workdir: d.workdir, image: d.image, network: d.network }),
+      baseDir,
+    };
+    agents[a.id] = { ...plan, specHash: specHash(plan) };
+  }
+
+  return {
+    job: name,
+    ...(job.job.description ? { description: job.job.description } : {}),
+    priority: job.job.priority,
+    topology: job.topology.type,
+    sourceFile: resolve(sourceFile),
+    stages,
+    agents,
+    entry: entryAgent(job, graph.calls, height),
+  };
+}
+
+/** The agent nobody calls (the highest such one), or the first member of a mesh. */
+function entryAgent(job: JobFile, calls: Map<string, string[]>, height: Map<string, number>): string {
+  if (job.topology.type === 'mesh') return job.topology.agents[0];
+  if (job.topology.type === 'hierarchical') return job.topology.root;
+  if (job.topology.type === 'hub-spoke') return job.topology.hub;
+  const called = new Set([...calls.values()].flat());
+  const candidates = mentionedAgents(job.topology).filter((id) => !called.has(id));
+  return candidates.reduce((best, id) => ((height.get(id) ?? 0) > (height.get(best) ?? 0) ? id : best), candidates[0] ?? job.agents[0].id);
+}
+
+// What a person or a script reads from `plan --json`: exactly this shape.
+export function planSummary(plan: DeployPlan) {
+  return {
+    job: plan.job,
+    stages: plan.stages,
+    agents: Object.fromEntries(Object.values(plan.agents).map((a) => [a.id, { target: a.target, url: a.url, connectsTo: a.connectsTo }])),
+  };
+}
+
+function specHash(plan: Omit<AgentPlan, 'specHash'>): string {
+  const { stage: _stage, ...spec } = plan; // the stage is where it starts, not what it runs
+  return createHash('sha256').update(stableJson(spec)).digest('hex').slice(0, 16);
+}
+
+function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+function stripUndefined<T extends Record<string, unknown>>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,144 @@
+// The job file's schema, defined once. TypeScript types are inferred from it, and the
+// validator walks these same shapes to suggest field names ("did you mean").
+import { z } from 'zod';
+
+// Ids and job names end up in process names, container names, file paths and workflow ids,
+// so they are kept to a pattern that is safe in all of those without quoting.
+export const SAFE_ID = /^[a-z][a-z0-9-]{0,62}$/;
+const safeId = (what: string) =>
+  z
+    .string({ error: `${what} must be a string` })
+    .regex(SAFE_ID, { error: `${what} must start with a lowercase letter and hold only lowercase letters, digits and '-' (at most 63)` });
+
+// A duration is a number of seconds or a string with a unit: 500ms, 30s, 5m, 1h.
+export const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+const duration = z.union([
+  z.number().positive({ error: 'a duration must be positive' }),
+  z.string().regex(DURATION, { error: "a duration is a number of seconds or a string like '500ms', '30s', '5m'" }),
+]);
+
+export function durationMs(value: number | string): number {
+  if (typeof value === 'number') return Math.round(value * 1000);
+  const m = DURATION.exec(value);
+  if (!m) throw new Error(`not a duration: ${value}`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  return Math.round(Number(m[1]) * unit);
+}
+
+const port = z
+  .number({ error: 'port must be a whole number' })
+  .int({ error: 'port must be a whole number' })
+  .min(1, { error: 'port must be between 1 and 65535' })
+  .max(65535, { error: 'port must be between 1 and 65535' });
+
+// Environment values reach a process (or container) environment, never a shell string.
+const envName = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const environment = z.record(
+  z.string().regex(envName, { error: 'environment variable names are letters, digits and _, not starting with a digit' }),
+  z.union([z.string(), z.number(), z.boolean()]),
+);
+
+export const HealthSchema = z
+  .object({
+    path: z.string().startsWith('/', { error: "health path must start with '/'" }).default('/health'),
+    timeout: duration.default('30s'),
+    interval: duration.default('100ms'),
+  })
+  .strict();
+
+export const ConfigSchema = z
+  .object({
+    port,
+    health: HealthSchema.prefault({}),
+  })
+  .strict();
+
+export const TARGETS = ['localhost', 'remote', 'container'] as const;
+
+export const DeploymentSchema = z
+  .object({
+    target: z.enum(TARGETS, { error: `target must be one of: ${TARGETS.join(', ')}` }).default('localhost'),
+    environment: environment.default({}),
+    // remote (SSH)
+    host: z.string().min(1).optional(),
+    user: z.string().min(1).optional(),
+    ssh_key: z.string().min(1).optional(),
+    workdir: z.string().min(1).optional(),
+    // container
+    image: z.string().min(1).optional(),
+    network: z.string().min(1).optional(),
+  })
+  .strict();
+
+export const RESTART_POLICIES = ['never', 'on-failure', 'always'] as const;
+export const RestartSchema = z
+  .object({
+    policy: z.enum(RESTART_POLICIES, { error: `restart policy must be one of: ${RESTART_POLICIES.join(', ')}` }).default('on-failure'),
+    max_restarts: z.number().int().min(0).default(5),
+    window: duration.default('10m'),
+    backoff: duration.default('1s'),
+    max_backoff: duration.default('30s'),
+  })
+  .strict();
+
+export const AgentSchema = z
+  .object({
+    id: safeId('agent id'),
+    type: z.string().optional(),
+    // What to run: a Node entry point, or an argv list (never a shell string).
+    module: z.string().min(1).optional(),
+    command: z.array(z.string(), { error: 'command is a list of arguments, e.g. [node, server.js]' }).min(1).optional(),
+    args: z.array(z.string()).default([]),
+    config: ConfigSchema,
+    deployment: DeploymentSchema.prefault({}),
+    restart: RestartSchema.prefault({}),
+    stop_grace: duration.default('10s'),
+  })
+  .strict();
+
+const ref = z.string({ error: 'an agent reference must be an agent id' });
+
+export const TOPOLOGY_TYPES = ['hub-spoke', 'pipeline', 'dag', 'mesh', 'hierarchical'] as const;
+export const TopologySchema = z.discriminatedUnion(
+  'type',
+  [
+    z.object({ type: z.literal('hub-spoke'), hub: ref, spokes: z.array(ref).min(1) }).strict(),
+    z.object({ type: z.literal('pipeline'), stages: z.array(ref).min(1) }).strict(),
+    z
+      .object({
+        type: z.literal('dag'),
+        connections: z.array(z.object({ from: ref, to: ref }).strict()).min(1),
+      })
+      .strict(),
+    z.object({ type: z.literal('mesh'), agents: z.array(ref).min(1) }).strict(),
+    z
+      .object({
+        type: z.literal('hierarchical'),
+        root: ref,
+        children: z.record(z.string(), z.array(ref)),
+      })
+      .strict(),
+  ],
+  { error: `topology type must be one of: ${TOPOLOGY_TYPES.join(', ')}` },
+);
+
+export const PRIORITIES = ['low', 'normal', 'high', 'critical'] as const;
+export const JobFileSchema = z
+  .object({
+    job: z
+      .object({
+        name: safeId('job name'),
+        description: z.string().optional(),
+        priority: z.enum(PRIORITIES, { error: `priority must be one of: ${PRIORITIES.join(', ')}` }).default('normal'),
+      })
+      .strict(),
+    agents: z.array(AgentSchema).min(1, { error: 'a job needs at least one agent' }),
+    topology: TopologySchema,
+  })
+  .strict();
+
+export type JobFile = z.infer<typeof JobFileSchema>;
+export type AgentSpec = z.infer<typeof AgentSchema>;
+export type Topology = z.infer<typeof TopologySchema>;
+export type TopologyType = Topology['type'];
+export type Target = (typeof TARGETS)[number];

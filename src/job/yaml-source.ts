@@ -1,0 +1,121 @@
+// Reads a job file as YAML while keeping every node's position, and refuses hostile input
+// (huge files, alias bombs, custom tags) before it can cost memory or time.
+import { readFileSync, statSync } from 'node:fs';
+import { Document, isAlias, isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
+import type { Diagnostic } from './diagnostics';
+
+export const MAX_FILE_BYTES = 4 * 1024 * 1024;
+const MAX_ALIASES = 100;
+
+export type Path = readonly (string | number)[];
+
+export class YamlSource {
+  constructor(
+    readonly file: string,
+    readonly doc: Document.Parsed,
+    private readonly lines: LineCounter,
+  ) {}
+
+  /** Line and column (1-based) of a character offset. */
+  pos(offset: number): { line: number; col: number } {
+    const p = this.lines.linePos(offset);
+    return { line: p.line, col: p.col };
+  }
+
+  /**
+   * Position of the node at `path` (or of its key, for complaints about the key itself).
+   * A path that does not exist (a missing field) resolves to the deepest node that does.
+   */
+  locate(path: Path, at: 'value' | 'key' = 'value'): { line: number; col: number } {
+    let node: unknown = this.doc.contents;
+    let keyNode: unknown;
+    for (const seg of path) {
+      if (isAlias(node)) node = node.resolve(this.doc);
+      if (isMap(node)) {
+        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
+        if (!pair) break;
+        keyNode = pair.key;
+        node = pair.value ?? pair.key;
+      } else if (isSeq(node) && typeof seg === 'number' && seg < node.items.length) {
+        keyNode = undefined;
+        node = node.items[seg];
+      } else break;
+    }
+    const target = at === 'key' && keyNode ? keyNode : node;
+    const range = isNode(target) && target.range ? target.range : undefined;
+    return range ? this.pos(range[0]) : { line: 1, col: 1 };
+  }
+
+  diag(path: Path, message: string, hint?: string, at: 'value' | 'key' = 'value', severity: Diagnostic['severity'] = 'error'): Diagnostic {
+    return { file: this.file, ...this.locate(path, at), severity, message, ...(hint ? { hint } : {}) };
+  }
+}
+
+export interface ParsedYaml {
+  source?: YamlSource;
+  value?: unknown;
+  diagnostics: Diagnostic[];
+}
+
+export function readYamlFile(file: string): ParsedYaml {
+  const fail = (message: string, hint?: string): ParsedYaml => ({
+    diagnostics: [{ file, line: 1, col: 1, severity: 'error', message, ...(hint ? { hint } : {}) }],
+  });
+  let text: string;
+  try {
+    const st = statSync(file);
+    if (!st.isFile()) return fail('not a regular file', 'give the path of a job YAML file');
+    if (st.size > MAX_FILE_BYTES) return fail(`file is ${st.size} bytes; job files are limited to ${MAX_FILE_BYTES} bytes`);
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return fail('no such file', 'check the path; job examples live in jobs/examples/');
+    if (code === 'EACCES') return fail('permission denied reading the file');
+    return fail(`cannot read the file: ${(err as Error).message}`);
+  }
+  return parseYamlText(file, text);
+}
+
+export function parseYamlText(file: string, text: string): ParsedYaml {
+  if (text.length > MAX_FILE_BYTES) {
+    return { diagnostics: [{ file, line: 1, col: 1, severity: 'error', message: `document is larger than ${MAX_FILE_BYTES} bytes` }] };
+  }
+  const lines = new LineCounter();
+  // uniqueKeys: a key given twice is an error, not a silent override.
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: true, schema: 'core' });
+  const source = new YamlSource(file, doc, lines);
+  const diagnostics: Diagnostic[] = [];
+  const at = (offset: number | undefined) => (offset === undefined ? { line: 1, col: 1 } : source.pos(offset));
+  for (const e of doc.errors) {
+    diagnostics.push({ file, ...at(e.pos?.[0]), severity: 'error', message: `YAML: ${firstLine(e.message)}` });
+  }
+  if (diagnostics.length > 0) return { source, diagnostics };
+
+  // A job file needs no tags: an explicit tag (!!binary, !custom, ...) is refused rather
+  // than guessed at, so no input can ask the parser to build anything unusual.
+  let aliases = 0;
+  visit(doc, {
+    Node(_, node) {
+      if (isPair(node)) return;
+      // The parser sets `tag` only where the text wrote one.
+      if ('tag' in node && typeof node.tag === 'string') {
+        diagnostics.push({ file, ...at(node.range?.[0]), severity: 'error', message: `YAML tag '${node.tag}' is not allowed in a job file`, hint: 'remove the tag; write plain values' });
+      }
+      if (isAlias(node)) aliases++;
+    },
+  });
+  if (aliases > MAX_ALIASES) {
+    diagnostics.push({ file, line: 1, col: 1, severity: 'error', message: `too many YAML aliases (${aliases}; at most ${MAX_ALIASES})` });
+  }
+  if (diagnostics.length > 0) return { source, diagnostics };
+
+  try {
+    // maxAliasCount bounds the expansion of nested aliases ("billion laughs").
+    const value = doc.toJS({ maxAliasCount: MAX_ALIASES });
+    return { source, value, diagnostics };
+  } catch (err) {
+    return { source, diagnostics: [{ file, line: 1, col: 1, severity: 'error', message: `YAML: ${firstLine((err as Error).message)}`, hint: 'anchors and aliases may not expand into huge documents' }] };
+  }
+}
+
+const firstLine = (s: string) => s.split('\n')[0];

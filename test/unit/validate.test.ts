@@ -1,0 +1,121 @@
+import { join } from 'node:path';
+import { formatDiagnostic } from '../../src/job/diagnostics';
+import { loadJobFile, loadJobText } from '../../src/job/validate';
+
+const bad = (name: string) => join(__dirname, '..', 'fixtures', 'bad', name);
+const located = (file: string) =>
+  loadJobFile(bad(file)).diagnostics.map((d) => `${d.line}:${d.col} ${d.severity}: ${d.message}${d.hint ? ` | ${d.hint}` : ''}`);
+
+describe('validation reports every error, located at its YAML node', () => {
+  test('schema: bad names, unknown fields with suggestions, types, ranges, missing fields, target needs', () => {
+    expect(located('schema-errors.yaml')).toEqual([
+      "2:9 error: job name must start with a lowercase letter and hold only lowercase letters, digits and '-' (at most 63)",
+      "3:3 error: unknown field 'descripton' | did you mean 'description'?",
+      '8:13 error: port must be between 1 and 65535',
+      "11:7 error: unknown field 'enviroment' | did you mean 'environment'?",
+      "12:5 error: agent 'maps' has nothing to run | add module: (a Node entry point) or command: [program, args...]",
+      "13:5 error: unknown field 'modul' | did you mean 'module'?",
+      '15:13 error: port must be a whole number',
+      "20:15 error: remote agent 'far' has no host | add deployment.host: the SSH host name or address",
+      "24:15 error: container agent 'boxed' has no image | add deployment.image: the image to run, e.g. a2a-deploy/agent:latest",
+      "25:5 error: missing required field 'config' | each agent needs config: with at least port:",
+      "28:9 error: topology type must be one of: hub-spoke, pipeline, dag, mesh, hierarchical | did you mean 'hub-spoke'?",
+    ]);
+  });
+
+  test('references: duplicate ids, port conflicts, unknown agents with the closest id, unmentioned agents', () => {
+    expect(located('refs.yaml')).toEqual([
+      "9:21 error: port 9001 on 127.0.0.1 is already used by agent 'weather' | agent 'weather' (line 6) listens there; give each agent on a host its own port",
+      "10:9 error: duplicate agent id 'weather' | first defined at line 4; ids must be unique",
+      "13:9 warning: agent 'lonely' is not part of the topology | it will run on its own, calling nobody and called by nobody; add it to the topology or remove it",
+      "18:8 error: unknown agent 'controler' | defined agents: weather, maps, lonely",
+      "19:21 error: unknown agent 'mapz' | did you mean 'maps'?",
+    ]);
+  });
+
+  test('a DAG cycle is named in call order at its first edge', () => {
+    const [d, ...rest] = loadJobFile(bad('cycle.yaml')).diagnostics;
+    expect(rest).toEqual([]);
+    expect([d.line, d.col, d.message]).toEqual([12, 7, 'cycle in the DAG: a -> b -> c -> a']);
+  });
+
+  test('a hierarchy that is not a tree: two parents, unreachable nodes', () => {
+    expect(located('tree.yaml')).toEqual([
+      "16:9 error: agent 'c' has two parents: 'a' and 'b' | in a hierarchy each agent has exactly one parent",
+      "17:5 error: 'island' is not reachable from the root 'root' | list 'island' as a child of an agent under 'root', or make it the root",
+    ]);
+  });
+
+  test('a hierarchy with a cycle and a root listed as a child', () => {
+    const text = [
+      'job: { name: loop }',
+      'agents:',
+      '  - { id: r, module: x, config: { port: 1001 } }',
+      '  - { id: a, module: x, config: { port: 1002 } }',
+      '  - { id: b, module: x, config: { port: 1003 } }',
+      'topology:',
+      '  type: hierarchical',
+      '  root: r',
+      '  children:',
+      '    r: [a]',
+      '    a: [b, r]',
+      '    b: [a]',
+    ].join('\n');
+    const msgs = loadJobText('loop.yaml', text).diagnostics.map((d) => `${d.line}:${d.col} ${d.message}`);
+    expect(msgs).toEqual(["11:12 the root 'r' cannot be a child of 'a'", "12:9 agent 'a' has two parents: 'r' and 'b'"]);
+  });
+
+  test('pipelines and meshes may not repeat an agent; a hub is not its own spoke', () => {
+    const text = (topology: string) =>
+      ['job: { name: rep }', 'agents:', '  - { id: a, module: x, config: { port: 1001 } }', '  - { id: b, module: x, config: { port: 1002 } }', topology].join('\n');
+    expect(loadJobText('p.yaml', text('topology: { type: pipeline, stages: [a, b, a] }')).diagnostics.map((d) => `${d.line}:${d.col} ${d.message}`)).toEqual([
+      "5:44 agent 'a' appears twice in the pipeline",
+    ]);
+    expect(loadJobText('m.yaml', text('topology: { type: mesh, agents: [a, b, b] }')).diagnostics.map((d) => d.message)).toEqual(["agent 'b' appears twice in the mesh"]);
+    expect(loadJobText('h.yaml', text('topology: { type: hub-spoke, hub: a, spokes: [b, a] }')).diagnostics.map((d) => d.message)).toEqual([
+      "the hub 'a' cannot also be a spoke",
+    ]);
+  });
+
+  test('YAML syntax errors are located', () => {
+    const ds = loadJobFile(bad('syntax.yaml')).diagnostics;
+    expect(ds.length).toBeGreaterThan(0);
+    expect(ds[0]).toMatchObject({ line: 4, col: 3, severity: 'error' });
+    expect(ds[0].message).toMatch(/^YAML: /);
+  });
+
+  test('hostile YAML: alias bombs and tags are refused quickly', () => {
+    const t0 = process.hrtime.bigint();
+    const bomb = loadJobFile(bad('bomb.yaml')).diagnostics;
+    expect(Number(process.hrtime.bigint() - t0) / 1e6).toBeLessThan(2000);
+    expect(bomb.map((d) => d.message)).toEqual(['YAML: Excessive alias count indicates a resource exhaustion attack']);
+    expect(located('tags.yaml')).toEqual([
+      "2:35 error: YAML tag 'tag:yaml.org,2002:python/object:os.system' is not allowed in a job file | remove the tag; write plain values",
+      "3:17 error: YAML tag '!custom' is not allowed in a job file | remove the tag; write plain values",
+    ]);
+  });
+
+  test('a huge document is refused before parsing', () => {
+    const huge = 'a: "' + 'x'.repeat(5 * 1024 * 1024) + '"\n';
+    expect(loadJobText('huge.yaml', huge).diagnostics.map((d) => d.message)).toEqual(['document is larger than 4194304 bytes']);
+  });
+
+  test('a missing file or a directory is a clean error', () => {
+    expect(loadJobFile('/no/such/job.yaml').diagnostics.map(formatDiagnostic)).toEqual([
+      '/no/such/job.yaml:1:1: error: no such file\n  hint: check the path; job examples live in jobs/examples/',
+    ]);
+    expect(loadJobFile(__dirname).diagnostics[0].message).toBe('not a regular file');
+  });
+
+  test('a duplicate key and a document that is not a mapping', () => {
+    expect(loadJobText('d.yaml', 'job: {name: a}\njob: {name: b}\n').diagnostics[0]).toMatchObject({ line: 2, col: 1, message: 'YAML: Map keys must be unique' });
+    expect(loadJobText('l.yaml', '- a\n- b\n').diagnostics[0].message).toBe('a job file is a mapping with job, agents and topology');
+  });
+
+  test('ids that are unsafe in process or container names are refused', () => {
+    const text = 'job: { name: ok }\nagents:\n  - { id: "a;rm -rf /", module: x, config: { port: 1001 } }\ntopology: { type: mesh, agents: ["a;rm -rf /"] }\n';
+    expect(loadJobText('i.yaml', text).diagnostics.map((d) => `${d.line}:${d.col} ${d.message}`)).toEqual([
+      "3:11 agent id must start with a lowercase letter and hold only lowercase letters, digits and '-' (at most 63)",
+    ]);
+  });
+});
