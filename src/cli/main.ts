@@ -7,6 +7,14 @@ type Command = { usage: string; summary: string; load: () => Promise<{ run(argv:
 const COMMANDS: Record<string, Command> = {
   validate: { usage: 'validate FILE...', summary: 'check job files; every error with FILE:LINE:COL', load: () => import('./commands/validate') },
   plan: { usage: 'plan FILE', summary: 'show stages, URLs and calls (--json, --format mermaid)', load: () => import('./commands/plan') },
+  start: { usage: 'start FILE', summary: 'deploy a job and show progress until healthy (--detach, --json)', load: () => import('./commands/start') },
+  status: { usage: 'status JOB', summary: 'phase and per-agent state (--json)', load: () => import('./commands/status') },
+  list: { usage: 'list', summary: 'running jobs (--all, --phase PHASE, --json)', load: () => import('./commands/list') },
+  send: { usage: 'send JOB MESSAGE', summary: "send an A2A message to the job's entry agent", load: () => import('./commands/send') },
+  logs: { usage: 'logs JOB [AGENT]', summary: 'agent output (--tail N, --follow)', load: () => import('./commands/logs') },
+  stop: { usage: 'stop JOB', summary: 'tear a job down, callers first (--force)', load: () => import('./commands/stop') },
+  server: { usage: 'server', summary: 'run the embedded Temporal dev server (--detach, --stop)', load: () => import('./commands/server') },
+  worker: { usage: 'worker', summary: 'run a worker in the foreground (--detach, --stop)', load: () => import('./commands/worker') },
 };
 
 export function usageText(): string {

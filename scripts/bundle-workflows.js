@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+// Bundles the workflow code once at build time, so a worker starts in well under a second
+// instead of running webpack at every start (it matters when workers restart after a crash).
+'use strict';
+const { bundleWorkflowCode } = require('@temporalio/worker');
+const { writeFileSync } = require('node:fs');
+const { join } = require('node:path');
+
+(async () => {
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve(join(__dirname, '..', 'dist', 'workflows')),
+    logger: { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} },
+  });
+  writeFileSync(join(__dirname, '..', 'dist', 'workflow-bundle.js'), code);
+})().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,67 @@
+// The health gate shared by every runner: poll the agent's health URL with a fast interval
+// that backs off, give up at the agent's health timeout, and fail at once (without retries)
+// when the agent's process is gone, quoting its stderr.
+import { ApplicationFailure } from '@temporalio/activity';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import type { AgentPlan } from '../job/plan';
+
+export interface HealthProbe {
+  alive(): boolean | Promise<boolean>;
+  describeExit(): string;
+  stderr(): string | Promise<string>;
+  signal: AbortSignal;
+  heartbeat(details: unknown): void;
+}
+
+export async function checkHealthOnce(url: string, timeoutMs = 1000): Promise<boolean> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    await res.arrayBuffer();
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+export async function pollHealth(agent: AgentPlan, probe: HealthProbe): Promise<{ attempts: number; ms: number }> {
+  const t0 = Date.now();
+  const deadline = t0 + agent.health.timeoutMs;
+  let wait = 5;
+  let attempts = 0;
+  for (;;) {
+    if (probe.signal.aborted) throw ApplicationFailure.retryable('health check cancelled', 'Cancelled');
+    attempts++;
+    if (await checkHealthOnce(agent.healthUrl, Math.min(2000, agent.health.timeoutMs))) return { attempts, ms: Date.now() - t0 };
+    if (!(await probe.alive())) {
+      throw ApplicationFailure.nonRetryable(probe.describeExit(), 'AgentExited', await probe.stderr());
+    }
+    if (Date.now() >= deadline) {
+      throw ApplicationFailure.nonRetryable(
+        `agent '${agent.id}' did not become healthy at ${agent.healthUrl} within ${agent.health.timeoutMs} ms`,
+        'AgentUnhealthy',
+        await probe.stderr(),
+      );
+    }
+    probe.heartbeat({ attempts });
+    await new Promise((r) => setTimeout(r, wait));
+    wait = Math.min(agent.health.intervalMs, Math.ceil(wait * 1.5));
+  }
+}
+
+/** The last lines of a log file (at most `maxBytes` read from its end). */
+export function stderrTail(file: string, lines = 15, maxBytes = 8192): string {
+  try {
+    const size = statSync(file).size;
+    const fd = openSync(file, 'r');
+    try {
+      const len = Math.min(size, maxBytes);
+      const buf = Buffer.alloc(len);
+      readSync(fd, buf, 0, len, size - len);
+      return buf.toString('utf8').split('\n').filter((l) => l.length > 0).slice(-lines).join('\n');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,10 @@
+// The activities a worker registers. One runner per target; the local runner for now.
+import { localRunner } from './local-runner';
+
+export const activities = {
+  startAgent: localRunner.startAgent,
+  waitHealthy: localRunner.waitHealthy,
+  stopAgent: localRunner.stopAgent,
+};
+
+export type Activities = typeof activities;

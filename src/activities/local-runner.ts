@@ -1,0 +1,215 @@
+// The local runner: agents as detached processes on the worker's machine.
+//
+// Every agent process carries a marker in its environment (A2A_DEPLOY_AGENT=job/agent and
+// its spec hash). The marker, not a remembered pid, is the truth about what runs: a worker
+// killed between spawning an agent and recording its pid finds the agent again by its
+// marker, so a retried start never starts a second copy.
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { agentDir } from '../config/paths';
+import type { AgentPlan } from '../job/plan';
+import type { AgentRef, RunnerActivities, StartedAgent, StopOptions, StoppedAgent } from './types';
+import { pollHealth, stderrTail } from './health';
+
+const MARKER = 'A2A_DEPLOY_AGENT';
+const SPEC = 'A2A_DEPLOY_SPEC';
+
+interface PidRecord {
+  pid: number;
+  specHash: string;
+  startedAt: string;
+}
+
+/** Exit statuses of agents this worker spawned, for precise error messages. */
+const exits = new Map<number, { code: number | null; signal: string | null }>();
+
+export const markerOf = (job: string, agent: string) => `${job}/${agent}`;
+
+/** Reads a live process's environment marker; undefined if it is gone, a zombie, or not ours. */
+function processMarker(pid: number): { marker?: string; spec?: string } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return undefined;
+    const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    const get = (k: string) => env.find((e) => e.startsWith(`${k}=`))?.slice(k.length + 1);
+    return { marker: get(MARKER), spec: get(SPEC) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Live processes carrying this marker (the pid file is only a fast path). */
+export function findAgentProcesses(marker: string, hint?: number): { pid: number; spec?: string }[] {
+  if (hint) {
+    const m = processMarker(hint);
+    if (m?.marker === marker) return [{ pid: hint, spec: m.spec }];
+  }
+  const found: { pid: number; spec?: string }[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    if (pid === process.pid) continue;
+    const m = processMarker(pid);
+    if (m?.marker === marker) found.push({ pid, spec: m.spec });
+  }
+  // Only group leaders: a marked agent's own children inherit the marker.
+  return found.filter((p) => leaderOf(p.pid) === p.pid);
+}
+
+function leaderOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** All marked agent processes on this machine, by marker (used by gc and tests). */
+export function listMarkedAgents(): { pid: number; marker: string }[] {
+  const out: { pid: number; marker: string }[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const m = processMarker(Number(name));
+    if (m?.marker && leaderOf(Number(name)) === Number(name)) out.push({ pid: Number(name), marker: m.marker });
+  }
+  return out;
+}
+
+function readPidRecord(dir: string): PidRecord | undefined {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'agent.pid.json'), 'utf8')) as PidRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+function writePidRecord(dir: string, rec: PidRecord) {
+  const tmp = join(dir, `.agent.pid.json.${process.pid}`);
+  writeFileSync(tmp, JSON.stringify(rec));
+  renameSync(tmp, join(dir, 'agent.pid.json')); // atomic: readers never see half a record
+}
+
+/** argv for the agent: `node <module> args…` or the command list, never a shell string. */
+export function agentArgv(agent: AgentPlan): string[] {
+  if (agent.run.command) {
+    const [program, ...rest] = agent.run.command;
+    return [program, ...rest, ...agent.run.args];
+  }
+  return [process.execPath, resolveModule(agent.run.module!, agent.baseDir), ...agent.run.args];
+}
+
+/** A path (relative to the job file) or a package specifier such as a2a-deploy/agents/weather. */
+export function resolveModule(spec: string, baseDir: string): string {
+  if (spec.startsWith('.') || isAbsolute(spec)) {
+    const p = resolve(baseDir, spec);
+    if (!existsSync(p)) throw ApplicationFailure.nonRetryable(`module ${spec} not found (looked for ${p})`, 'AgentSpecError');
+    return p;
+  }
+  try {
+    return require.resolve(spec, { paths: [baseDir, process.cwd()] });
+  } catch {
+    throw ApplicationFailure.nonRetryable(`module ${spec} cannot be resolved from ${baseDir}`, 'AgentSpecError');
+  }
+}
+
+async function waitGone(pid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (!processMarker(pid)) return true;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return !processMarker(pid);
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals) {
+  try {
+    process.kill(-pid, signal); // the agent leads its own process group: reach its children too
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+async function terminate(pid: number, graceMs: number, force: boolean): Promise<boolean> {
+  if (!force) {
+    signalGroup(pid, 'SIGTERM');
+    if (await waitGone(pid, graceMs)) return false;
+  }
+  signalGroup(pid, 'SIGKILL');
+  await waitGone(pid, 5000);
+  return true;
+}
+
+export const localRunner: RunnerActivities = {
+  async startAgent({ job, agent }: AgentRef): Promise<StartedAgent> {
+    const dir = agentDir(job, agent.id);
+    mkdirSync(dir, { recursive: true });
+    const marker = markerOf(job, agent.id);
+    const record = readPidRecord(dir);
+    const running = findAgentProcesses(marker, record?.pid);
+    const same = running.find((p) => p.spec === agent.specHash);
+    if (same && running.length === 1) {
+      // Idempotent: the same spec is already running (a retried or replayed start).
+      return { pid: same.pid, reused: true, startedAt: record?.pid === same.pid ? record.startedAt : new Date().toISOString(), logDir: dir };
+    }
+    for (const p of running) await terminate(p.pid, agent.stopGraceMs, false); // an older spec, or strays
+
+    const argv = agentArgv(agent);
+    const startedAt = new Date().toISOString();
+    const out = openSync(join(dir, 'stdout.log'), 'a');
+    const err = openSync(join(dir, 'stderr.log'), 'a');
+    writeSync(err, `--- a2a-deploy: starting ${agent.id} at ${startedAt}: ${JSON.stringify(argv)}\n`);
+    try {
+      const child = spawn(argv[0], argv.slice(1), {
+        cwd: agent.deployment.workdir ? resolve(agent.baseDir, agent.deployment.workdir) : agent.baseDir,
+        env: { ...process.env, ...agent.env, [MARKER]: marker, [SPEC]: agent.specHash },
+        detached: true, // its own process group: it outlives the worker, and stops as a group
+        stdio: ['ignore', out, err],
+      });
+      const pid = await new Promise<number>((resolvePid, reject) => {
+        child.once('error', (e) => reject(ApplicationFailure.nonRetryable(`cannot start ${agent.id}: ${e.message}`, 'AgentStartError')));
+        child.once('spawn', () => resolvePid(child.pid!));
+      });
+      child.once('exit', (code, signal) => exits.set(pid, { code, signal }));
+      child.unref();
+      writePidRecord(dir, { pid, specHash: agent.specHash, startedAt });
+      return { pid, reused: false, startedAt, logDir: dir };
+    } finally {
+      closeSync(out);
+      closeSync(err);
+    }
+  },
+
+  async waitHealthy({ job, agent, pid }) {
+    const dir = agentDir(job, agent.id);
+    return pollHealth(agent, {
+      alive: () => processMarker(pid)?.marker === markerOf(job, agent.id),
+      describeExit: () => {
+        const e = exits.get(pid);
+        const how = e ? (e.signal ? `was killed by ${e.signal}` : `exited with code ${e.code}`) : 'exited';
+        return `agent '${agent.id}' ${how} before becoming healthy`;
+      },
+      stderr: () => stderrTail(join(dir, 'stderr.log')),
+      signal: Context.current().cancellationSignal,
+      heartbeat: (d) => Context.current().heartbeat(d),
+    });
+  },
+
+  async stopAgent({ job, agent, force }: StopOptions): Promise<StoppedAgent> {
+    const dir = agentDir(job, agent.id);
+    const running = findAgentProcesses(markerOf(job, agent.id), readPidRecord(dir)?.pid);
+    let forced = false;
+    for (const p of running) {
+      Context.current().heartbeat(p.pid);
+      forced = (await terminate(p.pid, agent.stopGraceMs, !!force)) || forced;
+    }
+    rmSync(join(dir, 'agent.pid.json'), { force: true });
+    return { wasRunning: running.length > 0, forced };
+  },
+};

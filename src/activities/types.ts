@@ -1,0 +1,32 @@
+// Inputs and outputs of the runner activities, shared by workflow code and the runners.
+import type { AgentPlan } from '../job/plan';
+
+export interface AgentRef {
+  job: string;
+  agent: AgentPlan;
+}
+
+export interface StartedAgent {
+  pid: number;
+  /** true when an identical agent was already running and was kept */
+  reused: boolean;
+  startedAt: string;
+  logDir: string;
+}
+
+export interface StopOptions extends AgentRef {
+  force?: boolean;
+}
+
+export interface StoppedAgent {
+  /** false when nothing was running (stopping is idempotent) */
+  wasRunning: boolean;
+  forced: boolean;
+}
+
+/** The activities every runner offers, whatever it runs agents on. */
+export interface RunnerActivities {
+  startAgent(ref: AgentRef): Promise<StartedAgent>;
+  waitHealthy(ref: AgentRef & { pid: number }): Promise<{ attempts: number; ms: number }>;
+  stopAgent(opts: StopOptions): Promise<StoppedAgent>;
+}

@@ -1,0 +1,112 @@
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
+import { workflowUiUrl } from '../../temporal/connection';
+import { deployJob } from '../../workflows';
+import { SA_JOB, SA_PHASE, SA_TOPOLOGY, WORKFLOW_TASK_QUEUE, workflowIdFor, type JobStatus } from '../../workflows/api';
+import { parse } from '../args';
+import { CliError, EXIT } from '../exit-codes';
+import { jobContext, jobStatus } from '../jobs';
+import { loadPlanOrExit } from '../load';
+import { table } from '../table';
+
+export const usage = 'a2a-deploy start FILE [--detach] [--json]';
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, usage, { detach: { type: 'boolean' }, json: { type: 'boolean' } }, 1, 1);
+  const plan = loadPlanOrExit(positionals[0], { quietWarnings: !!values.json });
+  const ctx = await jobContext({ needWorker: true, quiet: !!values.json });
+  const workflowId = workflowIdFor(plan.job);
+  const n = Object.keys(plan.agents).length;
+  let handle;
+  try {
+    handle = await ctx.client.workflow.start(deployJob, {
+      workflowId,
+      taskQueue: WORKFLOW_TASK_QUEUE,
+      args: [{ plan }],
+      workflowIdConflictPolicy: 'FAIL',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      typedSearchAttributes: [
+        { key: SA_JOB, value: plan.job },
+        { key: SA_PHASE, value: 'deploying' },
+        { key: SA_TOPOLOGY, value: plan.topology },
+      ],
+      staticSummary: `a2a job ${plan.job}: ${n} agents, ${plan.topology}`,
+      staticDetails: `${plan.description ?? ''}\n\nfrom ${plan.sourceFile}\nstages: ${plan.stages.map((s) => s.join(', ')).join(' -> ')}`,
+    });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      throw new CliError(`job '${plan.job}' is already running`, EXIT.invalidInput, `see \`a2a-deploy status ${plan.job}\`, or stop it first with \`a2a-deploy stop ${plan.job}\``);
+    }
+    throw err;
+  }
+  const ui = workflowUiUrl(ctx.cfg, workflowId);
+  if (values.detach) {
+    if (values.json) process.stdout.write(JSON.stringify({ job: plan.job, workflowId, runId: handle.firstExecutionRunId, ui }) + '\n');
+    else process.stdout.write(`Submitted job ${plan.job} (${n} agents). Watch it: a2a-deploy status ${plan.job}  or  ${ui}\n`);
+    return EXIT.ok;
+  }
+
+  if (!values.json) process.stdout.write(`Deploying ${plan.job}: ${n} agents in ${plan.stages.length} stages (${ui})\n`);
+  const shown = new Map<string, string>();
+  const t0 = Date.now();
+  for (;;) {
+    let status: JobStatus;
+    try {
+      status = await jobStatus(handle);
+    } catch (err) {
+      // The workflow may have ended (failed) between two polls; its result says why.
+      try {
+        await handle.result();
+      } catch (e) {
+        return reportFailure(values.json, plan.job, e instanceof WorkflowFailedError ? (e.cause?.message ?? e.message) : String(e));
+      }
+      throw err;
+    }
+    if (!values.json) {
+      for (const a of Object.values(status.agents)) {
+        if (shown.get(a.id) === a.state || a.state === 'pending') continue;
+        shown.set(a.id, a.state);
+        const secs = ((Date.now() - t0) / 1000).toFixed(1).padStart(5);
+        process.stdout.write(`  ${secs}s  stage ${a.stage}  ${a.id.padEnd(20)} ${a.state}${a.pid ? ` (pid ${a.pid})` : ''}\n`);
+      }
+    }
+    if (status.phase === 'running' || status.phase === 'degraded') {
+      if (values.json) {
+        process.stdout.write(JSON.stringify({ job: plan.job, workflowId, phase: status.phase, ui, entry: status.entry, agents: status.agents }, null, 2) + '\n');
+      } else {
+        const rows = plan.stages.flat().map((id) => [id, status.agents[id].state, status.agents[id].url, String(status.agents[id].pid ?? '-')]);
+        process.stdout.write(
+          [
+            '',
+            `Job ${plan.job} is running: ${n} agents healthy in ${((Date.now() - t0) / 1000).toFixed(1)}s.`,
+            table(['AGENT', 'STATE', 'URL', 'PID'], rows),
+            '',
+            `Web UI:  ${ui}`,
+            'Next:',
+            `  a2a-deploy send ${plan.job} "your message"   talk to the entry agent (${status.entry})`,
+            `  a2a-deploy status ${plan.job}                per-agent state`,
+            `  a2a-deploy logs ${plan.job} --follow         agent output`,
+            `  a2a-deploy stop ${plan.job}                  tear it all down`,
+            '',
+          ].join('\n'),
+        );
+      }
+      return EXIT.ok;
+    }
+    if (status.phase === 'failed' || status.phase === 'stopped' || (status.phase === 'stopping' && status.error)) {
+      // Wait for the teardown to finish so that the user sees a clean end state.
+      try {
+        await handle.result();
+      } catch {
+        /* reported below */
+      }
+      return reportFailure(values.json, plan.job, status.error ?? `job ended while deploying (${status.phase})`);
+    }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+function reportFailure(json: boolean | undefined, job: string, error: string): number {
+  if (json) process.stdout.write(JSON.stringify({ job, phase: 'failed', error }, null, 2) + '\n');
+  else process.stderr.write(`\nJob ${job} failed; every agent it had started was stopped.\n${error}\n`);
+  return EXIT.jobFailed;
+}

@@ -1,0 +1,35 @@
+import { temporalConfig, unreachable } from '../../temporal/connection';
+import { registerLocalWorker, startWorkerDetached, stopWorkerDetached, workerLogFile } from '../../temporal/embedded';
+import { WORKFLOW_TASK_QUEUE } from '../../workflows/api';
+import { parse } from '../args';
+import { EXIT } from '../exit-codes';
+
+export const usage = 'a2a-deploy worker [--detach | --stop]';
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parse(argv, usage, { detach: { type: 'boolean' }, stop: { type: 'boolean' } }, 0, 0);
+  if (values.stop) {
+    process.stdout.write((await stopWorkerDetached()) ? 'Background worker stopped.\n' : 'No background worker was running.\n');
+    return EXIT.ok;
+  }
+  if (values.detach) {
+    process.stdout.write(`Background worker started (pid ${startWorkerDetached()}, log ${workerLogFile()}).\n`);
+    return EXIT.ok;
+  }
+  const cfg = temporalConfig();
+  const { createWorker } = await import('../../workers/worker');
+  let worker;
+  try {
+    worker = await createWorker(cfg);
+  } catch (err) {
+    throw unreachable(cfg, err);
+  }
+  const unregister = registerLocalWorker();
+  process.stdout.write(`Worker polling '${WORKFLOW_TASK_QUEUE}' on ${cfg.address} (namespace ${cfg.namespace}, pid ${process.pid}). Ctrl-C stops it; agents keep running.\n`);
+  try {
+    await worker.run(); // returns after SIGINT/SIGTERM, which the SDK handles
+  } finally {
+    unregister();
+  }
+  return EXIT.ok;
+}

@@ -1,0 +1,144 @@
+// The embedded mode: with no TEMPORAL_ADDRESS, the CLI brings up a local Temporal dev server
+// (SQLite under the state directory, so jobs survive restarts) and a worker, in the background,
+// and tells the user where they are and how to stop them.
+import { Client } from '@temporalio/client';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { homeDir, packageRoot } from '../config/paths';
+import { WORKFLOW_TASK_QUEUE } from '../workflows/api';
+import { connectClient, unreachable, type TemporalConfig } from './connection';
+import { isTemporalReachable, startDevServerDetached, stopDevServer, temporalBinary } from './dev-server';
+
+/** The embedded mode needs the Temporal CLI; the project's own script installs the pinned one. */
+function ensureTemporalCli(say: (line: string) => void) {
+  try {
+    temporalBinary();
+    return;
+  } catch {
+    say('Installing the pinned Temporal CLI (scripts/install-temporal.sh) ...');
+  }
+  const r = spawnSync('bash', [join(packageRoot(), 'scripts', 'install-temporal.sh')], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) throw new Error('installing the Temporal CLI failed (see above)');
+}
+
+export const workerPidFile = () => join(homeDir(), 'worker.pid');
+export const workerLogFile = () => join(homeDir(), 'worker.log');
+
+/** Connects, starting the embedded server and worker first when this is the embedded mode. */
+export async function connectForJobs(cfg: TemporalConfig, opts: { needWorker: boolean; say?: (line: string) => void }): Promise<Client> {
+  const say = opts.say ?? ((l: string) => process.stderr.write(l + '\n'));
+  if (cfg.embedded && process.env.A2A_DEPLOY_NO_AUTOSTART !== '1') {
+    if (!(await isTemporalReachable(cfg.address))) {
+      say(`Starting the embedded Temporal dev server (state in ${homeDir()}) ...`);
+      try {
+        ensureTemporalCli(say);
+        const s = await startDevServerDetached({ stateDir: homeDir() });
+        say(`  Temporal ${s.address}, Web UI ${s.uiUrl} (pid ${s.pid}, log ${s.logFile}); stop with: a2a-deploy server --stop`);
+      } catch (err) {
+        throw unreachable(cfg, err);
+      }
+    }
+  }
+  const client = await connectClient(cfg);
+  try {
+    await client.workflowService.getSystemInfo({});
+  } catch (err) {
+    throw unreachable(cfg, err);
+  }
+  if (opts.needWorker && !(await hasWorker(client, cfg))) {
+    if (cfg.embedded && process.env.A2A_DEPLOY_NO_AUTOSTART !== '1') {
+      const pid = startWorkerDetached();
+      say(`Started a background worker (pid ${pid}, log ${workerLogFile()}); stop with: a2a-deploy worker --stop`);
+      await waitForWorker(client, cfg, 30_000);
+    } else {
+      say(`warning: no worker polls task queue '${WORKFLOW_TASK_QUEUE}' yet; run \`a2a-deploy worker\` where agents should run`);
+    }
+  }
+  return client;
+}
+
+export async function hasWorker(client: Client, cfg: TemporalConfig): Promise<boolean> {
+  // The embedded worker is ours: a live registered process is the truth. The server's
+  // poller list remembers workers for a while after they die, so elsewhere only a recent poll counts.
+  if (cfg.embedded) return liveLocalWorkers().length > 0;
+  const res = await client.workflowService.describeTaskQueue({ namespace: cfg.namespace, taskQueue: { name: WORKFLOW_TASK_QUEUE }, taskQueueType: 1 });
+  const cutoff = Date.now() - 70_000;
+  return (res.pollers ?? []).some((p) => Number(p.lastAccessTime?.seconds ?? 0) * 1000 >= cutoff);
+}
+
+const workersDir = () => join(homeDir(), 'workers');
+
+/** Called by a worker process on this machine: registers it until it exits. */
+export function registerLocalWorker(): () => void {
+  mkdirSync(workersDir(), { recursive: true });
+  const file = join(workersDir(), `${process.pid}.pid`);
+  writeFileSync(file, String(process.pid));
+  return () => rmSync(file, { force: true });
+}
+
+export function liveLocalWorkers(): number[] {
+  let names: string[] = [];
+  try {
+    names = readdirSync(workersDir());
+  } catch {
+    return [];
+  }
+  return names
+    .map((n) => Number(n.replace(/\.pid$/, '')))
+    .filter((pid) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        rmSync(join(workersDir(), `${pid}.pid`), { force: true });
+        return false;
+      }
+    });
+}
+
+async function waitForWorker(client: Client, cfg: TemporalConfig, ms: number) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const res = await client.workflowService.describeTaskQueue({ namespace: cfg.namespace, taskQueue: { name: WORKFLOW_TASK_QUEUE }, taskQueueType: 1 });
+    if ((res.pollers ?? []).length > 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the background worker did not start polling within ${ms} ms; see ${workerLogFile()}`);
+}
+
+export function startWorkerDetached(): number {
+  mkdirSync(homeDir(), { recursive: true });
+  const log = openSync(workerLogFile(), 'a');
+  const child = spawn(process.execPath, [join(packageRoot(), 'bin', 'a2a-deploy.js'), 'worker'], {
+    detached: true,
+    stdio: ['ignore', log, log],
+    env: process.env,
+  });
+  child.unref();
+  writeFileSync(workerPidFile(), String(child.pid));
+  return child.pid!;
+}
+
+export async function stopWorkerDetached(): Promise<boolean> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(workerPidFile(), 'utf8'));
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    rmSync(workerPidFile(), { force: true });
+    return false;
+  }
+  for (let i = 0; i < 100; i++) {
+    try {
+      process.kill(pid, 0);
+      await new Promise((r) => setTimeout(r, 100));
+    } catch {
+      break;
+    }
+  }
+  rmSync(workerPidFile(), { force: true });
+  return true;
+}
+
+export { stopDevServer };

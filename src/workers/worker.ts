@@ -1,0 +1,38 @@
+// A worker polls the job workflows' task queue and runs the runner activities on this machine.
+import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { activities } from '../activities';
+import { temporalConfig, type TemporalConfig } from '../temporal/connection';
+import { WORKFLOW_TASK_QUEUE } from '../workflows/api';
+
+let runtimeInstalled = false;
+
+/** The prebuilt bundle when there is one (npm run build makes it), else bundle at start. */
+export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  const bundle = join(__dirname, '..', 'workflow-bundle.js');
+  return existsSync(bundle) ? { workflowBundle: { codePath: bundle } } : { workflowsPath: require.resolve('../workflows') };
+}
+
+export async function createWorker(cfg: TemporalConfig = temporalConfig(), taskQueue = WORKFLOW_TASK_QUEUE): Promise<Worker> {
+  if (!runtimeInstalled) {
+    // Keep the SDK's own logging to warnings: the CLI prints what a person needs.
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    runtimeInstalled = true;
+  }
+  const connection = await NativeConnection.connect({
+    address: cfg.address,
+    ...(cfg.tls ? { tls: cfg.tls } : {}),
+    ...(cfg.apiKey ? { apiKey: cfg.apiKey } : {}),
+  });
+  return Worker.create({
+    connection,
+    namespace: cfg.namespace,
+    taskQueue,
+    ...workflowSource(),
+    activities,
+    // Agents are started in parallel; the workflow's own work is tiny.
+    maxConcurrentActivityTaskExecutions: 200,
+    shutdownGraceTime: '2s',
+  });
+}

@@ -1,0 +1,107 @@
+// A real Temporal dev server and a real worker for integration tests, each in its own
+// state directory and ports, driven through the real CLI (node bin/a2a-deploy.js).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startDevServerDetached, stopDevServer } from '../../../src/temporal/dev-server';
+
+export const ROOT = resolve(__dirname, '..', '..', '..');
+export const CLI = join(ROOT, 'bin', 'a2a-deploy.js');
+
+export interface Stack {
+  home: string;
+  env: NodeJS.ProcessEnv;
+  address: string;
+  worker?: ChildProcess;
+  cli(args: string[], opts?: { timeoutMs?: number; env?: NodeJS.ProcessEnv }): { code: number; stdout: string; stderr: string };
+  cliAsync(args: string[], opts?: { timeoutMs?: number }): Promise<{ code: number; stdout: string; stderr: string }>;
+  startWorker(): Promise<ChildProcess>;
+  killWorker(signal?: NodeJS.Signals): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startStack(port: number, uiPort: number): Promise<Stack> {
+  const home = mkdtempSync(join(tmpdir(), 'a2a-it-'));
+  const server = await startDevServerDetached({ stateDir: home, port, uiPort });
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    A2A_DEPLOY_HOME: home,
+    TEMPORAL_ADDRESS: server.address,
+    TEMPORAL_UI_URL: `http://127.0.0.1:${uiPort}`,
+  };
+  const stack: Stack = {
+    home,
+    env,
+    address: server.address,
+    cli(args, opts = {}) {
+      const r = spawnSync(process.execPath, [CLI, ...args], { env: { ...env, ...opts.env }, encoding: 'utf8', timeout: opts.timeoutMs ?? 120_000 });
+      return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+    },
+    cliAsync(args, opts = {}) {
+      return new Promise((done) => {
+        const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d) => (stdout += d));
+        child.stderr.on('data', (d) => (stderr += d));
+        const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+        child.on('exit', (code) => (clearTimeout(timer), done({ code: code ?? -1, stdout, stderr })));
+      });
+    },
+    async startWorker() {
+      const child = spawn(process.execPath, [CLI, 'worker'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout!.on('data', (d) => (out += d));
+      child.stderr!.on('data', (d) => (out += d));
+      // The worker says so once it polls.
+      const deadline = Date.now() + 30_000;
+      while (!out.includes('Worker polling')) {
+        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`worker did not start: ${out}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      stack.worker = child;
+      return child;
+    },
+    async killWorker(signal = 'SIGKILL') {
+      const w = stack.worker;
+      if (!w || w.exitCode !== null) return;
+      const exited = new Promise((r) => w.once('exit', r));
+      w.kill(signal);
+      await exited;
+      stack.worker = undefined;
+    },
+    async close() {
+      await stack.killWorker('SIGTERM');
+      await stopDevServer(home);
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+  return stack;
+}
+
+/** Live processes whose environment marks them as agents of `job` (by A2A_DEPLOY_AGENT). */
+export function agentProcesses(job: string): number[] {
+  const out: number[] = [];
+  for (const name of require('node:fs').readdirSync('/proc') as string[]) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
+      const env = readFileSync(`/proc/${name}/environ`, 'utf8');
+      if (env.split('\0').some((e) => e.startsWith(`A2A_DEPLOY_AGENT=${job}/`))) out.push(Number(name));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:port. */
+export function portOpen(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const s = require('node:net').connect({ host: '127.0.0.1', port });
+    s.once('connect', () => (s.destroy(), done(true)));
+    s.once('error', () => done(false));
+  });
+}
