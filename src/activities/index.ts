@@ -5,6 +5,7 @@ export const activities = {
   startAgent: localRunner.startAgent,
   waitHealthy: localRunner.waitHealthy,
   stopAgent: localRunner.stopAgent,
+  watchAgents: localRunner.watchAgents,
 };
 
 export type Activities = typeof activities;

@@ -10,8 +10,8 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { isAbsolute, join, resolve } from 'node:path';
 import { agentDir } from '../config/paths';
 import type { AgentPlan } from '../job/plan';
-import type { AgentRef, RunnerActivities, StartedAgent, StopOptions, StoppedAgent } from './types';
-import { pollHealth, stderrTail } from './health';
+import type { AgentEvent, AgentRef, RunnerActivities, StartedAgent, StopOptions, StoppedAgent, WatchOptions } from './types';
+import { checkHealthOnce, pollHealth, stderrTail } from './health';
 
 const MARKER = 'A2A_DEPLOY_AGENT';
 const SPEC = 'A2A_DEPLOY_SPEC';
@@ -119,9 +119,19 @@ async function waitGone(pid: number, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (!processMarker(pid)) return true;
+    heartbeat();
     await new Promise((r) => setTimeout(r, 25));
   }
   return !processMarker(pid);
+}
+
+/** Heartbeats when called from an activity, so a long stop is not mistaken for a dead worker. */
+function heartbeat() {
+  try {
+    Context.current().heartbeat();
+  } catch {
+    /* not in an activity (gc, tests) */
+  }
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals) {
@@ -211,5 +221,37 @@ export const localRunner: RunnerActivities = {
     }
     rmSync(join(dir, 'agent.pid.json'), { force: true });
     return { wasRunning: running.length > 0, forced };
+  },
+
+  async watchAgents({ job, agents, unhealthyAfter = 3 }: WatchOptions): Promise<AgentEvent[]> {
+    const ctx = Context.current();
+    const misses = new Map<string, number>();
+    // Liveness is a /proc read, so it is checked often; health is an HTTP call, less often.
+    for (let round = 0; ; round++) {
+      const events: AgentEvent[] = [];
+      const alive = agents.filter((a) => {
+        if (processMarker(a.pid)?.marker === markerOf(job, a.id)) return true;
+        const e = exits.get(a.pid);
+        const how = e ? (e.signal ? `was killed by ${e.signal}` : `exited with code ${e.code}`) : 'exited';
+        events.push({ id: a.id, kind: 'exited', exitCode: e ? e.code : null, detail: `agent '${a.id}' ${how}`, stderr: stderrTail(join(agentDir(job, a.id), 'stderr.log')) });
+        return false;
+      });
+      if (round % 4 === 0) {
+        for (let i = 0; i < alive.length; i += 64) {
+          const batch = alive.slice(i, i + 64);
+          const ok = await Promise.all(batch.map((a) => checkHealthOnce(a.healthUrl, 2000)));
+          batch.forEach((a, j) => {
+            const n = ok[j] ? 0 : (misses.get(a.id) ?? 0) + 1;
+            misses.set(a.id, n);
+            if (n >= unhealthyAfter) {
+              events.push({ id: a.id, kind: 'unhealthy', detail: `agent '${a.id}' failed ${n} health checks in a row at ${a.healthUrl}`, stderr: stderrTail(join(agentDir(job, a.id), 'stderr.log')) });
+            }
+          });
+        }
+      }
+      if (events.length > 0) return events;
+      ctx.heartbeat({ round });
+      await Promise.race([new Promise((r) => setTimeout(r, 500)), ctx.cancelled]);
+    }
   },
 };

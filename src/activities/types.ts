@@ -29,4 +29,28 @@ export interface RunnerActivities {
   startAgent(ref: AgentRef): Promise<StartedAgent>;
   waitHealthy(ref: AgentRef & { pid: number }): Promise<{ attempts: number; ms: number }>;
   stopAgent(opts: StopOptions): Promise<StoppedAgent>;
+  /** Long-running: returns only when some watched agent exited or turned unhealthy. */
+  watchAgents(opts: WatchOptions): Promise<AgentEvent[]>;
+}
+
+export interface WatchedAgent {
+  id: string;
+  pid: number;
+  healthUrl: string;
+}
+
+export interface AgentEvent {
+  id: string;
+  kind: 'exited' | 'unhealthy';
+  /** exit code when known (the worker that started it saw it end) */
+  exitCode?: number | null;
+  detail: string;
+  stderr: string;
+}
+
+export interface WatchOptions {
+  job: string;
+  agents: WatchedAgent[];
+  /** health failures in a row that make an agent unhealthy */
+  unhealthyAfter?: number;
 }

@@ -13,7 +13,17 @@ export const SA_PHASE = defineSearchAttributeKey('A2APhase', SearchAttributeType
 export const SA_TOPOLOGY = defineSearchAttributeKey('A2ATopology', SearchAttributeType.KEYWORD);
 
 export type JobPhase = 'deploying' | 'running' | 'degraded' | 'stopping' | 'stopped' | 'failed';
-export type AgentState = 'pending' | 'waiting' | 'starting' | 'checking' | 'healthy' | 'failed' | 'stopping' | 'stopped';
+export type AgentState =
+  | 'pending'
+  | 'waiting' // for the agents it calls
+  | 'starting'
+  | 'checking' // started, waiting for its health check
+  | 'healthy'
+  | 'restarting' // crashed or unhealthy; a restart is under way or due (after backoff, or after resume)
+  | 'exited' // ended by itself and its restart policy leaves it so
+  | 'failed' // could not be started, or exhausted its restarts
+  | 'stopping'
+  | 'stopped';
 
 export interface AgentStatus {
   id: string;
@@ -27,6 +37,8 @@ export interface AgentStatus {
   lastError?: string;
   /** where its output goes, on the machine that runs it */
   logDir?: string;
+  /** restarts so far (all time) */
+  restarts: number;
 }
 
 export interface JobStatus {
@@ -42,6 +54,14 @@ export interface JobStatus {
 
 export interface DeployJobInput {
   plan: DeployPlan;
+  /** state carried over by continue-as-new: the job is already deployed */
+  carried?: CarriedState;
+}
+
+export interface CarriedState {
+  status: JobStatus;
+  /** per agent, times (ms) of recent restarts, for the restart window */
+  restartTimes: Record<string, number[]>;
 }
 
 export interface DeployJobResult {
@@ -53,6 +73,22 @@ export interface StopRequest {
   force?: boolean;
 }
 
+export interface RedeployResult {
+  applied: boolean;
+  added: string[];
+  removed: string[];
+  changed: string[];
+  /** when the change failed and the previous spec was restored */
+  rolledBack?: boolean;
+  error?: string;
+}
+
 export const statusQuery = defineQuery<JobStatus>('status');
+/** The plan the job runs now (after any redeploys). */
+export const planQuery = defineQuery<DeployPlan>('plan');
+export const pauseUpdate = defineUpdate<JobPhase, []>('pause');
+export const resumeUpdate = defineUpdate<JobPhase, []>('resume');
+/** Applies a changed job file to the running job; completes when the change is rolled out or rolled back. */
+export const redeployUpdate = defineUpdate<RedeployResult, [DeployPlan]>('redeploy');
 /** Accepted at once (the validator refuses a job that is already stopping); teardown follows. */
 export const stopUpdate = defineUpdate<JobPhase, [StopRequest]>('stop');

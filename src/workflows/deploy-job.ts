@@ -1,23 +1,34 @@
-// The deploy workflow: one per job. It walks the plan computed by the CLI (it decides nothing
-// about topology), starting each agent as soon as every agent it calls is healthy, then holds
-// the job until it is stopped, and tears down callers before callees. Everything that touches
+// The deploy workflow: one per job, its durable supervisor. It walks the plan computed by the
+// CLI (it decides nothing about topology): it starts each agent as soon as every agent it calls
+// is healthy, then watches the agents and applies their restart policies, accepts pause,
+// resume, redeploy and stop, and tears down callers before callees. Everything that touches
 // the world is an activity; this file only keeps state and order.
 import {
   ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
   condition,
+  continueAsNew,
   isCancellation,
   log,
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  sleep,
   upsertSearchAttributes,
+  workflowInfo,
+  allHandlersFinished,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { RunnerActivities } from '../activities/types';
-import type { AgentPlan } from '../job/plan';
+import type { AgentEvent, RunnerActivities } from '../activities/types';
+import { diffPlans } from '../job/diff';
+import type { AgentPlan, DeployPlan } from '../job/plan';
 import {
   SA_PHASE,
+  pauseUpdate,
+  planQuery,
+  redeployUpdate,
+  resumeUpdate,
   statusQuery,
   stopUpdate,
   type AgentState,
@@ -26,54 +37,76 @@ import {
   type DeployJobResult,
   type JobPhase,
   type JobStatus,
+  type RedeployResult,
   type StopRequest,
 } from './api';
 
-const runner = (agent: AgentPlan, opts: Partial<ActivityOptions> = {}) =>
+// Heartbeats make a worker's death visible within seconds, so a restarted worker resumes fast.
+const HEARTBEAT = '5s';
+// A watch returns at least this often even when nothing happens, so the workflow can
+// continue-as-new when Temporal suggests it.
+const WATCH_ROUND = '30 minutes';
+
+const runner = (agent: { id: string; target: string }, opts: Partial<ActivityOptions> = {}) =>
   proxyActivities<RunnerActivities>({
     startToCloseTimeout: '2 minutes',
+    heartbeatTimeout: HEARTBEAT,
     retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 5 },
     summary: `${agent.id} (${agent.target})`,
     ...opts,
   });
 
-export async function deployJob({ plan }: DeployJobInput): Promise<DeployJobResult> {
+export async function deployJob({ plan: initialPlan, carried }: DeployJobInput): Promise<DeployJobResult> {
+  let plan = initialPlan;
   const now = () => new Date().toISOString(); // workflow time: deterministic on replay
-  const status: JobStatus = {
+  const fresh = (a: AgentPlan): AgentStatus => ({ id: a.id, stage: a.stage, target: a.target, state: 'pending', url: a.url, since: now(), restarts: 0 });
+  const status: JobStatus = carried?.status ?? {
     job: plan.job,
     topology: plan.topology,
     phase: 'deploying',
     entry: plan.entry,
     stages: plan.stages,
     paused: false,
-    agents: Object.fromEntries(
-      Object.values(plan.agents).map((a): [string, AgentStatus] => [a.id, { id: a.id, stage: a.stage, target: a.target, state: 'pending', url: a.url, since: now() }]),
-    ),
+    agents: Object.fromEntries(Object.values(plan.agents).map((a) => [a.id, fresh(a)])),
   };
+  const restartTimes: Record<string, number[]> = carried?.restartTimes ?? {};
   let stopRequest: StopRequest | undefined;
+  let pendingRedeploy: { plan: DeployPlan; done: (r: RedeployResult) => void } | undefined;
+  /** bumped whenever the set of agents to watch changes, so the watch is renewed */
+  let watchEpoch = 0;
+  let inFlight = 0; // restarts under way
 
   const setAgent = (id: string, state: AgentState, extra: Partial<AgentStatus> = {}) => {
     Object.assign(status.agents[id], { state, since: now(), ...extra });
+    describe();
   };
   const setPhase = (phase: JobPhase) => {
+    if (status.phase === phase) return;
     status.phase = phase;
     upsertSearchAttributes([{ key: SA_PHASE, value: phase }]);
     describe();
   };
+  // Running, or degraded while some agent is down for good.
+  const settle = () => {
+    if (status.phase !== 'running' && status.phase !== 'degraded') return;
+    setPhase(Object.values(status.agents).some((a) => a.state === 'failed' || a.state === 'exited') ? 'degraded' : 'running');
+  };
   // What the Web UI shows for this job, in words.
   const describe = () => {
-    const count = (s: AgentState) => Object.values(status.agents).filter((a) => a.state === s).length;
-    const total = Object.keys(status.agents).length;
+    const agents = Object.values(status.agents);
+    const healthy = agents.filter((a) => a.state === 'healthy').length;
     const lines = [
-      `**${plan.job}**: ${status.phase}${status.paused ? ' (paused)' : ''}, ${count('healthy')}/${total} agents healthy (${plan.topology}, entry agent ${plan.entry})`,
+      `**${plan.job}**: ${status.phase}${status.paused ? ' (paused)' : ''}, ${healthy}/${agents.length} agents healthy (${plan.topology}, entry agent ${plan.entry})`,
       '',
-      ...plan.stages.map((stage, i) => `stage ${i}: ${stage.map((id) => `${id} ${status.agents[id].state}`).join(', ')}`),
+      ...plan.stages.map((stage, i) => `stage ${i}: ${stage.map((id) => `${id} ${status.agents[id].state}${status.agents[id].restarts ? ` (${status.agents[id].restarts} restarts)` : ''}`).join(', ')}`),
       ...(status.error ? ['', `error: ${status.error}`] : []),
     ];
     setCurrentDetails(lines.join('\n'));
   };
+  const ending = () => stopRequest !== undefined || status.phase === 'stopping' || status.phase === 'stopped' || status.phase === 'failed';
 
   setHandler(statusQuery, () => status);
+  setHandler(planQuery, () => plan);
   setHandler(
     stopUpdate,
     (req) => {
@@ -82,27 +115,67 @@ export async function deployJob({ plan }: DeployJobInput): Promise<DeployJobResu
     },
     {
       validator: (_req: StopRequest) => {
-        if (stopRequest || status.phase === 'stopping' || status.phase === 'stopped') throw new Error(`job ${plan.job} is already ${status.phase === 'stopped' ? 'stopped' : 'stopping'}`);
-        if (status.phase === 'failed') throw new Error(`job ${plan.job} has failed and is already torn down`);
+        if (ending()) throw new Error(`job ${plan.job} is already ${status.phase === 'failed' ? 'failed and torn down' : status.phase === 'stopped' ? 'stopped' : 'stopping'}`);
+      },
+    },
+  );
+  setHandler(
+    pauseUpdate,
+    () => {
+      status.paused = true;
+      describe();
+      return status.phase;
+    },
+    {
+      validator: () => {
+        if (ending()) throw new Error(`job ${plan.job} is ${status.phase}; there is nothing to pause`);
+        if (status.paused) throw new Error(`job ${plan.job} is already paused`);
+      },
+    },
+  );
+  setHandler(
+    resumeUpdate,
+    () => {
+      status.paused = false;
+      describe();
+      return status.phase;
+    },
+    {
+      validator: () => {
+        if (!status.paused) throw new Error(`job ${plan.job} is not paused`);
+      },
+    },
+  );
+  setHandler(
+    redeployUpdate,
+    async (next) => new Promise<RedeployResult>((done) => (pendingRedeploy = { plan: next, done })),
+    {
+      validator: (next: DeployPlan) => {
+        if (next.job !== plan.job) throw new Error(`this is job ${plan.job}, not ${next.job}`);
+        if (status.phase !== 'running' && status.phase !== 'degraded') throw new Error(`job ${plan.job} is ${status.phase}; a redeploy needs it running`);
+        if (status.paused) throw new Error(`job ${plan.job} is paused; resume it first`);
+        if (pendingRedeploy) throw new Error(`a redeploy of ${plan.job} is already under way`);
       },
     },
   );
   describe();
 
-  const started = new Set<string>();
   try {
-    const failure = await deployAll();
-    if (failure) {
-      status.error = failure;
-      setPhase('stopping');
-      await teardown(true);
-      setPhase('failed');
-      throw ApplicationFailure.nonRetryable(failure, 'DeployFailed');
+    if (!carried) {
+      const failure = await deployAgents(plan.stages.flat());
+      if (failure) {
+        status.error = failure;
+        setPhase('stopping');
+        await teardown(plan.stages.flat(), true);
+        setPhase('failed');
+        throw ApplicationFailure.nonRetryable(failure, 'DeployFailed');
+      }
+      if (!stopRequest) setPhase('running');
+      settle();
     }
-    if (!stopRequest) setPhase('running');
-    await condition(() => stopRequest !== undefined);
+    await supervise();
     setPhase('stopping');
-    await teardown(!!stopRequest?.force);
+    await teardown(plan.stages.flat(), !!stopRequest?.force);
     setPhase('stopped');
     return { job: plan.job, phase: 'stopped' };
   } catch (err) {
@@ -110,32 +183,36 @@ export async function deployJob({ plan }: DeployJobInput): Promise<DeployJobResu
     // Cancelled (e.g. from the Web UI): tear down all the same, then end as cancelled.
     await CancellationScope.nonCancellable(async () => {
       setPhase('stopping');
-      await teardown(false);
+      await teardown(plan.stages.flat(), false);
       setPhase('stopped');
     });
     throw err;
   }
 
-  /** Starts every agent once its callees are healthy; returns the first failure, if any. */
-  async function deployAll(): Promise<string | undefined> {
+  /** Starts and health-gates one agent; throws on failure. */
+  async function startOne(agent: AgentPlan) {
+    setAgent(agent.id, 'starting');
+    const s = await runner(agent, { startToCloseTimeout: agent.stopGraceMs + 60_000 }).startAgent({ job: plan.job, agent });
+    setAgent(agent.id, 'checking', { pid: s.pid, logDir: s.logDir });
+    await runner(agent, { startToCloseTimeout: agent.health.timeoutMs + 30_000 }).waitHealthy({ job: plan.job, agent, pid: s.pid });
+    setAgent(agent.id, 'healthy', { lastError: undefined });
+  }
+
+  /**
+   * Starts the given agents, each once every agent it calls is healthy (agents outside `ids`
+   * count as ready when healthy). Returns the first failure, if any; after one, nothing new starts.
+   */
+  async function deployAgents(ids: string[]): Promise<string | undefined> {
     let failure: string | undefined;
     const ready = new Map<string, Promise<boolean>>();
     const deployOne = async (agent: AgentPlan): Promise<boolean> => {
       setAgent(agent.id, 'waiting');
-      const deps = await Promise.all(agent.dependsOn.map((d) => ready.get(d)!));
+      const deps = await Promise.all(agent.dependsOn.map((d) => ready.get(d) ?? Promise.resolve(status.agents[d]?.state === 'healthy')));
+      // A pause lets agents already starting finish, and starts nothing new until resumed.
+      await condition(() => !status.paused || stopRequest !== undefined);
       if (!deps.every(Boolean) || failure || stopRequest) return false;
-      setAgent(agent.id, 'starting');
-      describe();
       try {
-        started.add(agent.id);
-        const s = await runner(agent).startAgent({ job: plan.job, agent });
-        setAgent(agent.id, 'checking', { pid: s.pid, logDir: s.logDir });
-        await runner(agent, {
-          startToCloseTimeout: agent.health.timeoutMs + 30_000,
-          heartbeatTimeout: '10s',
-        }).waitHealthy({ job: plan.job, agent, pid: s.pid });
-        setAgent(agent.id, 'healthy');
-        describe();
+        await startOne(agent);
         return true;
       } catch (err) {
         if (isCancellation(err)) throw err;
@@ -147,38 +224,167 @@ export async function deployJob({ plan }: DeployJobInput): Promise<DeployJobResu
       }
     };
     // Stage order guarantees each agent's callees were registered before it.
-    for (const id of plan.stages.flat()) ready.set(id, deployOne(plan.agents[id]));
+    const order = plan.stages.flat().filter((id) => ids.includes(id));
+    for (const id of order) ready.set(id, deployOne(plan.agents[id]));
     await Promise.all(ready.values());
     return failure;
   }
 
   /** Stops callers before callees: the highest stage first, each stage in parallel. */
-  async function teardown(force: boolean) {
-    for (const stage of [...plan.stages].reverse()) {
+  async function teardown(ids: string[], force: boolean, stages = plan.stages, agents = plan.agents) {
+    for (const stage of [...stages].reverse()) {
       await Promise.all(
         stage
-          .filter((id) => started.has(id) || status.agents[id].pid !== undefined)
+          .filter((id) => ids.includes(id) && status.agents[id] && status.agents[id].state !== 'pending' && status.agents[id].state !== 'waiting')
           .map(async (id) => {
-            const agent = plan.agents[id];
-            const failed = status.agents[id].state === 'failed';
-            setAgent(id, 'stopping', failed ? { lastError: status.agents[id].lastError } : {});
-            await runner(agent, { startToCloseTimeout: agent.stopGraceMs + 30_000, heartbeatTimeout: agent.stopGraceMs + 10_000 }).stopAgent({ job: plan.job, agent, force });
-            setAgent(id, failed ? 'failed' : 'stopped', { pid: undefined });
+            const agent = agents[id];
+            const keep = status.agents[id].state === 'failed' ? 'failed' : 'stopped';
+            setAgent(id, 'stopping', { lastError: status.agents[id].lastError });
+            await runner(agent, { startToCloseTimeout: agent.stopGraceMs + 30_000 }).stopAgent({ job: plan.job, agent, force });
+            setAgent(id, keep, { pid: undefined });
           }),
       );
-      describe();
     }
-    for (const a of Object.values(status.agents)) if (a.state !== 'failed') setAgent(a.id, 'stopped');
+    for (const id of ids) if (status.agents[id] && status.agents[id].state !== 'failed') setAgent(id, 'stopped');
+  }
+
+  /** Watches the running agents until the job is stopped; restarts, redeploys, continues-as-new. */
+  async function supervise() {
+    for (;;) {
+      if (stopRequest) return;
+      if (pendingRedeploy && inFlight === 0) {
+        const { plan: next, done } = pendingRedeploy;
+        done(await redeploy(next));
+        pendingRedeploy = undefined;
+        continue;
+      }
+      if (workflowInfo().continueAsNewSuggested && inFlight === 0 && !pendingRedeploy) {
+        await condition(allHandlersFinished);
+        await continueAsNew<typeof deployJob>({ plan, carried: { status, restartTimes } });
+      }
+      const watched = Object.values(status.agents).filter((a) => a.state === 'healthy' && a.pid !== undefined);
+      const epoch = watchEpoch;
+      const wake = () => stopRequest !== undefined || watchEpoch !== epoch || (pendingRedeploy !== undefined && inFlight === 0) || workflowInfo().continueAsNewSuggested;
+      if (watched.length === 0) {
+        await condition(wake);
+        continue;
+      }
+      // The watch and the wake-up condition share a scope, so whichever loses the race is
+      // cancelled and nothing is left pending from one round to the next.
+      const scope = new CancellationScope();
+      const watch = scope.run(() =>
+        runner({ id: `${watched.length} agents`, target: 'watch' }, { startToCloseTimeout: WATCH_ROUND, retry: { maximumInterval: '10s' } }).watchAgents({
+          job: plan.job,
+          agents: watched.map((a) => ({ id: a.id, pid: a.pid!, healthUrl: plan.agents[a.id].healthUrl })),
+        }),
+      );
+      const woken = scope.run(() => condition(wake));
+      const events = await Promise.race([watch, woken.then(() => undefined)]).catch((err) => {
+        if (isCancellation(err)) return undefined;
+        // A watch round that timed out or failed is simply renewed.
+        log.warn('watch ended with an error; renewing', { error: String(err) });
+        return [] as AgentEvent[];
+      });
+      scope.cancel();
+      await Promise.allSettled([watch, woken]);
+      if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('job cancelled');
+      if (events === undefined) continue;
+      for (const ev of events) onAgentEvent(ev);
+    }
+  }
+
+  function onAgentEvent(ev: AgentEvent) {
+    const agent = plan.agents[ev.id];
+    const a = status.agents[ev.id];
+    if (!agent || a.state !== 'healthy') return;
+    const lastError = `${ev.detail}${ev.stderr ? `\n--- last lines of ${ev.id}'s stderr ---\n${ev.stderr}` : ''}`;
+    const cleanExit = ev.kind === 'exited' && ev.exitCode === 0;
+    const policy = agent.restart.policy;
+    if (policy === 'never' || (policy === 'on-failure' && cleanExit)) {
+      setAgent(ev.id, cleanExit ? 'exited' : 'failed', { pid: undefined, lastError });
+      settle();
+      return;
+    }
+    // Restarts allowed within the window; older ones are forgotten.
+    const t = Date.now();
+    const recent = (restartTimes[ev.id] ?? []).filter((x) => t - x < agent.restart.windowMs);
+    if (recent.length >= agent.restart.maxRestarts) {
+      setAgent(ev.id, 'failed', { pid: undefined, lastError: `${lastError}\n(gave up after ${recent.length} restarts within ${agent.restart.windowMs / 1000}s)` });
+      restartTimes[ev.id] = recent;
+      settle();
+      return;
+    }
+    restartTimes[ev.id] = [...recent, t];
+    const backoff = Math.min(agent.restart.maxBackoffMs, agent.restart.backoffMs * 2 ** recent.length);
+    setAgent(ev.id, 'restarting', { lastError, restarts: a.restarts + 1 });
+    settle();
+    inFlight++;
+    void (async () => {
+      try {
+        await sleep(backoff);
+        await condition(() => !status.paused || stopRequest !== undefined); // paused: leave it be
+        if (stopRequest) return;
+        // The old process may still be alive (unhealthy) or half-dead: stop it first.
+        await runner(agent, { startToCloseTimeout: agent.stopGraceMs + 30_000 }).stopAgent({ job: plan.job, agent });
+        await startOne(agent);
+      } catch (err) {
+        if (isCancellation(err)) return; // the job is being cancelled; its teardown stops this agent
+        // A failed restart counts as a crash: the next watch sees no healthy agent, so we retry here.
+        const message = failureMessage(agent.id, err);
+        setAgent(agent.id, 'healthy', { lastError: message });
+        onAgentEvent({ id: agent.id, kind: 'exited', exitCode: null, detail: message, stderr: '' });
+      } finally {
+        inFlight--;
+        watchEpoch++;
+        settle();
+      }
+    })();
+  }
+
+  /** Rolling redeploy: apply a changed plan, touching only what changed; roll back on failure. */
+  async function redeploy(next: DeployPlan): Promise<RedeployResult> {
+    const before = plan;
+    const d = diffPlans(before, next);
+    const result = { added: d.added, removed: d.removed, changed: d.changed };
+    if (d.added.length + d.removed.length + d.changed.length === 0) return { applied: true, ...result };
+    watchEpoch++;
+    // Removed agents go first (callers before callees, in the old order).
+    await teardown(d.removed, false, before.stages, before.agents);
+    for (const id of d.removed) delete status.agents[id];
+    // Changed agents are stopped just before their new spec starts, in the new plan's order.
+    plan = next;
+    status.stages = next.stages;
+    status.entry = next.entry;
+    for (const id of d.added) status.agents[id] = fresh(next.agents[id]);
+    for (const id of d.changed) Object.assign(status.agents[id], { stage: next.agents[id].stage, url: next.agents[id].url, target: next.agents[id].target });
+    for (const id of d.changed) {
+      await runner(before.agents[id], { startToCloseTimeout: before.agents[id].stopGraceMs + 30_000 }).stopAgent({ job: plan.job, agent: before.agents[id] });
+      setAgent(id, 'pending', { pid: undefined });
+    }
+    const failure = await deployAgents([...d.added, ...d.changed]);
+    if (!failure) {
+      settle();
+      return { applied: true, ...result };
+    }
+    // Roll back: stop what the new plan started, restore the previous specs.
+    await teardown([...d.added, ...d.changed], true, next.stages, next.agents);
+    for (const id of d.added) delete status.agents[id];
+    plan = before;
+    status.stages = before.stages;
+    status.entry = before.entry;
+    for (const id of [...d.changed, ...d.removed]) status.agents[id] = { ...fresh(before.agents[id]), restarts: status.agents[id]?.restarts ?? 0 };
+    const restoreFailure = await deployAgents([...d.changed, ...d.removed]);
+    status.error = restoreFailure ? `rollback failed too: ${restoreFailure}` : undefined;
+    settle();
+    return { applied: false, rolledBack: true, error: failure, ...result };
   }
 }
 
 function failureMessage(agentId: string, err: unknown): string {
   // An activity failure wraps the runner's ApplicationFailure; its details carry stderr.
   let cause = err as { message?: string; cause?: unknown; details?: unknown[] } | undefined;
-  while (cause && cause.cause && !(cause as { details?: unknown[] }).details?.length) cause = cause.cause as typeof cause;
-  const app = cause as { message?: string; details?: unknown[] };
-  const tail = typeof app?.details?.[0] === 'string' && app.details[0] ? `\n--- last lines of ${agentId}'s stderr ---\n${app.details[0]}` : '';
-  const message = app?.message ?? String(err);
+  while (cause && cause.cause && !cause.details?.length) cause = cause.cause as typeof cause;
+  const tail = typeof cause?.details?.[0] === 'string' && cause.details[0] ? `\n--- last lines of ${agentId}'s stderr ---\n${cause.details[0]}` : '';
+  const message = cause?.message ?? String(err);
   return `${message.includes(agentId) ? message : `agent '${agentId}': ${message}`}${tail}`;
 }
-

@@ -1,7 +1,11 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
 import { workflowUiUrl } from '../../temporal/connection';
 import { deployJob } from '../../workflows';
-import { SA_JOB, SA_PHASE, SA_TOPOLOGY, WORKFLOW_TASK_QUEUE, workflowIdFor, type JobStatus } from '../../workflows/api';
+import { planQuery, redeployUpdate, SA_JOB, SA_PHASE, SA_TOPOLOGY, WORKFLOW_TASK_QUEUE, workflowIdFor, type JobStatus } from '../../workflows/api';
+import { diffPlans, isEmptyDiff } from '../../job/diff';
+import type { DeployPlan } from '../../job/plan';
+import { renderDiff } from './diff';
+import type { JobContext } from '../jobs';
 import { parse } from '../args';
 import { CliError, EXIT } from '../exit-codes';
 import { jobContext, jobStatus } from '../jobs';
@@ -33,9 +37,7 @@ export async function run(argv: string[]): Promise<number> {
       staticDetails: `${plan.description ?? ''}\n\nfrom ${plan.sourceFile}\nstages: ${plan.stages.map((s) => s.join(', ')).join(' -> ')}`,
     });
   } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) {
-      throw new CliError(`job '${plan.job}' is already running`, EXIT.invalidInput, `see \`a2a-deploy status ${plan.job}\`, or stop it first with \`a2a-deploy stop ${plan.job}\``);
-    }
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return redeploy(ctx, plan, !!values.json);
     throw err;
   }
   const ui = workflowUiUrl(ctx.cfg, workflowId);
@@ -109,4 +111,26 @@ function reportFailure(json: boolean | undefined, job: string, error: string): n
   if (json) process.stdout.write(JSON.stringify({ job, phase: 'failed', error }, null, 2) + '\n');
   else process.stderr.write(`\nJob ${job} failed; every agent it had started was stopped.\n${error}\n`);
   return EXIT.jobFailed;
+}
+
+/** `start` on a running job: refuse an identical file, roll out a changed one. */
+async function redeploy(ctx: JobContext, plan: DeployPlan, json: boolean): Promise<number> {
+  const handle = ctx.client.workflow.getHandle(workflowIdFor(plan.job));
+  const current = await handle.query(planQuery);
+  const d = diffPlans(current, plan);
+  if (isEmptyDiff(d)) {
+    throw new CliError(`job '${plan.job}' is already running with this exact spec`, EXIT.invalidInput, `see \`a2a-deploy status ${plan.job}\`, or stop it first with \`a2a-deploy stop ${plan.job}\``);
+  }
+  if (!json) process.stdout.write(renderDiff(current, plan, d).split('\nApply with')[0] + '\nRolling out ...\n');
+  let result;
+  try {
+    result = await handle.executeUpdate(redeployUpdate, { args: [plan] });
+  } catch (err) {
+    const cause = (err as { cause?: Error }).cause;
+    throw new CliError(`cannot redeploy ${plan.job}: ${cause?.message ?? (err as Error).message}`, EXIT.invalidInput);
+  }
+  if (json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  else if (result.applied) process.stdout.write(`Redeployed ${plan.job}: ${result.changed.length} changed, ${result.added.length} added, ${result.removed.length} removed; everything else untouched.\n`);
+  else process.stderr.write(`Redeploy of ${plan.job} failed and was rolled back to the previous spec.\n${result.error}\n`);
+  return result.applied ? EXIT.ok : EXIT.jobFailed;
 }

@@ -22,11 +22,11 @@ export function renderStatus(s: JobStatus): string {
   const healthy = Object.values(s.agents).filter((a) => a.state === 'healthy').length;
   const rows = s.stages.flat().map((id) => {
     const a = s.agents[id];
-    return [id, a.state, String(a.stage), a.pid ? String(a.pid) : '-', a.url, a.since.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), a.lastError ? a.lastError.split('\n')[0] : ''];
+    return [id, a.state, String(a.stage), a.pid ? String(a.pid) : '-', String(a.restarts ?? 0), a.url, a.since.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), a.lastError ? a.lastError.split('\n')[0] : ''];
   });
   const lines = [
     `Job ${s.job} (${s.topology}): ${s.phase}${s.paused ? ', paused' : ''}; ${healthy}/${rows.length} agents healthy; entry agent ${s.entry}`,
-    table(['AGENT', 'STATE', 'STAGE', 'PID', 'URL', 'SINCE', 'LAST ERROR'], rows),
+    table(['AGENT', 'STATE', 'STAGE', 'PID', 'RESTARTS', 'URL', 'SINCE', 'LAST ERROR'], rows),
   ];
   if (s.error) lines.push('', `error: ${s.error}`);
   return lines.join('\n');

@@ -1,0 +1,478 @@
+// Shared runtime of the example agents: an A2A server (agent card, JSON-RPC endpoint, /health)
+// configured from the environment the deployer provides, and a helper to call peers over A2A.
+//
+// Environment (set by the deployer):
+//   AGENT_ID          this agent's id in the job (default: the module name)
+//   AGENT_PORT        port to listen on (required)
+//   AGENT_HOST        bind address (default 127.0.0.1)
+//   AGENT_URL         own base URL, advertised in the agent card (default http://AGENT_HOST:AGENT_PORT)
+//   CONNECTED_AGENTS  comma-separated base URLs of the agents this one calls (may be empty)
+//   A2A_PEERS         JSON object id -> base URL of the same agents (gives the peers' ids)
+//   PEER_TIMEOUT_MS   per-call timeout when calling a peer (default 30000)
+//   PEER_CONNECT_MS   how long to keep retrying a peer that refuses connections (default 10000)
+//
+// Message protocol: a forwarded message carries metadata {"a2aDeploy": {"visited": [ids]}}; an agent
+// forwards only to peers not visited yet and passes visited ∪ {self} ∪ {the peers it forwards to}.
+// A reply is one message with a text part (human readable, names every contributing agent) and a
+// data part {agent, result, contributions: [{agent, ...}], error?}.
+//
+// The SDK ships CommonJS builds (its package.json has "require" conditions pointing at .cjs files), so
+// a plain import compiles to require() and works under module: commonjs. Its one ESM-only dependency
+// (jose) is loaded through Node 20's require(esm).
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import express from 'express';
+import { AGENT_CARD_PATH, Role } from '@a2a-js/sdk';
+import type { AgentCard, AgentSkill, Message, Part, Task } from '@a2a-js/sdk';
+import { AgentEvent, DefaultRequestHandler, InMemoryTaskStore } from '@a2a-js/sdk/server';
+import type { AgentExecutor, ExecutionEventBus, RequestContext } from '@a2a-js/sdk/server';
+import { UserBuilder, agentCardHandler, jsonRpcHandler } from '@a2a-js/sdk/server/express';
+import { ClientFactory, ClientFactoryOptions, DefaultAgentCardResolver, JsonRpcTransportFactory, RestTransportFactory } from '@a2a-js/sdk/client';
+import type { Client } from '@a2a-js/sdk/client';
+
+export const METADATA_KEY = 'a2aDeploy';
+
+export interface Peer {
+  id: string;
+  url: string;
+}
+
+/** One agent's part in an answer. `agent` is unique within a reply's contributions. */
+export interface Contribution {
+  agent: string;
+  /** The agent's module (weather, coordinator, ...), or `unknown` for a peer that is not one of ours. */
+  kind: string;
+  /** One line, human readable. */
+  summary: string;
+  result: unknown;
+  error?: string;
+}
+
+/** The structured (data part) side of every reply. */
+export interface ReplyData {
+  agent: string;
+  result: unknown;
+  contributions: Contribution[];
+  error?: string;
+}
+
+/** What a peer answered (or why it did not). */
+export interface PeerReply {
+  agent: string;
+  url: string;
+  ok: boolean;
+  text: string;
+  result: unknown;
+  contributions: Contribution[];
+  /** Set when the peer could not be reached or answered with an error. */
+  error?: string;
+}
+
+export interface AgentRequest {
+  /** This agent's id (AGENT_ID). */
+  id: string;
+  /** The incoming text (all text parts joined by newlines). */
+  text: string;
+  /** Agents already involved, from the incoming metadata ([] for a message from a user). */
+  visited: string[];
+  /** True when the message came from another agent of the job (it carried a2aDeploy metadata). */
+  forwarded: boolean;
+  /** All configured peers, in configuration order. */
+  peers: Peer[];
+  /** Peers not in `visited`: the ones this agent may forward to. */
+  unvisitedPeers: Peer[];
+  /** Send `text` to `targets` (default: every unvisited peer) concurrently; replies in target order. */
+  callPeers(text: string, targets?: Peer[]): Promise<PeerReply[]>;
+}
+
+export interface HandlerResult {
+  /** One-line description of this agent's own contribution. */
+  summary: string;
+  /** JSON result of this agent. */
+  result: unknown;
+  /** Full human text; by default `id: summary` followed by the peers' texts, indented. */
+  text?: string;
+  /** Replies from peers this agent called; their contributions are merged into the reply. */
+  peerReplies?: PeerReply[];
+  /** Marks the reply as an error (e.g. rejected input, or a peer's error passed on). */
+  error?: string;
+}
+
+export interface AgentDefinition {
+  /** Module name, e.g. `weather`. */
+  name: string;
+  description: string;
+  skills: Array<{ id: string; name: string; description: string; tags?: string[]; examples?: string[] }>;
+  handle(request: AgentRequest): Promise<HandlerResult> | HandlerResult;
+}
+
+export interface RunningAgent {
+  id: string;
+  url: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+/** Print a configuration error and exit non-zero (for use before the server starts). */
+export function configError(message: string): never {
+  process.stderr.write(`[${process.env.AGENT_ID || 'agent'}] configuration error: ${message}\n`);
+  process.exit(2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small text helpers shared by the agents.
+
+/** Words of a text: letters/digits with inner apostrophes or hyphens, punctuation stripped. */
+export function words(text: string): string[] {
+  return text.match(/[\p{L}\p{N}]+(?:['’-][\p{L}\p{N}]+)*/gu) ?? [];
+}
+
+export function round(n: number, digits = 2): number {
+  const f = 10 ** digits;
+  const r = Math.round(n * f) / f;
+  return Object.is(r, -0) ? 0 : r;
+}
+
+export const indent = (text: string, prefix = '  '): string =>
+  text
+    .split('\n')
+    .map((l) => prefix + l)
+    .join('\n');
+
+// ---------------------------------------------------------------------------------------------
+// Messages.
+
+const textPart = (value: string): Part => ({ content: { $case: 'text', value }, metadata: undefined, filename: '', mediaType: 'text/plain' });
+const dataPart = (value: unknown): Part => ({ content: { $case: 'data', value }, metadata: undefined, filename: '', mediaType: 'application/json' });
+
+/** Text parts of a message, joined by newlines. Accepts the SDK's shape and the plain JSON shape. */
+export function messageText(message: Message | undefined): string {
+  const out: string[] = [];
+  for (const p of (message?.parts ?? []) as Array<Record<string, any>>) {
+    if (p?.content?.$case === 'text') out.push(String(p.content.value));
+    else if (typeof p?.text === 'string') out.push(p.text);
+  }
+  return out.join('\n');
+}
+
+/** The first data part of a message, if any. */
+export function messageData(message: Message | undefined): unknown {
+  for (const p of (message?.parts ?? []) as Array<Record<string, any>>) {
+    if (p?.content?.$case === 'data') return p.content.value;
+    if (p && 'data' in p && !('content' in p)) return p.data;
+  }
+  return undefined;
+}
+
+/** The message an A2A send resolved to: the message itself, or a task's final status message. */
+export function replyMessage(result: Message | Task): Message | undefined {
+  if ('parts' in result && Array.isArray(result.parts)) return result as Message;
+  const task = result as Task;
+  if (task.status?.message) return task.status.message;
+  const last = task.artifacts?.[task.artifacts.length - 1];
+  return last ? ({ parts: last.parts } as Message) : undefined;
+}
+
+export function userMessage(text: string, metadata?: Record<string, unknown>): Message {
+  return {
+    messageId: randomUUID(),
+    contextId: '',
+    taskId: '',
+    role: Role.ROLE_USER,
+    parts: [textPart(text)],
+    metadata,
+    extensions: [],
+    referenceTaskIds: [],
+  };
+}
+
+// Peers may be any A2A agent, so v0.3 agents are understood too (v1.0 is preferred when both are offered).
+const clientFactory = new ClientFactory(
+  ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
+    transports: [new JsonRpcTransportFactory({ legacyCompat: { enabled: true } }), new RestTransportFactory({ legacyCompat: { enabled: true } })],
+    // A peer that accepts the connection but never answers must not hold the card fetch forever.
+    cardResolver: new DefaultAgentCardResolver({
+      legacyCompat: { enabled: true },
+      fetchImpl: (input, init) => fetch(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(10_000) }),
+    }),
+  }),
+);
+const clients = new Map<string, Promise<Client>>();
+
+function isConnectionError(err: unknown): boolean {
+  const seen = new Set<unknown>();
+  for (let e: any = err; e && !seen.has(e); e = e.cause) {
+    seen.add(e);
+    if (['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET'].includes(e.code)) return true;
+    if (typeof e.message === 'string' && /fetch failed|ECONNREFUSED|socket hang up/i.test(e.message)) return true;
+  }
+  return false;
+}
+
+const errorText = (err: unknown): string => {
+  const e = err as { message?: string; cause?: { code?: string; message?: string } };
+  const cause = e?.cause?.code ?? e?.cause?.message;
+  return `${e?.message ?? String(err)}${cause && !String(e?.message).includes(cause) ? ` (${cause})` : ''}`;
+};
+
+/**
+ * Send a text message to an A2A agent at `url` with the SDK client and return the reply message.
+ * Connection failures (agent not listening yet) are retried until `connectMs` has passed.
+ */
+export async function sendText(
+  url: string,
+  text: string,
+  options: { metadata?: Record<string, unknown>; timeoutMs?: number; connectMs?: number } = {},
+): Promise<Message | undefined> {
+  const deadline = Date.now() + (options.connectMs ?? 10_000);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      let client = clients.get(url);
+      if (!client) {
+        client = clientFactory.createFromUrl(url);
+        clients.set(url, client);
+        const mine = client;
+        client.catch(() => clients.get(url) === mine && clients.delete(url));
+      }
+      const result = await (
+        await client
+      ).sendMessage(
+        { tenant: '', message: userMessage(text, options.metadata), configuration: undefined, metadata: undefined },
+        { signal: AbortSignal.timeout(options.timeoutMs ?? 30_000) },
+      );
+      return replyMessage(result);
+    } catch (err) {
+      if (!isConnectionError(err) || Date.now() >= deadline) throw err;
+      clients.delete(url);
+      await new Promise((r) => setTimeout(r, Math.min(1000, 100 * 2 ** attempt)));
+    }
+  }
+}
+
+/** Parse a reply message into a PeerReply (works for agents that are not ours too). */
+export function toPeerReply(peer: Peer, message: Message | undefined): PeerReply {
+  const text = messageText(message);
+  const data = messageData(message) as Partial<ReplyData> | undefined;
+  const agent = typeof data?.agent === 'string' && data.agent ? data.agent : peer.id;
+  const contributions = Array.isArray(data?.contributions)
+    ? (data!.contributions as Contribution[]).filter((c) => c && typeof c.agent === 'string')
+    : [{ agent, kind: 'unknown', summary: text.split('\n')[0] ?? '', result: data ?? text }];
+  const error = typeof data?.error === 'string' ? data.error : undefined;
+  return { agent, url: peer.url, ok: !error, text: text || `${agent}: (no text)`, result: data?.result ?? null, contributions, ...(error ? { error } : {}) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Environment.
+
+function readPeers(): Peer[] {
+  const raw = process.env.A2A_PEERS?.trim();
+  let map: Record<string, string> = {};
+  if (raw) {
+    try {
+      const parsed = JSON.parse(raw) as unknown;
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+      map = Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, String(v)]));
+    } catch (err) {
+      configError(`A2A_PEERS is not a JSON object of id -> URL: ${(err as Error).message}`);
+    }
+  }
+  const norm = (u: string) => u.trim().replace(/\/+$/, '');
+  const idByUrl = new Map(Object.entries(map).map(([id, u]) => [norm(u), id]));
+  const urls = (process.env.CONNECTED_AGENTS ?? '')
+    .split(',')
+    .map(norm)
+    .filter(Boolean);
+  const peers: Peer[] = [];
+  const seen = new Set<string>();
+  for (const url of urls) {
+    const id = idByUrl.get(url) ?? url;
+    if (!seen.has(id)) peers.push({ id, url });
+    seen.add(id);
+  }
+  // Peers only given in A2A_PEERS are still peers.
+  for (const [id, url] of Object.entries(map)) if (!seen.has(id)) (peers.push({ id, url: norm(url) }), seen.add(id));
+  return peers;
+}
+
+function readVisited(message: Message | undefined, request: { metadata?: Record<string, any> | undefined }): { visited: string[]; forwarded: boolean } {
+  const meta = (message?.metadata?.[METADATA_KEY] ?? request.metadata?.[METADATA_KEY]) as { visited?: unknown } | undefined;
+  if (!meta || typeof meta !== 'object') return { visited: [], forwarded: false };
+  const visited = Array.isArray(meta.visited) ? meta.visited.filter((v): v is string => typeof v === 'string') : [];
+  return { visited, forwarded: true };
+}
+
+function dedupe(list: Contribution[]): Contribution[] {
+  const seen = new Set<string>();
+  return list.filter((c) => (seen.has(c.agent) ? false : (seen.add(c.agent), true)));
+}
+
+function defaultText(id: string, summary: string, peerReplies: PeerReply[]): string {
+  return [`${id}: ${summary}`, ...peerReplies.map((r) => indent(r.error && !r.text.includes(r.error) ? `${r.agent}: error: ${r.error}` : r.text))].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server.
+
+/** Build and start the agent described by `def`; resolves once it is listening. */
+export async function runAgent(def: AgentDefinition): Promise<RunningAgent> {
+  const id = process.env.AGENT_ID?.trim() || def.name;
+  const host = process.env.AGENT_HOST?.trim() || '127.0.0.1';
+  const portText = process.env.AGENT_PORT?.trim();
+  const port = Number(portText);
+  if (!portText || !Number.isInteger(port) || port < 0 || port > 65535) configError(`AGENT_PORT must be a port number, got '${portText ?? ''}'`);
+  const bracket = (h: string) => (h.includes(':') && !h.startsWith('[') ? `[${h}]` : h);
+  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : bracket(host);
+  const url = (process.env.AGENT_URL?.trim() || `http://${urlHost}:${port}`).replace(/\/+$/, '');
+  const peers = readPeers();
+  const timeoutMs = Number(process.env.PEER_TIMEOUT_MS) || 30_000;
+  const connectMs = Number(process.env.PEER_CONNECT_MS) || 10_000;
+
+  const skills: AgentSkill[] = def.skills.map((s) => ({
+    id: s.id,
+    name: s.name,
+    description: s.description,
+    tags: s.tags ?? [def.name],
+    examples: s.examples ?? [],
+    inputModes: ['text/plain'],
+    outputModes: ['text/plain', 'application/json'],
+    securityRequirements: [],
+  }));
+  const card: AgentCard = {
+    name: id,
+    description: def.description,
+    // v1.0 first (preferred); v0.3 too, so older A2A clients and plain JSON-RPC callers that send no
+    // A2A-Version header (which means 0.3) are answered through the SDK's compat layer.
+    supportedInterfaces: [
+      { url, protocolBinding: 'JSONRPC', tenant: '', protocolVersion: '1.0' },
+      { url, protocolBinding: 'JSONRPC', tenant: '', protocolVersion: '0.3' },
+    ],
+    provider: { organization: 'a2a-deploy', url: 'https://github.com/a2aproject' },
+    version: '0.1.0',
+    capabilities: { streaming: false, pushNotifications: false, extensions: [] },
+    securitySchemes: {},
+    securityRequirements: [],
+    defaultInputModes: ['text/plain'],
+    defaultOutputModes: ['text/plain', 'application/json'],
+    skills,
+    signatures: [],
+  };
+  // Not part of the v1.0 AgentCard type, but handy for plain HTTP readers (and what v0.3 cards had).
+  Object.assign(card, { url });
+
+  const callPeers = async (visited: string[], text: string, targets: Peer[]): Promise<PeerReply[]> => {
+    const nextVisited = [...new Set([...visited, id, ...targets.map((p) => p.id)])];
+    return Promise.all(
+      targets.map(async (peer) => {
+        try {
+          const reply = await sendText(peer.url, text, { metadata: { [METADATA_KEY]: { visited: nextVisited } }, timeoutMs, connectMs });
+          return toPeerReply(peer, reply);
+        } catch (err) {
+          const error = `could not reach ${peer.id} at ${peer.url}: ${errorText(err)}`;
+          return { agent: peer.id, url: peer.url, ok: false, text: `${peer.id}: error: ${error}`, result: null, contributions: [{ agent: peer.id, kind: 'unreachable', summary: `error: ${error}`, result: null, error }], error };
+        }
+      }),
+    );
+  };
+
+  const executor: AgentExecutor = {
+    async execute(ctx: RequestContext, bus: ExecutionEventBus): Promise<void> {
+      const incoming = ctx.userMessage;
+      const text = messageText(incoming);
+      const { visited, forwarded } = readVisited(incoming, ctx.request);
+      const unvisitedPeers = peers.filter((p) => !visited.includes(p.id) && p.id !== id);
+      let data: ReplyData;
+      let human: string;
+      try {
+        const out = await def.handle({
+          id,
+          text,
+          visited,
+          forwarded,
+          peers,
+          unvisitedPeers,
+          callPeers: (t, targets) => callPeers(visited, t, targets ?? unvisitedPeers),
+        });
+        const peerReplies = out.peerReplies ?? [];
+        // An error the handler merely passes on from a peer is that peer's, not this agent's.
+        const ownError = out.error && !peerReplies.some((r) => r.error === out.error) ? out.error : undefined;
+        const own: Contribution = { agent: id, kind: def.name, summary: out.summary, result: out.result, ...(ownError ? { error: ownError } : {}) };
+        const contributions = dedupe([own, ...peerReplies.flatMap((r) => r.contributions)]);
+        human = out.text ?? defaultText(id, out.summary, peerReplies);
+        const missing = contributions.map((c) => c.agent).filter((a) => !human.includes(a));
+        if (missing.length) human += `\n(also contributed: ${missing.join(', ')})`;
+        data = { agent: id, result: out.result, contributions, ...(out.error ? { error: out.error } : {}) };
+      } catch (err) {
+        const error = `internal error: ${(err as Error)?.message ?? String(err)}`;
+        process.stderr.write(`[${id}] ${(err as Error)?.stack ?? String(err)}\n`);
+        human = `${id}: error: ${error}`;
+        data = { agent: id, result: null, contributions: [{ agent: id, kind: def.name, summary: `error: ${error}`, result: null, error }], error };
+      }
+      const reply: Message = {
+        messageId: randomUUID(),
+        contextId: ctx.contextId,
+        taskId: '',
+        role: Role.ROLE_AGENT,
+        parts: [textPart(human), dataPart(data)],
+        metadata: undefined,
+        extensions: [],
+        referenceTaskIds: [],
+      };
+      bus.publish(AgentEvent.message(reply));
+      bus.finished();
+    },
+    async cancelTask(): Promise<void> {
+      // Replies are produced in one step; there is nothing to cancel.
+    },
+  };
+
+  const handler = new DefaultRequestHandler(card, new InMemoryTaskStore(), executor);
+  const app = express();
+  app.get('/health', (_req, res) => {
+    res.status(200).json({ status: 'ok', agent: id });
+  });
+  app.use(`/${AGENT_CARD_PATH}`, agentCardHandler({ agentCardProvider: handler, cache: { maxAge: 0 }, legacyCompat: { enabled: true } }));
+  app.use('/', jsonRpcHandler({ requestHandler: handler, userBuilder: UserBuilder.noAuthentication, legacyCompat: { enabled: true } }));
+
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(port, host);
+    s.once('listening', () => resolve(s));
+    s.once('error', (err: NodeJS.ErrnoException) => {
+      const why = err.code === 'EADDRINUSE' ? 'address already in use' : err.code === 'EACCES' ? 'permission denied' : err.message;
+      process.stderr.write(`[${id}] cannot listen on ${bracket(host)}:${port}: ${why}\n`);
+      process.exit(1);
+    });
+  });
+  const addr = server.address();
+  const actualPort = addr && typeof addr === 'object' ? addr.port : port;
+  process.stdout.write(
+    `[${id}] ${def.name} agent listening on ${bracket(host)}:${actualPort} as ${url} (peers: ${peers.map((p) => `${p.id}=${p.url}`).join(', ') || 'none'})\n`,
+  );
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+      // Requests in flight get a moment to finish, then their connections are cut.
+      setTimeout(() => server.closeAllConnections(), 2000).unref();
+    }));
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (closing) return;
+    process.stdout.write(`[${id}] ${signal} received, shutting down\n`);
+    const force = setTimeout(() => process.exit(0), 5000);
+    force.unref();
+    void close().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  return { id, url, server, close };
+}
+
+/** Entry-point helper: run the agent, reporting an unexpected startup failure on stderr. */
+export function start(def: AgentDefinition): void {
+  runAgent(def).catch((err: unknown) => {
+    process.stderr.write(`[${process.env.AGENT_ID || def.name}] failed to start: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(1);
+  });
+}

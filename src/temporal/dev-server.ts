@@ -1,0 +1,316 @@
+// The embedded Temporal: `temporal server start-dev` (the CLI pinned by scripts/install-temporal.sh)
+// running detached with its SQLite file in a state directory, so jobs outlive both the a2a-deploy
+// process that started the server and restarts of the server itself.
+import { Connection } from '@temporalio/client';
+import { spawn } from 'node:child_process';
+import { accessSync, closeSync, constants, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { delimiter, join, resolve } from 'node:path';
+import { packageRoot } from '../config/paths';
+
+/** Custom search attributes the workflows set; the dev server must know them before a job starts. */
+export const SEARCH_ATTRIBUTES = { A2AJobName: 'Keyword', A2APhase: 'Keyword', A2ATopology: 'Keyword' } as const;
+// temporal.api.enums.v1.IndexedValueType, without depending on @temporalio/proto directly.
+const INDEXED_VALUE_TYPE = { Keyword: 2 } as const;
+
+export interface DevServerOptions {
+  stateDir: string;
+  /** gRPC port, default 7233 */
+  port?: number;
+  /** Web UI port, default 8233 */
+  uiPort?: number;
+  /** default 'default' */
+  namespace?: string;
+  /** default 127.0.0.1 */
+  ip?: string;
+}
+
+export interface DevServer {
+  pid: number;
+  address: string;
+  uiUrl: string;
+  logFile: string;
+}
+
+const dbFile = (stateDir: string) => join(stateDir, 'temporal.sqlite');
+const pidFile = (stateDir: string) => join(stateDir, 'temporal-server.pid');
+const logFile = (stateDir: string) => join(stateDir, 'temporal-server.log');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function isExecutableFile(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+export function temporalBinary(): string {
+  const hint = 'run scripts/install-temporal.sh, or set TEMPORAL_CLI to a temporal binary';
+  const fromEnv = process.env.TEMPORAL_CLI;
+  if (fromEnv) {
+    // An explicit choice that is wrong should fail loudly, not silently fall back to another version.
+    if (isExecutableFile(fromEnv)) return fromEnv;
+    throw new Error(`TEMPORAL_CLI=${fromEnv} is not an executable file; ${hint}`);
+  }
+  const exe = process.platform === 'win32' ? 'temporal.exe' : 'temporal';
+  const onPath = (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, exe));
+  const found = [join(packageRoot(), '.tools', 'bin', exe), ...onPath].find(isExecutableFile);
+  if (!found) throw new Error(`no Temporal CLI in ${join(packageRoot(), '.tools', 'bin')} or on PATH; ${hint}`);
+  return found;
+}
+
+function withDefaults(opts: DevServerOptions): Required<DevServerOptions> {
+  return {
+    // Absolute, because the pid-file check matches the database path in the server's command line.
+    stateDir: resolve(opts.stateDir),
+    port: opts.port ?? 7233,
+    uiPort: opts.uiPort ?? 8233,
+    namespace: opts.namespace ?? 'default',
+    ip: opts.ip ?? '127.0.0.1',
+  };
+}
+
+function splitAddress(address: string): [host: string, port: number] {
+  const sep = address.lastIndexOf(':');
+  if (sep <= 0 || address.endsWith(']')) return [address.replace(/^\[(.*)\]$/, '$1'), 7233];
+  return [address.slice(0, sep).replace(/^\[(.*)\]$/, '$1'), Number(address.slice(sep + 1))];
+}
+
+const hostPort = (host: string, port: number) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
+// A server bound to every interface is still dialled on loopback.
+const dialHost = (ip: string) => (ip === '0.0.0.0' ? '127.0.0.1' : ip === '::' ? '::1' : ip);
+
+export function devServerArgs(opts: DevServerOptions): string[] {
+  const o = withDefaults(opts);
+  return [
+    'server',
+    'start-dev',
+    '--db-filename',
+    dbFile(o.stateDir),
+    '--ip',
+    o.ip,
+    '--port',
+    String(o.port),
+    '--ui-port',
+    String(o.uiPort),
+    '--namespace',
+    o.namespace,
+    ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
+    // Nothing should leave the machine: no server version check, no UI newsfeed.
+    '--dynamic-config-value',
+    'frontend.enableServerVersionCheck=false',
+    '--ui-disable-news-fetch',
+    // Deliberately no --log-level: start-dev already defaults to warn, and only when the flag is
+    // left unset does it suppress the burst of warnings and errors every shutdown logs.
+  ];
+}
+
+/**
+ * Starts the dev server in its own process group (so it outlives this process and a Ctrl-C in
+ * its terminal) and resolves once the namespace answers. Returns the running one if this state
+ * directory already has a live server.
+ */
+export async function startDevServerDetached(opts: DevServerOptions, timeoutMs = 60_000): Promise<DevServer> {
+  const o = withDefaults(opts);
+  const address = hostPort(dialHost(o.ip), o.port);
+  const server = { address, uiUrl: `http://${hostPort(dialHost(o.ip), o.uiPort)}`, logFile: logFile(o.stateDir) };
+
+  const running = recordedServer(o.stateDir);
+  if (running) {
+    const at = running.args?.indexOf('--port') ?? -1;
+    const port = at >= 0 ? running.args?.[at + 1] : undefined;
+    if (port !== undefined && port !== String(o.port)) {
+      throw new Error(`a Temporal dev server for ${o.stateDir} already runs on port ${port} (pid ${running.pid}); stop it first`);
+    }
+    // It may still be coming up (a concurrent start): wait for it rather than start a second
+    // server on the same SQLite file.
+    await waitUntilReady(o.namespace, address, server.logFile, timeoutMs, () =>
+      isAlive(running.pid) ? undefined : `(pid ${running.pid}) exited`,
+    );
+    return { pid: running.pid, ...server };
+  }
+  const binary = temporalBinary();
+  // start-dev would die with "address already in use" anyway; say whose fault it is up front.
+  if (await isPortOpen(dialHost(o.ip), o.port, 1000)) {
+    throw new Error(`${address} is already in use by a process that is not the dev server of ${o.stateDir}; stop it or choose another port`);
+  }
+
+  mkdirSync(o.stateDir, { recursive: true });
+  // Truncated per start, so the tail quoted in errors is about this run.
+  const log = openSync(server.logFile, 'w');
+  let exited: string | undefined;
+  let pid: number | undefined;
+  try {
+    const child = spawn(binary, devServerArgs(o), { detached: true, stdio: ['ignore', log, log], cwd: o.stateDir });
+    child.on('error', (err) => (exited = `failed to start: ${err.message}`));
+    child.on('exit', (code, signal) => (exited = `exited (${signal ?? `code ${code}`})`));
+    child.unref();
+    pid = child.pid;
+  } finally {
+    closeSync(log);
+  }
+  if (pid === undefined) {
+    await sleep(0); // lets the 'error' event say why
+    throw new Error(`could not start the Temporal dev server: ${exited ?? 'no pid'}`);
+  }
+  writeFileSync(pidFile(o.stateDir), String(pid));
+  try {
+    await waitUntilReady(o.namespace, address, server.logFile, timeoutMs, () => exited);
+  } catch (err) {
+    await stopDevServer(o.stateDir);
+    throw err;
+  }
+  return { pid, ...server };
+}
+
+/** SIGTERM (then, after 10 s, SIGKILL) to the server recorded in the state directory. */
+export async function stopDevServer(stateDir: string): Promise<boolean> {
+  const dir = resolve(stateDir);
+  const running = recordedServer(dir);
+  if (running) {
+    signalGroup(running.pid, 'SIGTERM');
+    if (!(await waitForExit(running.pid, 10_000))) {
+      signalGroup(running.pid, 'SIGKILL');
+      await waitForExit(running.pid, 2_000);
+    }
+  }
+  rmSync(pidFile(dir), { force: true });
+  return running !== undefined;
+}
+
+/** Whether a Temporal frontend answers at `address` (plaintext, as the dev server speaks). */
+export async function isTemporalReachable(address: string, timeoutMs = 2000): Promise<boolean> {
+  const [host, port] = splitAddress(address);
+  // A plain TCP probe first: "nothing listens" is the common answer and should not cost timeoutMs.
+  if (!(await isPortOpen(host, port, timeoutMs))) return false;
+  let connection: Connection | undefined;
+  try {
+    connection = await Connection.connect({ address, connectTimeout: timeoutMs });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await connection?.close();
+  }
+}
+
+function recordedServer(stateDir: string): { pid: number; args?: string[] } | undefined {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile(stateDir), 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return undefined;
+  if (process.platform !== 'linux') return { pid };
+  // The pid may since belong to an unrelated process: only trust a start-dev on our database.
+  try {
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return args.includes('start-dev') && args.includes(dbFile(stateDir)) ? { pid, args } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals) {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+async function waitForExit(pid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (isAlive(pid)) {
+    if (Date.now() >= deadline) return false;
+    await sleep(100);
+  }
+  return true;
+}
+
+function isPortOpen(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = createConnection({ host, port });
+    const finish = (open: boolean) => {
+      socket.destroy();
+      done(open);
+    };
+    socket.setTimeout(timeoutMs, () => finish(false));
+    socket.once('connect', () => finish(true));
+    socket.once('error', () => finish(false));
+  });
+}
+
+async function waitUntilReady(
+  namespace: string,
+  address: string,
+  log: string,
+  timeoutMs: number,
+  exitReason: () => string | undefined,
+): Promise<void> {
+  const [host, port] = splitAddress(address);
+  const deadline = Date.now() + timeoutMs;
+  let last = 'the gRPC port never opened';
+  for (;;) {
+    const why = exitReason();
+    if (why) throw new Error(`the Temporal dev server ${why}; last lines of ${log}:\n${tail(log)}`);
+    if (Date.now() >= deadline) {
+      throw new Error(`the Temporal dev server was not ready at ${address} within ${timeoutMs} ms (${last}); last lines of ${log}:\n${tail(log)}`);
+    }
+    if (await isPortOpen(host, port, 1000)) {
+      try {
+        await prepareNamespace(address, namespace, Math.min(5000, Math.max(1000, deadline - Date.now())));
+        return;
+      } catch (err) {
+        last = err instanceof Error ? err.message.split('\n')[0] : String(err);
+      }
+    }
+    await sleep(200);
+  }
+}
+
+/**
+ * Usable means the namespace answers and has our search attributes. start-dev registers
+ * --search-attribute only when it creates a namespace, so a database from an older release
+ * (or a namespace created otherwise) gets the missing ones here.
+ */
+async function prepareNamespace(address: string, namespace: string, timeoutMs: number): Promise<void> {
+  const connection = await Connection.connect({ address, connectTimeout: timeoutMs });
+  try {
+    await connection.withDeadline(Date.now() + timeoutMs, async () => {
+      await connection.workflowService.describeNamespace({ namespace });
+      const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
+      const missing = Object.entries(SEARCH_ATTRIBUTES).filter(([name]) => !(name in (customAttributes ?? {})));
+      if (missing.length > 0) {
+        const searchAttributes = Object.fromEntries(missing.map(([name, type]) => [name, INDEXED_VALUE_TYPE[type]]));
+        await connection.operatorService.addSearchAttributes({ namespace, searchAttributes });
+      }
+    });
+  } finally {
+    await connection.close();
+  }
+}
+
+function tail(file: string, lines = 20): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
