@@ -2,8 +2,8 @@
 // that backs off, give up at the agent's health timeout, and fail at once (without retries)
 // when the agent's process is gone, quoting its stderr.
 import { ApplicationFailure } from '@temporalio/activity';
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import type { AgentPlan } from '../job/plan';
+import { tailLines } from './log-files';
 
 export interface HealthProbe {
   alive(): boolean | Promise<boolean>;
@@ -48,20 +48,5 @@ export async function pollHealth(agent: AgentPlan, probe: HealthProbe): Promise<
   }
 }
 
-/** The last lines of a log file (at most `maxBytes` read from its end). */
-export function stderrTail(file: string, lines = 15, maxBytes = 8192): string {
-  try {
-    const size = statSync(file).size;
-    const fd = openSync(file, 'r');
-    try {
-      const len = Math.min(size, maxBytes);
-      const buf = Buffer.alloc(len);
-      readSync(fd, buf, 0, len, size - len);
-      return buf.toString('utf8').split('\n').filter((l) => l.length > 0).slice(-lines).join('\n');
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    return '';
-  }
-}
+/** The last lines of a log file, for error messages. */
+export const stderrTail = (file: string, lines = 15) => tailLines(file, lines, 8192);

@@ -1,11 +1,20 @@
-// The activities a worker registers. One runner per target; the local runner for now.
+// The activities a worker registers. Each activity goes to the runner of the agent's target:
+// one runner per target, one file per runner.
+import type { Target } from '../job/schema';
+import { dockerRunner } from './docker-runner';
 import { localRunner } from './local-runner';
+import { sshRunner } from './ssh-runner';
+import type { AgentEvent, AgentRef, LogRequest, RunnerActivities, StopOptions, WatchOptions } from './types';
+
+const runners: Record<Target, RunnerActivities> = { localhost: localRunner, container: dockerRunner, remote: sshRunner };
 
 export const activities = {
-  startAgent: localRunner.startAgent,
-  waitHealthy: localRunner.waitHealthy,
-  stopAgent: localRunner.stopAgent,
-  watchAgents: localRunner.watchAgents,
+  startAgent: (ref: AgentRef) => runners[ref.agent.target].startAgent(ref),
+  waitHealthy: (ref: AgentRef & { pid: number; containerId?: string }) => runners[ref.agent.target].waitHealthy(ref),
+  stopAgent: (opts: StopOptions) => runners[opts.agent.target].stopAgent(opts),
+  readLogs: (req: LogRequest) => runners[req.agent.target].readLogs(req),
+  /** The workflow watches each target's agents separately, so one runner serves a call. */
+  watchAgents: (opts: WatchOptions): Promise<AgentEvent[]> => runners[opts.agents[0].target].watchAgents(opts),
 };
 
 export type Activities = typeof activities;

@@ -10,7 +10,8 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { isAbsolute, join, resolve } from 'node:path';
 import { agentDir } from '../config/paths';
 import type { AgentPlan } from '../job/plan';
-import type { AgentEvent, AgentRef, RunnerActivities, StartedAgent, StopOptions, StoppedAgent, WatchOptions } from './types';
+import type { AgentEvent, AgentRef, LogChunk, LogRequest, RunnerActivities, StartedAgent, StopOptions, StoppedAgent, WatchOptions } from './types';
+import { readLogDir } from './log-files';
 import { checkHealthOnce, pollHealth, stderrTail } from './health';
 
 const MARKER = 'A2A_DEPLOY_AGENT';
@@ -253,5 +254,9 @@ export const localRunner: RunnerActivities = {
       ctx.heartbeat({ round });
       await Promise.race([new Promise((r) => setTimeout(r, 500)), ctx.cancelled]);
     }
+  },
+
+  async readLogs({ job, agent, tail, offsets }: LogRequest): Promise<LogChunk> {
+    return readLogDir(agentDir(job, agent.id), tail, offsets);
   },
 };

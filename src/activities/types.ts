@@ -1,5 +1,5 @@
 // Inputs and outputs of the runner activities, shared by workflow code and the runners.
-import type { AgentPlan } from '../job/plan';
+import type { AgentPlan, DeploymentPlan } from '../job/plan';
 
 export interface AgentRef {
   job: string;
@@ -7,7 +7,10 @@ export interface AgentRef {
 }
 
 export interface StartedAgent {
+  /** the agent's process id (for containers: the container's main process on the Docker host) */
   pid: number;
+  /** containers only */
+  containerId?: string;
   /** true when an identical agent was already running and was kept */
   reused: boolean;
   startedAt: string;
@@ -27,7 +30,9 @@ export interface StoppedAgent {
 /** The activities every runner offers, whatever it runs agents on. */
 export interface RunnerActivities {
   startAgent(ref: AgentRef): Promise<StartedAgent>;
-  waitHealthy(ref: AgentRef & { pid: number }): Promise<{ attempts: number; ms: number }>;
+  waitHealthy(ref: AgentRef & { pid: number; containerId?: string }): Promise<{ attempts: number; ms: number }>;
+  /** The last `tail` lines (or the bytes after `offsets`) of the agent's stdout and stderr. */
+  readLogs(req: LogRequest): Promise<LogChunk>;
   stopAgent(opts: StopOptions): Promise<StoppedAgent>;
   /** Long-running: returns only when some watched agent exited or turned unhealthy. */
   watchAgents(opts: WatchOptions): Promise<AgentEvent[]>;
@@ -35,8 +40,12 @@ export interface RunnerActivities {
 
 export interface WatchedAgent {
   id: string;
+  /** process id (local, remote) or container id (container) as startAgent returned it */
   pid: number;
+  containerId?: string;
   healthUrl: string;
+  target: AgentPlan['target'];
+  deployment: DeploymentPlan;
 }
 
 export interface AgentEvent {
@@ -53,4 +62,16 @@ export interface WatchOptions {
   agents: WatchedAgent[];
   /** health failures in a row that make an agent unhealthy */
   unhealthyAfter?: number;
+}
+
+export interface LogRequest extends AgentRef {
+  tail: number;
+  /** for following: byte offsets already read, per stream */
+  offsets?: { stdout: number; stderr: number };
+}
+
+export interface LogChunk {
+  stdout: string;
+  stderr: string;
+  offsets: { stdout: number; stderr: number };
 }

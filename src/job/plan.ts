@@ -34,12 +34,38 @@ export interface AgentPlan {
   health: { path: string; timeoutMs: number; intervalMs: number };
   restart: RestartPlan;
   stopGraceMs: number;
-  deployment: { host?: string; user?: string; sshKey?: string; workdir?: string; image?: string; network?: string };
+  deployment: DeploymentPlan;
+  /** the task queue whose worker runs this agent's activities */
+  taskQueue: string;
+  /** how long that worker may take to pick up work before the deploy fails */
+  workerTimeoutMs: number;
   /** directory relative paths in the spec resolve against (the job file's folder) */
   baseDir: string;
   /** identifies this exact spec: same hash, same running agent */
   specHash: string;
 }
+
+export interface DeploymentPlan {
+  worker?: string;
+  host?: string;
+  user?: string;
+  sshKey?: string;
+  sshPort: number;
+  knownHosts?: string;
+  hostKey?: string;
+  workdir?: string;
+  node: string;
+  image?: string;
+  network?: string;
+  pull: 'always' | 'if-not-present' | 'never';
+  volumes: string[];
+  cpus?: number;
+  memory?: string;
+}
+
+/** The task queue of the main worker, and of each host worker. */
+export const MAIN_TASK_QUEUE = 'a2a-deploy';
+export const hostTaskQueue = (worker: string) => `a2a-deploy-host-${worker}`;
 
 export interface DeployPlan {
   job: string;
@@ -60,7 +86,8 @@ function agentUrl(job: string, a: AgentSpec): string {
   const port = a.config.port;
   switch (a.deployment.target) {
     case 'localhost':
-      return `http://127.0.0.1:${port}`;
+      // A local process on a host worker's machine is reached at that machine's address.
+      return `http://${hostForUrl(a.deployment.worker ? (a.deployment.host ?? a.deployment.worker) : '127.0.0.1')}:${port}`;
     case 'remote':
       return `http://${hostForUrl(a.deployment.host!)}:${port}`;
     case 'container':
@@ -70,6 +97,15 @@ function agentUrl(job: string, a: AgentSpec): string {
         ? `http://127.0.0.1:${port}`
         : `http://${containerName(job, a.id)}:${port}`;
   }
+}
+
+/** Where the agent listens: loopback alone unless others must reach it from elsewhere. */
+function bindAddress(a: AgentSpec): string {
+  const d = a.deployment;
+  const isIp = (h?: string) => !!h && /^(\d{1,3}\.){3}\d{1,3}$/.test(h);
+  if (d.target === 'container') return !d.network || d.network === 'host' ? '127.0.0.1' : '0.0.0.0';
+  if (d.target === 'remote' || d.worker) return isIp(d.host) ? d.host! : '0.0.0.0';
+  return '127.0.0.1';
 }
 
 const hostForUrl = (h: string) => (h.includes(':') && !h.startsWith('[') ? `[${h}]` : h);
@@ -89,6 +125,7 @@ export function resolvePlan(job: JobFile, sourceFile: string): DeployPlan {
     const url = urls.get(a.id)!;
     const userEnv = Object.fromEntries(Object.entries(a.deployment.environment).map(([k, v]) => [k, String(v)]));
     const env: Record<string, string> = {
+      AGENT_HOST: bindAddress(a),
       ...userEnv,
       // The deployer's variables win: an agent's identity and wiring come from the plan.
       AGENT_ID: a.id,
@@ -105,7 +142,9 @@ export function resolvePlan(job: JobFile, sourceFile: string): DeployPlan {
       target: d.target,
       port: a.config.port,
       url,
-      healthUrl: `${d.target === 'remote' ? url : `http://127.0.0.1:${a.config.port}`}${a.config.health.path}`,
+      // Checked from the machine that runs the agent: a published container port or a
+      // local process answers on loopback, except on a host worker bound to its address.
+      healthUrl: `${d.target === 'remote' || (d.target === 'localhost' && d.worker) ? url : `http://127.0.0.1:${a.config.port}`}${a.config.health.path}`,
       stage: height.get(a.id) ?? 0,
       connectsTo,
       dependsOn: graph.ordered ? connectsTo : [],
@@ -120,7 +159,25 @@ export function resolvePlan(job: JobFile, sourceFile: string): DeployPlan {
         maxBackoffMs: durationMs(a.restart.max_backoff),
       },
       stopGraceMs: durationMs(a.stop_grace),
-      deployment: stripUndefined({ host: d.host, user: d.user, sshKey: d.ssh_key, workdir: d.workdir, image: d.image, network: d.network }),
+      deployment: stripUndefined({
+        worker: d.worker,
+        host: d.host,
+        user: d.user,
+        sshKey: d.ssh_key,
+        sshPort: d.ssh_port,
+        knownHosts: d.known_hosts,
+        hostKey: d.host_key,
+        workdir: d.workdir,
+        node: d.node,
+        image: d.image,
+        network: d.network,
+        pull: d.pull,
+        volumes: d.volumes,
+        cpus: d.cpus,
+        memory: d.memory,
+      }) as DeploymentPlan,
+      taskQueue: d.worker ? hostTaskQueue(d.worker) : MAIN_TASK_QUEUE,
+      workerTimeoutMs: durationMs(d.worker_timeout),
       baseDir,
     };
     agents[a.id] = { ...plan, specHash: specHash(plan) };

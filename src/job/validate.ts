@@ -181,7 +181,9 @@ function portConflicts(src: YamlSource, agents: unknown[]): Diagnostic[] {
     if (!isObj(a) || !isObj(a.config) || typeof a.config.port !== 'number') return;
     const dep = isObj(a.deployment) ? a.deployment : {};
     // Local processes and containers both bind on this machine (containers publish on 127.0.0.1).
-    const host = str(dep.target) === 'remote' ? (str(dep.host) ?? '?') : '127.0.0.1';
+    // Agents on one machine share its ports: a remote host, a host worker's machine, or this one
+    // (local processes and containers alike, which publish on 127.0.0.1).
+    const host = str(dep.target) === 'remote' ? (str(dep.host) ?? '?') : str(dep.worker) ? `worker ${str(dep.worker)}` : '127.0.0.1';
     const key = `${host}:${a.config.port}`;
     const prior = used.get(key);
     const id = str(a.id) ?? `#${i + 1}`;

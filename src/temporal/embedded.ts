@@ -70,9 +70,10 @@ export async function hasWorker(client: Client, cfg: TemporalConfig): Promise<bo
 const workersDir = () => join(homeDir(), 'workers');
 
 /** Called by a worker process on this machine: registers it until it exits. */
-export function registerLocalWorker(): () => void {
+export function registerLocalWorker(host?: string): () => void {
   mkdirSync(workersDir(), { recursive: true });
-  const file = join(workersDir(), `${process.pid}.pid`);
+  // Host workers register too (for `worker --stop`), but only a main worker runs workflows.
+  const file = join(workersDir(), `${process.pid}.${host ? `host-${host}` : 'main'}.pid`);
   writeFileSync(file, String(process.pid));
   return () => rmSync(file, { force: true });
 }
@@ -85,16 +86,17 @@ export function liveLocalWorkers(): number[] {
     return [];
   }
   return names
-    .map((n) => Number(n.replace(/\.pid$/, '')))
-    .filter((pid) => {
+    .filter((n) => n.endsWith('.main.pid'))
+    .filter((n) => {
       try {
-        process.kill(pid, 0);
+        process.kill(Number(n.split('.')[0]), 0);
         return true;
       } catch {
-        rmSync(join(workersDir(), `${pid}.pid`), { force: true });
+        rmSync(join(workersDir(), n), { force: true });
         return false;
       }
-    });
+    })
+    .map((n) => Number(n.split('.')[0]));
 }
 
 async function waitForWorker(client: Client, cfg: TemporalConfig, ms: number) {

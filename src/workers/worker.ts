@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { activities } from '../activities';
 import { temporalConfig, type TemporalConfig } from '../temporal/connection';
+import { hostTaskQueue } from '../job/plan';
 import { WORKFLOW_TASK_QUEUE } from '../workflows/api';
 
 let runtimeInstalled = false;
@@ -14,7 +15,12 @@ export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workfl
   return existsSync(bundle) ? { workflowBundle: { codePath: bundle } } : { workflowsPath: require.resolve('../workflows') };
 }
 
-export async function createWorker(cfg: TemporalConfig = temporalConfig(), taskQueue = WORKFLOW_TASK_QUEUE): Promise<Worker> {
+/**
+ * The main worker runs job workflows and the agents of this machine; a host worker
+ * (`host` set) runs only the activities of the agents placed on that host, pulled from the
+ * host's own task queue, so the host needs outbound access to Temporal and nothing else.
+ */
+export async function createWorker(cfg: TemporalConfig = temporalConfig(), opts: { host?: string } = {}): Promise<Worker> {
   if (!runtimeInstalled) {
     // Keep the SDK's own logging to warnings: the CLI prints what a person needs.
     Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -28,8 +34,8 @@ export async function createWorker(cfg: TemporalConfig = temporalConfig(), taskQ
   return Worker.create({
     connection,
     namespace: cfg.namespace,
-    taskQueue,
-    ...workflowSource(),
+    taskQueue: opts.host ? hostTaskQueue(opts.host) : WORKFLOW_TASK_QUEUE,
+    ...(opts.host ? {} : workflowSource()),
     activities,
     // Agents are started in parallel; the workflow's own work is tiny.
     maxConcurrentActivityTaskExecutions: 200,

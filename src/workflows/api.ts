@@ -32,6 +32,8 @@ export interface AgentStatus {
   state: AgentState;
   url: string;
   pid?: number;
+  /** containers only */
+  containerId?: string;
   /** when the agent entered its current state (ISO time) */
   since: string;
   lastError?: string;

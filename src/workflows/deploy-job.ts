@@ -47,8 +47,9 @@ const HEARTBEAT = '5s';
 // continue-as-new when Temporal suggests it.
 const WATCH_ROUND = '30 minutes';
 
-const runner = (agent: { id: string; target: string }, opts: Partial<ActivityOptions> = {}) =>
+const runner = (agent: { id: string; target: string; taskQueue: string }, opts: Partial<ActivityOptions> = {}) =>
   proxyActivities<RunnerActivities>({
+    taskQueue: agent.taskQueue, // a host worker pulls the work of the agents on its machine
     startToCloseTimeout: '2 minutes',
     heartbeatTimeout: HEARTBEAT,
     retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 5 },
@@ -192,9 +193,18 @@ export async function deployJob({ plan: initialPlan, carried }: DeployJobInput):
   /** Starts and health-gates one agent; throws on failure. */
   async function startOne(agent: AgentPlan) {
     setAgent(agent.id, 'starting');
-    const s = await runner(agent, { startToCloseTimeout: agent.stopGraceMs + 60_000 }).startAgent({ job: plan.job, agent });
-    setAgent(agent.id, 'checking', { pid: s.pid, logDir: s.logDir });
-    await runner(agent, { startToCloseTimeout: agent.health.timeoutMs + 30_000 }).waitHealthy({ job: plan.job, agent, pid: s.pid });
+    const s = await runner(agent, {
+      startToCloseTimeout: agent.stopGraceMs + 60_000,
+      // No worker on the agent's host: fail after the job file's deadline, naming the host.
+      scheduleToStartTimeout: agent.workerTimeoutMs,
+    }).startAgent({ job: plan.job, agent });
+    setAgent(agent.id, 'checking', { pid: s.pid, logDir: s.logDir, ...(s.containerId ? { containerId: s.containerId } : {}) });
+    await runner(agent, { startToCloseTimeout: agent.health.timeoutMs + 30_000, scheduleToStartTimeout: agent.workerTimeoutMs }).waitHealthy({
+      job: plan.job,
+      agent,
+      pid: s.pid,
+      ...(s.containerId ? { containerId: s.containerId } : {}),
+    });
     setAgent(agent.id, 'healthy', { lastError: undefined });
   }
 
@@ -216,7 +226,7 @@ export async function deployJob({ plan: initialPlan, carried }: DeployJobInput):
         return true;
       } catch (err) {
         if (isCancellation(err)) throw err;
-        const message = failureMessage(agent.id, err);
+        const message = failureMessage(agent, err);
         setAgent(agent.id, 'failed', { lastError: message });
         failure ??= message;
         log.warn('agent failed to deploy', { agent: agent.id, message });
@@ -272,12 +282,26 @@ export async function deployJob({ plan: initialPlan, carried }: DeployJobInput):
       // The watch and the wake-up condition share a scope, so whichever loses the race is
       // cancelled and nothing is left pending from one round to the next.
       const scope = new CancellationScope();
-      const watch = scope.run(() =>
-        runner({ id: `${watched.length} agents`, target: 'watch' }, { startToCloseTimeout: WATCH_ROUND, retry: { maximumInterval: '10s' } }).watchAgents({
-          job: plan.job,
-          agents: watched.map((a) => ({ id: a.id, pid: a.pid!, healthUrl: plan.agents[a.id].healthUrl })),
-        }),
-      );
+      // One watch per machine and target: each runs on the worker next to its agents.
+      const groups = new Map<string, typeof watched>();
+      for (const a of watched) {
+        const p = plan.agents[a.id];
+        const key = `${p.taskQueue}\u0000${p.target}`;
+        groups.set(key, [...(groups.get(key) ?? []), a]);
+      }
+      const watches = [...groups.values()].map((group) => {
+        const first = plan.agents[group[0].id];
+        return scope.run(() =>
+          runner({ id: `${group.length} agents`, target: first.target, taskQueue: first.taskQueue }, { startToCloseTimeout: WATCH_ROUND, retry: { maximumInterval: '10s' } }).watchAgents({
+            job: plan.job,
+            agents: group.map((a) => {
+              const p = plan.agents[a.id];
+              return { id: a.id, pid: a.pid!, ...(a.containerId ? { containerId: a.containerId } : {}), healthUrl: p.healthUrl, target: p.target, deployment: p.deployment };
+            }),
+          }),
+        );
+      });
+      const watch = Promise.race(watches);
       const woken = scope.run(() => condition(wake));
       const events = await Promise.race([watch, woken.then(() => undefined)]).catch((err) => {
         if (isCancellation(err)) return undefined;
@@ -286,7 +310,7 @@ export async function deployJob({ plan: initialPlan, carried }: DeployJobInput):
         return [] as AgentEvent[];
       });
       scope.cancel();
-      await Promise.allSettled([watch, woken]);
+      await Promise.allSettled([...watches, woken]);
       if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('job cancelled');
       if (events === undefined) continue;
       for (const ev of events) onAgentEvent(ev);
@@ -330,7 +354,7 @@ export async function deployJob({ plan: initialPlan, carried }: DeployJobInput):
       } catch (err) {
         if (isCancellation(err)) return; // the job is being cancelled; its teardown stops this agent
         // A failed restart counts as a crash: the next watch sees no healthy agent, so we retry here.
-        const message = failureMessage(agent.id, err);
+        const message = failureMessage(agent, err);
         setAgent(agent.id, 'healthy', { lastError: message });
         onAgentEvent({ id: agent.id, kind: 'exited', exitCode: null, detail: message, stderr: '' });
       } finally {
@@ -380,9 +404,17 @@ export async function deployJob({ plan: initialPlan, carried }: DeployJobInput):
   }
 }
 
-function failureMessage(agentId: string, err: unknown): string {
+function failureMessage(agent: AgentPlan, err: unknown): string {
+  const agentId = agent.id;
   // An activity failure wraps the runner's ApplicationFailure; its details carry stderr.
-  let cause = err as { message?: string; cause?: unknown; details?: unknown[] } | undefined;
+  let cause = err as { message?: string; cause?: unknown; details?: unknown[]; timeoutType?: unknown } | undefined;
+  for (let c = cause; c; c = c.cause as typeof c) {
+    // TimeoutType.SCHEDULE_TO_START: nobody polled the agent's queue in time.
+    if (c.timeoutType === 2 || c.timeoutType === 'SCHEDULE_TO_START') {
+      const who = agent.deployment.worker ? `host ${agent.deployment.worker}'s worker` : 'the main worker';
+      return `agent '${agentId}': ${who} did not pick up the work within ${agent.workerTimeoutMs / 1000}s (task queue ${agent.taskQueue}); start it with \`a2a-deploy worker${agent.deployment.worker ? ` --host ${agent.deployment.worker}` : ''}\``;
+    }
+  }
   while (cause && cause.cause && !cause.details?.length) cause = cause.cause as typeof cause;
   const tail = typeof cause?.details?.[0] === 'string' && cause.details[0] ? `\n--- last lines of ${agentId}'s stderr ---\n${cause.details[0]}` : '';
   const message = cause?.message ?? String(err);

@@ -1,13 +1,17 @@
 import { temporalConfig, unreachable } from '../../temporal/connection';
 import { registerLocalWorker, startWorkerDetached, stopWorkerDetached, workerLogFile } from '../../temporal/embedded';
+import { hostTaskQueue } from '../../job/plan';
+import { SAFE_ID } from '../../job/schema';
 import { WORKFLOW_TASK_QUEUE } from '../../workflows/api';
+import { CliError } from '../exit-codes';
 import { parse } from '../args';
 import { EXIT } from '../exit-codes';
 
-export const usage = 'a2a-deploy worker [--detach | --stop]';
+export const usage = 'a2a-deploy worker [--host NAME] [--detach | --stop]';
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parse(argv, usage, { detach: { type: 'boolean' }, stop: { type: 'boolean' } }, 0, 0);
+  const { values } = parse(argv, usage, { detach: { type: 'boolean' }, stop: { type: 'boolean' }, host: { type: 'string' } }, 0, 0);
+  if (values.host !== undefined) checkWorkerName(values.host);
   if (values.stop) {
     process.stdout.write((await stopWorkerDetached()) ? 'Background worker stopped.\n' : 'No background worker was running.\n');
     return EXIT.ok;
@@ -20,16 +24,21 @@ export async function run(argv: string[]): Promise<number> {
   const { createWorker } = await import('../../workers/worker');
   let worker;
   try {
-    worker = await createWorker(cfg);
+    worker = await createWorker(cfg, values.host ? { host: values.host } : {});
   } catch (err) {
     throw unreachable(cfg, err);
   }
-  const unregister = registerLocalWorker();
-  process.stdout.write(`Worker polling '${WORKFLOW_TASK_QUEUE}' on ${cfg.address} (namespace ${cfg.namespace}, pid ${process.pid}). Ctrl-C stops it; agents keep running.\n`);
+  const unregister = registerLocalWorker(values.host);
+  const queue = values.host ? hostTaskQueue(values.host) : WORKFLOW_TASK_QUEUE;
+  process.stdout.write(`Worker${values.host ? ` for host ${values.host}` : ''} polling '${queue}' on ${cfg.address} (namespace ${cfg.namespace}, pid ${process.pid}). Ctrl-C stops it; agents keep running.\n`);
   try {
     await worker.run(); // returns after SIGINT/SIGTERM, which the SDK handles
   } finally {
     unregister();
   }
   return EXIT.ok;
+}
+
+function checkWorkerName(name: string) {
+  if (!SAFE_ID.test(name)) throw new CliError(`'${name}' is not a worker name`, EXIT.invalidInput, 'worker names are lowercase letters, digits and -, as in the job file\'s deployment.worker');
 }
