@@ -41,6 +41,8 @@ export interface AgentStatus {
   logDir?: string;
   /** restarts so far (all time) */
   restarts: number;
+  /** set by the CLI, not the workflow: what the agent waits for (e.g. a host's worker) */
+  waitingFor?: string;
 }
 
 export interface JobStatus {

@@ -250,12 +250,18 @@ export async function deployJob({ plan: initialPlan, carried }: DeployJobInput):
             const agent = agents[id];
             const keep = status.agents[id].state === 'failed' ? 'failed' : 'stopped';
             setAgent(id, 'stopping', { lastError: status.agents[id].lastError });
-            await runner(agent, { startToCloseTimeout: agent.stopGraceMs + 30_000 }).stopAgent({ job: plan.job, agent, force });
-            setAgent(id, keep, { pid: undefined });
+            try {
+              await runner(agent, { startToCloseTimeout: agent.stopGraceMs + 30_000, scheduleToStartTimeout: agent.workerTimeoutMs }).stopAgent({ job: plan.job, agent, force });
+              setAgent(id, keep, { pid: undefined });
+            } catch (err) {
+              if (isCancellation(err)) throw err;
+              // Teardown goes on for the others; this agent's state says what went wrong.
+              setAgent(id, 'failed', { lastError: `could not stop: ${failureMessage(agent, err)}` });
+            }
           }),
       );
     }
-    for (const id of ids) if (status.agents[id] && status.agents[id].state !== 'failed') setAgent(id, 'stopped');
+    for (const id of ids) if (status.agents[id] && !['failed', 'stopped'].includes(status.agents[id].state)) setAgent(id, 'stopped');
   }
 
   /** Watches the running agents until the job is stopped; restarts, redeploys, continues-as-new. */

@@ -16,14 +16,14 @@ export interface Stack {
   worker?: ChildProcess;
   cli(args: string[], opts?: { timeoutMs?: number; env?: NodeJS.ProcessEnv }): { code: number; stdout: string; stderr: string };
   cliAsync(args: string[], opts?: { timeoutMs?: number }): Promise<{ code: number; stdout: string; stderr: string }>;
-  startWorker(): Promise<ChildProcess>;
+  startWorker(host?: { name: string; netns?: string; address?: string }): Promise<ChildProcess>;
   killWorker(signal?: NodeJS.Signals): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function startStack(port: number, uiPort: number): Promise<Stack> {
+export async function startStack(port: number, uiPort: number, opts: { ip?: string } = {}): Promise<Stack> {
   const home = mkdtempSync(join(tmpdir(), 'a2a-it-'));
-  const server = await startDevServerDetached({ stateDir: home, port, uiPort });
+  const server = await startDevServerDetached({ stateDir: home, port, uiPort, ...(opts.ip ? { ip: opts.ip } : {}) });
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     A2A_DEPLOY_HOME: home,
@@ -49,18 +49,22 @@ export async function startStack(port: number, uiPort: number): Promise<Stack> {
         child.on('exit', (code) => (clearTimeout(timer), done({ code: code ?? -1, stdout, stderr })));
       });
     },
-    async startWorker() {
-      const child = spawn(process.execPath, [CLI, 'worker'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    async startWorker(host?: { name: string; netns?: string; address?: string }) {
+      // A host worker runs in its own network namespace (its "machine") with its own state directory.
+      const args = [CLI, 'worker', ...(host ? ['--host', host.name] : [])];
+      const child = host?.netns
+        ? spawn('ip', ['netns', 'exec', host.netns, process.execPath, ...args], { env: { ...env, A2A_DEPLOY_HOME: join(home, `host-${host.name}`), ...(host.address ? { TEMPORAL_ADDRESS: host.address } : {}) }, stdio: ['ignore', 'pipe', 'pipe'] })
+        : spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       child.stdout!.on('data', (d) => (out += d));
       child.stderr!.on('data', (d) => (out += d));
       // The worker says so once it polls.
       const deadline = Date.now() + 30_000;
-      while (!out.includes('Worker polling')) {
+      while (!/polling '/.test(out)) {
         if (child.exitCode !== null || Date.now() > deadline) throw new Error(`worker did not start: ${out}`);
         await new Promise((r) => setTimeout(r, 50));
       }
-      stack.worker = child;
+      if (!host) stack.worker = child;
       return child;
     },
     async killWorker(signal = 'SIGKILL') {
