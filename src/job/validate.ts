@@ -169,8 +169,42 @@ function crossChecks(src: YamlSource, raw: Record<string, unknown>): Diagnostic[
   });
 
   out.push(...portConflicts(src, agents));
+  if (isObj(raw.topology)) out.push(...networkChecks(src, agents, raw.topology));
   const ids = new Set(index.keys());
   if (isObj(raw.topology)) out.push(...topologyChecks(src, raw.topology, ids, agents));
+  return out;
+}
+
+/**
+ * A container on a job network is reached by name only from that network, and from inside it
+ * 127.0.0.1 is the container itself: an agent may only call across that boundary when both
+ * sides are on the same job network.
+ */
+function networkChecks(src: YamlSource, agents: unknown[], topo: Record<string, unknown>): Diagnostic[] {
+  const netOf = new Map<string, string>(); // agent id -> job network name, or '' for the host's
+  const index = new Map<string, number>();
+  agents.forEach((a, i) => {
+    if (!isObj(a) || str(a.id) === undefined) return;
+    const dep = isObj(a.deployment) ? a.deployment : {};
+    const net = str(dep.target) === 'container' && str(dep.network) && dep.network !== 'host' ? str(dep.network)! : '';
+    netOf.set(str(a.id)!, net);
+    index.set(str(a.id)!, i);
+  });
+  const edges: [string, string][] = [];
+  const list = (k: string) => (Array.isArray(topo[k]) ? (topo[k] as unknown[]).filter((x): x is string => typeof x === 'string') : []);
+  if (topo.type === 'hub-spoke' && typeof topo.hub === 'string') for (const s of list('spokes')) edges.push([topo.hub, s]);
+  if (topo.type === 'pipeline') list('stages').forEach((s, i, all) => i > 0 && edges.push([all[i - 1], s]));
+  if (topo.type === 'dag' && Array.isArray(topo.connections)) for (const c of topo.connections) if (isObj(c) && typeof c.from === 'string' && typeof c.to === 'string') edges.push([c.from, c.to]);
+  if (topo.type === 'mesh') for (const a of list('agents')) for (const b of list('agents')) if (a !== b) edges.push([a, b]);
+  if (topo.type === 'hierarchical' && isObj(topo.children)) for (const [p, cs] of Object.entries(topo.children)) if (Array.isArray(cs)) for (const c of cs) if (typeof c === 'string') edges.push([p, c]);
+  const out: Diagnostic[] = [];
+  const seen = new Set<string>();
+  for (const [from, to] of edges) {
+    if (!netOf.has(from) || !netOf.has(to) || netOf.get(from) === netOf.get(to) || seen.has(from)) continue;
+    seen.add(from);
+    const where = (id: string) => (netOf.get(id) ? `container network '${netOf.get(id)}'` : "this machine's network");
+    out.push(src.diag(['agents', index.get(from)!, 'deployment'], `agent '${from}' on ${where(from)} cannot reach '${to}' on ${where(to)}`, `put agents that call each other on the same network: give both deployment.network: ${netOf.get(to) || netOf.get(from)}, or use network: host for both`, 'key'));
+  }
   return out;
 }
 

@@ -118,4 +118,17 @@ describe('validation reports every error, located at its YAML node', () => {
       "3:11 agent id must start with a lowercase letter and hold only lowercase letters, digits and '-' (at most 63)",
     ]);
   });
+
+  test('agents that call each other must share a network: a job network is closed to the host', () => {
+    const text = [
+      'job: { name: nets }',
+      'agents:',
+      '  - { id: local, module: x, config: { port: 3001 } }',
+      '  - { id: boxed, config: { port: 3003 }, deployment: { target: container, image: img, network: jobnet } }',
+      'topology: { type: hub-spoke, hub: local, spokes: [boxed] }',
+    ].join('\n');
+    expect(loadJobText('n.yaml', text).diagnostics.map((d) => `${d.line}:${d.col} ${d.message}`)).toEqual([
+      "3:5 agent 'local' on this machine's network cannot reach 'boxed' on container network 'jobnet'",
+    ]);
+  });
 });

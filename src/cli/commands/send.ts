@@ -3,6 +3,7 @@ import { ClientFactory } from '@a2a-js/sdk/client';
 import { parse } from '../args';
 import { CliError, EXIT } from '../exit-codes';
 import { jobContext, jobHandle, jobStatus } from '../jobs';
+import { planQuery } from '../../workflows/api';
 
 export const usage = 'a2a-deploy send JOB MESSAGE [--agent ID] [--json] [--timeout SECONDS]';
 
@@ -20,7 +21,11 @@ export async function run(argv: string[]): Promise<number> {
   const timeoutMs = Number(values.timeout ?? 30) * 1000;
   let reply;
   try {
-    const client = await new ClientFactory().createFromUrl(agent.url);
+    // A container on a job network is known to its peers by name; from here it answers on
+    // its port published on 127.0.0.1, which is where its health is checked too.
+    const plan = await handle.query(planQuery);
+    const url = plan.agents[target]?.target === 'container' ? new URL(plan.agents[target].healthUrl).origin : agent.url;
+    const client = await new ClientFactory().createFromUrl(url);
     reply = await client.sendMessage(
       { message: { messageId: randomUUID(), role: 'ROLE_USER', parts: [{ content: { $case: 'text', value: text } }] } } as never,
       { signal: AbortSignal.timeout(timeoutMs) } as never,

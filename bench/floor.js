@@ -1,0 +1,121 @@
+#!/usr/bin/env node
+// The floor: the least any deployer could do for these job files on this machine, with no
+// orchestration at all. It spawns the same agents a2a-deploy would (same program, same
+// environment, detached, output to log files), each as soon as every agent it calls is
+// healthy, and polls health every few milliseconds; then tears them down callers first
+// (SIGTERM, each agent as soon as its callers have exited) and waits for every exit.
+//
+//   node bench/floor.js JOB.yaml [JOB.yaml ...]     (several files: deployed at once)
+//
+// Prints one JSON line: { deployMs, teardownMs, agents }. Runs in its own process so the
+// harness's own polling and memory do not slow it down. Needs `npm run build` (it plans the
+// files with the compiled a2a-deploy code, so the agents get exactly the planned env).
+'use strict';
+const { spawn } = require('node:child_process');
+const { closeSync, mkdtempSync, openSync, rmSync } = require('node:fs');
+const http = require('node:http');
+const { tmpdir } = require('node:os');
+const { join } = require('node:path');
+const { dist, loadPlan } = require('./lib/common');
+
+const POLL_MS = 5;
+
+/** One HTTP GET of the health URL, on a fresh connection; true on 200. */
+function healthy(url) {
+  return new Promise((done) => {
+    const req = http.get(url, { agent: false, timeout: 1000 }, (res) => {
+      res.resume();
+      res.on('end', () => done(res.statusCode === 200));
+    });
+    req.on('error', () => done(false));
+    req.on('timeout', () => req.destroy());
+  });
+}
+
+async function floor(files) {
+  const { agentArgv } = dist('activities/local-runner');
+  const plans = files.map(loadPlan);
+  const logs = mkdtempSync(join(tmpdir(), 'a2a-bench-floor-'));
+  const nodes = []; // every agent of every plan
+  for (const plan of plans) {
+    const byId = new Map();
+    for (const a of Object.values(plan.agents)) byId.set(a.id, { job: plan.job, agent: a, deps: [], callers: [], state: 'waiting' });
+    for (const n of byId.values()) {
+      n.deps = n.agent.dependsOn.map((d) => byId.get(d));
+      for (const d of n.deps) d.callers.push(n);
+      nodes.push(n);
+    }
+  }
+
+  const spawnAgent = (n) => {
+    const a = n.agent;
+    const argv = agentArgv(a);
+    const out = openSync(join(logs, `${n.job}.${a.id}.out`), 'a');
+    const err = openSync(join(logs, `${n.job}.${a.id}.err`), 'a');
+    n.child = spawn(argv[0], argv.slice(1), {
+      cwd: a.baseDir,
+      // The same environment the local runner gives: its own, the plan's, and the marker
+      // (which also lets the harness find strays if this process dies).
+      env: { ...process.env, ...a.env, A2A_DEPLOY_AGENT: `${n.job}/${a.id}`, A2A_DEPLOY_SPEC: a.specHash },
+      detached: true,
+      stdio: ['ignore', out, err],
+    });
+    closeSync(out);
+    closeSync(err);
+    n.exited = new Promise((r) => n.child.once('exit', r));
+    n.state = 'starting';
+  };
+  const startReady = () => {
+    for (const n of nodes) if (n.state === 'waiting' && n.deps.every((d) => d.state === 'healthy')) spawnAgent(n);
+  };
+
+  const t0 = performance.now();
+  startReady();
+  // Poll in rounds: every round probes all started, not yet healthy agents at once, and the next
+  // round starts POLL_MS after it ends (so a wide level throttles itself instead of flooding).
+  let left = nodes.length;
+  while (left > 0) {
+    const probing = nodes.filter((n) => n.state === 'starting');
+    await Promise.all(
+      probing.map(async (n) => {
+        if (await healthy(n.agent.healthUrl)) {
+          n.state = 'healthy';
+          left--;
+          startReady(); // dependants start at once, not at the next round
+        } else if (n.child.exitCode !== null) {
+          throw new Error(`${n.job}/${n.agent.id} exited with ${n.child.exitCode} before it was healthy (logs in ${logs})`);
+        }
+      }),
+    );
+    if (left > 0) await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+  const deployMs = performance.now() - t0;
+
+  const t1 = performance.now();
+  await Promise.all(
+    nodes.map(async (n) => {
+      await Promise.all(n.callers.map((c) => c.exited)); // callers first
+      try {
+        process.kill(-n.child.pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
+      await n.exited;
+    }),
+  );
+  const teardownMs = performance.now() - t1;
+  rmSync(logs, { recursive: true, force: true });
+  return { deployMs, teardownMs, agents: nodes.length };
+}
+
+module.exports = { floor };
+
+if (require.main === module) {
+  floor(process.argv.slice(2)).then(
+    (r) => process.stdout.write(JSON.stringify(r) + '\n'),
+    (err) => {
+      process.stderr.write(`floor: ${err.stack ?? err}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,257 @@
+// Drives a2a-deploy for real through its compiled client-side code: starts deploy workflows the
+// way `a2a-deploy start` does, waits until each job says it is running, stops it with the stop
+// update, and reads the workflow's history to see where the time went.
+'use strict';
+const { temporal } = require('@temporalio/proto');
+const { dist, sleep, cpuSeconds, memory, markedProcesses, killMarked } = require('./common');
+
+const api = () => dist('workflows/api');
+const EventType = temporal.api.enums.v1.EventType;
+// How often the harness asks whether a job is running. describe() is answered by the server
+// alone (the phase is a search attribute), so polling does not load the worker under test.
+const POLL_MS = 10;
+
+/** Starts a job exactly as `a2a-deploy start --detach` does (src/cli/commands/start.ts). */
+async function startJob(client, plan) {
+  const { SA_JOB, SA_PHASE, SA_TOPOLOGY, WORKFLOW_TASK_QUEUE, workflowIdFor } = api();
+  const n = Object.keys(plan.agents).length;
+  return client.workflow.start('deployJob', {
+    workflowId: workflowIdFor(plan.job),
+    taskQueue: WORKFLOW_TASK_QUEUE,
+    args: [{ plan }],
+    workflowIdConflictPolicy: 'FAIL',
+    workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+    typedSearchAttributes: [
+      { key: SA_JOB, value: plan.job },
+      { key: SA_PHASE, value: 'deploying' },
+      { key: SA_TOPOLOGY, value: plan.topology },
+    ],
+    staticSummary: `a2a job ${plan.job}: ${n} agents, ${plan.topology}`,
+    staticDetails: `${plan.description ?? ''}\n\nfrom ${plan.sourceFile}\nstages: ${plan.stages.map((s) => s.join(', ')).join(' -> ')}`,
+  });
+}
+
+/** Resolves with the time (performance.now()) each job was first seen running. */
+async function waitRunning(handles, timeoutMs, check = () => {}) {
+  const { SA_PHASE, statusQuery } = api();
+  const seen = new Map();
+  const deadline = Date.now() + timeoutMs;
+  while (seen.size < handles.length) {
+    check(); // e.g. the worker died: no point waiting
+    const pending = handles.filter((h) => !seen.has(h.workflowId));
+    const descs = await Promise.all(pending.map((h) => h.describe()));
+    const now = performance.now();
+    for (const [i, d] of descs.entries()) {
+      const phase = d.typedSearchAttributes.get(SA_PHASE);
+      if (phase === 'running') seen.set(pending[i].workflowId, { at: now, desc: d });
+      else if (phase !== 'deploying' || d.status.name !== 'RUNNING') {
+        let why = `phase ${phase}, workflow ${d.status.name}`;
+        try {
+          why += `: ${(await pending[i].query(statusQuery)).error ?? ''}`;
+        } catch {
+          /* ended: no query */
+        }
+        throw new Error(`${pending[i].workflowId} did not deploy (${why})`);
+      }
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${handles.length - seen.size} jobs still deploying`);
+    if (seen.size < handles.length) await sleep(POLL_MS);
+  }
+  return seen;
+}
+
+/**
+ * One measured run: submit every plan at once, wait until all run, optionally do something
+ * while they run (`whileRunning`), then stop them all and wait for the workflows to end.
+ */
+async function deployAndTeardown(stack, plans, { whileRunning, timeoutMs = 600_000 } = {}) {
+  const { stopUpdate } = api();
+  const workerPid = stack.worker.pid;
+  const serverPid = stack.server.pid;
+  const cpu0 = { worker: cpuSeconds(workerPid), server: cpuSeconds(serverPid) };
+  const t0 = performance.now();
+  const handles = await Promise.all(plans.map((p) => startJob(stack.client, p)));
+  const running = await waitRunning(handles, timeoutMs, () => stack.checkWorker());
+  const deployMs = Math.max(...[...running.values()].map((r) => r.at)) - t0;
+  const cpu1 = { worker: cpuSeconds(workerPid), server: cpuSeconds(serverPid) };
+  const atRunning = {
+    historyLength: sum([...running.values()].map((r) => r.desc.historyLength)),
+    historyBytes: sum([...running.values()].map((r) => r.desc.historySize ?? NaN)),
+    worker: memory(workerPid),
+  };
+  const during = whileRunning ? await whileRunning(handles) : undefined;
+
+  const cpu2 = { worker: cpuSeconds(workerPid), server: cpuSeconds(serverPid) };
+  const t1 = performance.now();
+  // A dead worker would leave the stop hanging: fail at once instead.
+  let stopped = false;
+  await Promise.race([
+    Promise.all(
+      handles.map(async (h) => {
+        await h.executeUpdate(stopUpdate, { args: [{}] });
+        await h.result();
+      }),
+    ).finally(() => (stopped = true)),
+    (async () => {
+      while (!stopped) {
+        stack.checkWorker();
+        await sleep(100);
+      }
+    })(),
+  ]);
+  const teardownMs = performance.now() - t1;
+  const cpu3 = { worker: cpuSeconds(workerPid), server: cpuSeconds(serverPid) };
+  const ends = await Promise.all(handles.map((h) => h.describe()));
+  // Teardown means every agent process is gone; anything left would also block the next run's ports.
+  const left = plans.flatMap((p) => markedProcesses(`${p.job}/`));
+  if (left.length) {
+    for (const p of plans) killMarked(`${p.job}/`);
+    throw new Error(`${left.length} agent processes survived the teardown of ${plans.map((p) => p.job).join(', ')}`);
+  }
+  return {
+    deployMs,
+    teardownMs,
+    handles,
+    atRunning,
+    atEnd: { historyLength: sum(ends.map((d) => d.historyLength)), historyBytes: sum(ends.map((d) => d.historySize ?? NaN)) },
+    cpu: {
+      deploy: { worker: cpu1.worker - cpu0.worker, server: cpu1.server - cpu0.server },
+      teardown: { worker: cpu3.worker - cpu2.worker, server: cpu3.server - cpu2.server },
+    },
+    during,
+  };
+}
+
+const sum = (xs) => xs.reduce((a, b) => a + b, 0);
+const ms = (ts) => (ts ? Number(ts.seconds ?? 0) * 1000 + (ts.nanos ?? 0) / 1e6 : NaN);
+const payloadBytes = (payloads) => sum((payloads?.payloads ?? []).map((p) => (p.data?.length ?? 0) + sum(Object.values(p.metadata ?? {}).map((m) => m.length))));
+const decode = (payloads) => {
+  try {
+    return JSON.parse(Buffer.from(payloads.payloads[0].data).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+};
+const median = (xs) => {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const summary = (xs) => ({ median: median(xs), max: xs.length ? Math.max(...xs) : NaN, n: xs.length });
+
+/** The gap pollHealth (src/activities/health.ts) waited before its attempt number `attempts`. */
+function healthGapBefore(attempts, intervalMs) {
+  let wait = 5;
+  let gap = 0;
+  for (let a = 2; a <= attempts; a++) {
+    gap = wait;
+    wait = Math.min(intervalMs, Math.ceil(wait * 1.5));
+  }
+  return gap;
+}
+
+/**
+ * Where the deploy time went, from the workflow's own history (server timestamps, ms): for
+ * every agent, the latency of each step between "its callees are healthy" and "it is healthy".
+ */
+async function analyseHistory(handle, plan) {
+  const { events } = await handle.fetchHistory();
+  const acts = new Map(); // scheduledEventId -> activity
+  const wfts = new Map(); // scheduledEventId -> workflow task
+  let started = NaN;
+  let runningAt = NaN;
+  let largest = { bytes: 0, what: '' };
+  const countByType = {};
+  for (const e of events) {
+    const id = Number(e.eventId);
+    const t = ms(e.eventTime);
+    const name = EventType[e.eventType] ?? String(e.eventType);
+    countByType[name] = (countByType[name] ?? 0) + 1;
+    const attrs = Object.values(e).find((v) => v && typeof v === 'object' && !('seconds' in v) && ('input' in v || 'result' in v));
+    const bytes = attrs ? payloadBytes(attrs.input ?? attrs.result) : 0;
+    if (bytes > largest.bytes) largest = { bytes, what: name.replace('EVENT_TYPE_', '').toLowerCase() + (e.activityTaskScheduledEventAttributes ? ` (${e.activityTaskScheduledEventAttributes.activityType?.name})` : '') };
+    switch (e.eventType) {
+      case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+        started = t;
+        break;
+      case EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
+        wfts.set(id, { scheduled: t });
+        break;
+      case EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED: {
+        const w = wfts.get(Number(e.workflowTaskStartedEventAttributes.scheduledEventId));
+        if (w) w.started = t;
+        break;
+      }
+      case EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED: {
+        const w = wfts.get(Number(e.workflowTaskCompletedEventAttributes.scheduledEventId));
+        if (w) w.completed = t;
+        break;
+      }
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: {
+        const a = e.activityTaskScheduledEventAttributes;
+        const input = decode(a.input);
+        acts.set(id, { name: a.activityType.name, scheduled: t, agent: input?.agent?.id, bytes });
+        break;
+      }
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED: {
+        const a = acts.get(Number(e.activityTaskStartedEventAttributes.scheduledEventId));
+        if (a) (a.started = t), (a.attempt = e.activityTaskStartedEventAttributes.attempt);
+        break;
+      }
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: {
+        const a = acts.get(Number(e.activityTaskCompletedEventAttributes.scheduledEventId));
+        if (a) (a.completed = t), (a.result = decode(e.activityTaskCompletedEventAttributes.result));
+        break;
+      }
+      case EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+        {
+          const phase = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.A2APhase;
+          if (Number.isNaN(runningAt) && phase && decode({ payloads: [phase] }) === 'running') runningAt = t;
+        }
+        break;
+    }
+  }
+  const byAgent = (name) => new Map([...acts.values()].filter((a) => a.name === name && a.agent).map((a) => [a.agent, a]));
+  const starts = byAgent('startAgent');
+  const checks = byAgent('waitHealthy');
+  const steps = { startQueue: [], startRun: [], betweenActivities: [], checkQueue: [], checkRun: [], healthPollGap: [], reaction: [] };
+  for (const a of Object.values(plan.agents)) {
+    const s = starts.get(a.id);
+    const c = checks.get(a.id);
+    if (!s || !c) continue;
+    steps.startQueue.push(s.started - s.scheduled);
+    steps.startRun.push(s.completed - s.started);
+    steps.betweenActivities.push(c.scheduled - s.completed);
+    steps.checkQueue.push(c.started - c.scheduled);
+    steps.checkRun.push(c.completed - c.started);
+    if (c.result?.attempts) steps.healthPollGap.push(healthGapBefore(c.result.attempts, a.health.intervalMs));
+    // From the last callee turning healthy (its check completing) to this agent's start being scheduled.
+    const ready = a.dependsOn.length ? Math.max(...a.dependsOn.map((d) => checks.get(d)?.completed ?? NaN)) : started;
+    steps.reaction.push(s.scheduled - ready);
+  }
+  // Teardown: the stop update accepted → stopAgent activities (stage by stage) → workflow end.
+  const stops = [...acts.values()].filter((a) => a.name === 'stopAgent' && a.completed);
+  const accepted = events.find((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED);
+  const ended = events.find((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED);
+  const teardown = stops.length && accepted
+    ? {
+        acceptedToFirstStopMs: Math.min(...stops.map((a) => a.scheduled)) - ms(accepted.eventTime),
+        stopActivityMs: summary(stops.map((a) => a.completed - a.scheduled)),
+        lastStopToEndMs: ended ? ms(ended.eventTime) - Math.max(...stops.map((a) => a.completed)) : NaN,
+        acceptedToEndMs: ended ? ms(ended.eventTime) - ms(accepted.eventTime) : NaN,
+      }
+    : undefined;
+  const wftList = [...wfts.values()].filter((w) => w.completed);
+  return {
+    events: events.length,
+    eventsByType: countByType,
+    largestPayload: largest,
+    submitToFirstStartMs: Math.min(...[...starts.values()].map((s) => s.scheduled)) - started,
+    startToRunningMs: runningAt - started,
+    workflowTasks: { count: wftList.length, queueMs: summary(wftList.map((w) => w.started - w.scheduled)), runMs: summary(wftList.map((w) => w.completed - w.started)) },
+    steps: Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, summary(v)])),
+    teardown,
+  };
+}
+
+module.exports = { startJob, waitRunning, deployAndTeardown, analyseHistory };

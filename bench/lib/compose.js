@@ -1,0 +1,144 @@
+// The docker-compose baseline: the same topology as containers of the same image, started by
+// docker-compose with health-gated `depends_on: condition: service_healthy` at its fastest
+// health-check interval, beside a2a-deploy's own container target.
+//
+// Everything here is optional: it runs only when the container target exists (a real
+// src/activities/docker-runner.ts, and scripts/build-agent-image.sh to build its image) and a
+// Docker engine answers; otherwise `dockerReady` says why not and the harness skips it.
+'use strict';
+const { spawnSync, spawn } = require('node:child_process');
+const { existsSync, readFileSync, writeFileSync } = require('node:fs');
+const http = require('node:http');
+const { join } = require('node:path');
+const { ROOT, sleep } = require('./common');
+const { AGENT } = require('./topologies');
+
+// Docker runs a health check, waits this long, runs the next; every check execs a process in
+// the container, so going lower mostly burns CPU the starting agents need.
+const HEALTH_INTERVAL = '50ms';
+
+const run = (cmd, args, opts = {}) => spawnSync(cmd, args, { encoding: 'utf8', timeout: 300_000, ...opts });
+
+/** { ok, note, image, compose: [cmd, ...prefixArgs], probe } or { ok: false, note }. */
+function dockerReady() {
+  const runner = join(ROOT, 'dist', 'activities', 'docker-runner.js');
+  if (!existsSync(runner) || /not available in this build|TargetUnavailable/.test(readFileSync(runner, 'utf8'))) {
+    return { ok: false, note: "a2a-deploy's container target is not built yet (dist/activities/docker-runner.js is the placeholder)" };
+  }
+  const buildScript = join(ROOT, 'scripts', 'build-agent-image.sh');
+  if (!existsSync(buildScript) && !process.env.BENCH_AGENT_IMAGE) return { ok: false, note: 'scripts/build-agent-image.sh does not exist yet (or set BENCH_AGENT_IMAGE)' };
+
+  if (run('docker', ['info']).status !== 0) {
+    const install = join(ROOT, 'scripts', 'install-docker.sh');
+    if (!existsSync(install)) return { ok: false, note: 'no Docker engine answers `docker info`' };
+    const r = run('bash', [install], { stdio: ['ignore', 'pipe', 'pipe'] });
+    if (r.status !== 0 || run('docker', ['info']).status !== 0) return { ok: false, note: `no Docker engine (scripts/install-docker.sh: ${(r.stderr || r.stdout).trim().split('\n').pop()})` };
+  }
+
+  let image = process.env.BENCH_AGENT_IMAGE;
+  if (!image) {
+    const r = run('bash', [buildScript]);
+    if (r.status !== 0) return { ok: false, note: `scripts/build-agent-image.sh failed: ${(r.stderr || r.stdout).trim().split('\n').pop()}` };
+    // The script's output names the image somewhere; take the last token Docker knows as an image.
+    const tokens = `${r.stdout}\n${r.stderr}`.match(/[a-z0-9][a-z0-9._\/-]*:[A-Za-z0-9._-]+/g) ?? [];
+    image = [...tokens].reverse().find((t) => run('docker', ['image', 'inspect', t]).status === 0);
+    if (!image) return { ok: false, note: 'cannot tell which image scripts/build-agent-image.sh built; set BENCH_AGENT_IMAGE' };
+  }
+
+  let compose;
+  if (run('docker-compose', ['version']).status === 0) compose = ['docker-compose'];
+  else if (run('docker', ['compose', 'version']).status === 0) compose = ['docker', 'compose'];
+  else {
+    // Debian's docker-compose package, as the baseline the brief names.
+    run('apt-get', ['update', '-qq']);
+    const r = run('apt-get', ['install', '-y', '-qq', 'docker-compose'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    if (r.status !== 0 || run('docker-compose', ['version']).status !== 0) return { ok: false, note: `docker-compose is missing and could not be installed: ${(r.stderr || '').trim().split('\n').pop()}` };
+    compose = ['docker-compose'];
+  }
+
+  // The cheapest health probe the image offers: an HTTP client, else a TCP connect through
+  // bash (the fixture agent listens only once ready, so an open port means healthy), else node.
+  const tools = run('docker', ['run', '--rm', '--network', 'none', '--entrypoint', 'sh', image, '-c', 'for t in curl wget bash; do command -v $t >/dev/null && echo $t && exit; done; echo node']).stdout.trim();
+  const probe = (port) => {
+    const url = `http://127.0.0.1:${port}/health`;
+    if (tools === 'curl') return ['CMD', 'curl', '-fsS', '-o', '/dev/null', url];
+    if (tools === 'wget') return ['CMD', 'wget', '-q', '-O', '/dev/null', url];
+    if (tools === 'bash') return ['CMD', 'bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`];
+    return ['CMD', 'node', '-e', `require('http').get('${url}',r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1))`];
+  };
+  const version = run(compose[0], [...compose.slice(1), 'version', '--short']).stdout.trim();
+  return { ok: true, note: `image ${image}, ${compose.join(' ')} ${version}, health probe: ${tools}, interval ${HEALTH_INTERVAL}`, image, compose, probe };
+}
+
+/** The compose file for a plan: one service per agent, the plan's own env, host network. */
+function composeFile(plan, docker) {
+  const dir = join(ROOT, 'test', 'fixtures', 'agents');
+  const services = {};
+  for (const a of Object.values(plan.agents)) {
+    services[a.id] = {
+      image: docker.image,
+      command: ['node', AGENT],
+      network_mode: 'host',
+      volumes: [`${dir}:${dir}:ro`],
+      environment: a.env,
+      healthcheck: { test: docker.probe(a.port), interval: HEALTH_INTERVAL, timeout: '2s', retries: 1000, start_period: '0s' },
+      stop_grace_period: `${Math.round(a.stopGraceMs / 1000)}s`,
+      ...(a.dependsOn.length ? { depends_on: Object.fromEntries(a.dependsOn.map((d) => [d, { condition: 'service_healthy' }])) } : {}),
+    };
+  }
+  // JSON is valid YAML, and compose reads it as such.
+  return JSON.stringify({ services }, null, 1);
+}
+
+function composeRun(docker, args) {
+  return new Promise((done, fail) => {
+    const child = spawn(docker.compose[0], [...docker.compose.slice(1), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('exit', (code) => (code === 0 ? done(out) : fail(new Error(`${docker.compose.join(' ')} ${args.join(' ')}: exit ${code}\n${out.slice(-2000)}`))));
+  });
+}
+
+/** How many containers of a compose project Docker reports healthy (Engine API, unix socket). */
+function healthyCount(project) {
+  const filters = encodeURIComponent(JSON.stringify({ label: [`com.docker.compose.project=${project}`], health: ['healthy'] }));
+  const socketPath = (process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock').replace(/^unix:\/\//, '');
+  return new Promise((done, fail) => {
+    http
+      .get({ socketPath, path: `/containers/json?filters=${filters}` }, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => {
+          try {
+            done(JSON.parse(body).length);
+          } catch (e) {
+            fail(e);
+          }
+        });
+      })
+      .on('error', fail);
+  });
+}
+
+/** One compose run: `up -d` and wait until Docker says every container is healthy; then `down`. */
+async function composeDeployAndTeardown(docker, plan, dir) {
+  const file = join(dir, `${plan.job}.compose.json`);
+  writeFileSync(file, composeFile(plan, docker));
+  const project = plan.job;
+  const n = Object.keys(plan.agents).length;
+  const t0 = performance.now();
+  try {
+    await composeRun(docker, ['-p', project, '-f', file, 'up', '-d']);
+    while ((await healthyCount(project)) < n) await sleep(10);
+    const deployMs = performance.now() - t0;
+    const t1 = performance.now();
+    await composeRun(docker, ['-p', project, '-f', file, 'down']);
+    return { deployMs, teardownMs: performance.now() - t1 };
+  } catch (err) {
+    await composeRun(docker, ['-p', project, '-f', file, 'down', '-t', '1']).catch(() => {});
+    throw err;
+  }
+}
+
+module.exports = { dockerReady, composeDeployAndTeardown };
