@@ -48,7 +48,7 @@ function parseArgs(argv) {
     else if (a.startsWith('--only=')) o.only = a.slice(7).split(',');
     else if (a === '--reps') o.reps = Number(argv[++i]);
     else if (a === '--help' || a === '-h') {
-      process.stdout.write(require('node:fs').readFileSync(__filename, 'utf8').split('\n').slice(1, 16).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
+      process.stdout.write(require('node:fs').readFileSync(__filename, 'utf8').split('\n').slice(1).filter((l, i, all) => all.slice(0, i + 1).every((x) => x.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
       process.exit(0);
     } else throw new Error(`unknown argument ${a} (see --help)`);
   }
@@ -185,51 +185,67 @@ async function runScenario(stack, a2a, sc, { idle = false, reps } = {}) {
     return out;
   }
   const key = sc.name.replace(/[^a-z0-9]+/g, '').slice(0, 10);
-  try {
-    for (let rep = 1; rep <= n; rep++) {
-      const floorFiles = jobFiles(sc, `f${key}-r${rep}`);
-      const files = jobFiles(sc, `${key}-r${rep}`);
-      const plans = files.map(loadPlan);
-      const last = rep === n;
-      // Alternate the order so that neither side always runs on a machine still settling.
-      const doFloor = async () => runFloor(floorFiles, stack.env);
-      const doA2a = async () =>
-        a2a.deployAndTeardown(stack, plans, {
-          whileRunning: last && idle ? (handles) => idleCheck(stack, handles) : undefined,
-        });
-      let floor;
-      let ours;
-      if (rep % 2) {
-        floor = await doFloor();
-        await sleep(500);
-        ours = await doA2a();
-      } else {
-        ours = await doA2a();
-        await sleep(500);
-        floor = await doFloor();
+  for (let rep = 1; rep <= n; rep++) {
+    const floorFiles = jobFiles(sc, `f${key}-r${rep}`);
+    const files = jobFiles(sc, `${key}-r${rep}`);
+    const plans = files.map(loadPlan);
+    const last = rep === n;
+    const run = {};
+    // Alternate the order so that neither side always runs on a machine still settling.
+    const doFloor = async () => {
+      try {
+        const f = await runFloor(floorFiles, stack.env);
+        run.floor = { deployMs: f.deployMs, teardownMs: f.teardownMs };
+      } catch (err) {
+        run.floorError = String(err.message ?? err).split('\n').slice(0, 10).join('\n');
+        killMarked(PREFIX);
       }
-      const run = {
-        floor: { deployMs: floor.deployMs, teardownMs: floor.teardownMs },
-        a2a: { deployMs: ours.deployMs, teardownMs: ours.teardownMs },
-        history: { atRunning: ours.atRunning, atEnd: ours.atEnd },
-        cpuS: ours.cpu,
-      };
-      if (last) {
-        run.analysis = await a2a.analyseHistory(ours.handles[0], plans[0]);
-        if (ours.during) out.idle = ours.during;
-        out.planBytes = JSON.stringify(plans[0]).length;
-      }
-      out.runs.push(run);
-      say(`  run ${rep}: floor ${f0(floor.deployMs)} ms + teardown ${f0(floor.teardownMs)} ms | a2a-deploy ${f0(ours.deployMs)} ms + teardown ${f0(ours.teardownMs)} ms | history ${ours.atRunning.historyLength}→${ours.atEnd.historyLength} events | worker RSS ${f0(ours.atRunning.worker.rssMiB)} MiB, CPU ${f1(ours.cpu.deploy.worker)} s`);
       await sleep(500);
-    }
-  } catch (err) {
-    out.error = String(err.message ?? err).split('\n').slice(0, 20).join('\n');
-    say(`  FAILED: ${out.error}`);
-    const k = killMarked(PREFIX);
-    if (k) say(`  (killed ${k} leftover agent processes)`);
-    await ensureWorker(stack);
+    };
+    const doA2a = async () => {
+      try {
+        const ours = await a2a.deployAndTeardown(stack, plans, { whileRunning: last && idle ? (handles) => idleCheck(stack, handles) : undefined });
+        run.a2a = { deployMs: ours.deployMs, teardownMs: ours.teardownMs };
+        run.history = { atRunning: ours.atRunning, atEnd: ours.atEnd };
+        run.cpuS = ours.cpu;
+        if (last) {
+          run.analysis = await a2a.analyseHistory(ours.handles[0], plans[0]);
+          if (ours.during) out.idle = ours.during;
+        }
+      } catch (err) {
+        run.error = String(err.message ?? err).split('\n').slice(0, 20).join('\n');
+        if (err.partial) run.partial = err.partial;
+        const k = killMarked(PREFIX);
+        if (k) say(`  (killed ${k} leftover agent processes)`);
+        await ensureWorker(stack);
+      }
+      await sleep(500);
+    };
+    if (rep % 2) (await doFloor(), await doA2a());
+    else (await doA2a(), await doFloor());
+    out.planBytes = JSON.stringify(plans[0]).length;
+    out.runs.push(run);
+    const floorText = run.floor ? `floor ${f0(run.floor.deployMs)} ms + teardown ${f0(run.floor.teardownMs)} ms` : `floor FAILED: ${run.floorError}`;
+    const oursText = run.a2a
+      ? `a2a-deploy ${f0(run.a2a.deployMs)} ms + teardown ${f0(run.a2a.teardownMs)} ms | history ${run.history.atRunning.historyLength}→${run.history.atEnd.historyLength} events | worker RSS ${f0(run.history.atRunning.worker.rssMiB)} MiB, CPU ${f1(run.cpuS.deploy.worker)} s`
+      : `a2a-deploy FAILED${run.partial ? ` after ${f0(run.partial.afterMs)} ms (history ${run.partial.historyLength} events, ${f1(run.partial.historyBytes / 2 ** 20)} MiB; worker RSS ${f0(run.partial.worker.rssMiB)} MiB, CPU ${f1(run.partial.cpu.worker)} s)` : ''}: ${run.error}`;
+    say(`  run ${rep}: ${floorText} | ${oursText}`);
+    // A deploy that failed will fail again: no use spending the time budget on it.
+    if (run.error) break;
   }
+  const ok = out.runs.filter((r) => r.a2a);
+  if (!ok.length) {
+    out.failedRuns = out.runs;
+    out.runs = [];
+    out.error = out.runs.find((r) => r.error)?.error ?? out.runs.find((r) => r.floorError)?.floorError;
+    out.partial = out.runs.find((r) => r.partial)?.partial;
+    const floors = out.runs.filter((r) => r.floor);
+    if (floors.length) out.floor = { deploy: stats(floors.map((r) => r.floor.deployMs)), teardown: stats(floors.map((r) => r.floor.teardownMs)) };
+    return out;
+  }
+  if (out.runs.some((r) => r.error)) out.error = out.runs.find((r) => r.error).error;
+  out.failedRuns = out.runs.filter((r) => !(r.a2a && r.floor));
+  out.runs = out.runs.filter((r) => r.a2a && r.floor);
   if (!out.runs.length) return out;
   const col = (f) => stats(out.runs.map(f));
   out.floor = { deploy: col((r) => r.floor.deployMs), teardown: col((r) => r.floor.teardownMs) };
@@ -462,7 +478,17 @@ function evaluate(results) {
       value: `${f0(h.eventsAtEnd)} events (${f0((100 * h.eventsAtEnd) / LIMITS.events)}%), ${f1(h.bytesAtEnd / 2 ** 20)} MiB (${f0((100 * h.bytesAtEnd) / LIMITS.bytes)}%), largest payload ${f0((h.largestPayload?.bytes ?? 0) / 1024)} KiB (${f0((100 * (h.largestPayload?.bytes ?? 0)) / LIMITS.blob)}% of 2 MB, ${h.largestPayload?.what})`,
       status: miss(worst <= 0.5, `${f0(100 * worst)}% of a limit`),
     });
-  } else if (wanted('job-1000')) targets.push({ target: '1,000 agents in one job', value: '-', status: 'not measured (the scenario failed)' });
+  } else {
+    const failed = results.scenarios.find((s) => s.name === 'job-1000');
+    if (failed) {
+      const p = failed.partial;
+      targets.push({
+        target: "1,000 agents in one job: deploy, watch, stop far from Temporal's history limits",
+        value: p ? `history when it failed (after ${f0(p.afterMs / 1000)} s): ${p.historyLength} events (${f0((100 * p.historyLength) / LIMITS.events)}% of 50K), ${f1(p.historyBytes / 2 ** 20)} MiB (${f0((100 * p.historyBytes) / LIMITS.bytes)}% of 50 MB); workflow input ${f0(failed.planBytes / 1024)} KiB (${f0((100 * failed.planBytes) / LIMITS.blob)}% of the 2 MB blob limit)` : '-',
+        status: `MISSED: the job did not deploy (${String(failed.error).split('\n')[0]})`,
+      });
+    }
+  }
   const idle = done.find((s) => s.idle)?.idle;
   if (idle) targets.push({ target: 'watching costs no history events while nothing changes', value: `${idle.eventsAdded} events in ${idle.seconds} s idle (worker ${f1(idle.workerCpuPct)}% CPU, server ${f1(idle.serverCpuPct)}%)`, status: miss(idle.eventsAdded === 0, `${idle.eventsAdded} events`) });
   results.perLevelMs = perLevel;
@@ -477,7 +503,9 @@ function report(results) {
   say('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const s of results.scenarios) {
     if (!s.runs.length) {
-      say(`| ${s.name} | ${s.agents} | ${s.levels} | ${s.error ? `failed: ${s.error.split('\n')[0]}` : '-'} | | | | | | |`);
+      const p = s.partial;
+      const why = `**FAILED**${p ? ` after ${f0(p.afterMs)} ms` : ''}: ${(s.error ?? '-').split('\n')[0]}`;
+      say(`| ${s.name} | ${s.agents} | ${s.levels} | ${s.floor?.deploy ? fmt(s.floor.deploy) : '-'} | ${why} | | | | ${s.floor?.teardown ? fmt(s.floor.teardown) : '-'} | |`);
       continue;
     }
     const o = s.overhead;

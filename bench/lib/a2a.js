@@ -71,7 +71,23 @@ async function deployAndTeardown(stack, plans, { whileRunning, timeoutMs = 600_0
   const cpu0 = { worker: cpuSeconds(workerPid), server: cpuSeconds(serverPid) };
   const t0 = performance.now();
   const handles = await Promise.all(plans.map((p) => startJob(stack.client, p)));
-  const running = await waitRunning(handles, timeoutMs, () => stack.checkWorker());
+  let running;
+  try {
+    running = await waitRunning(handles, timeoutMs, () => stack.checkWorker());
+  } catch (err) {
+    // Keep what a failed deploy still tells (how far it got, how big its history was), then
+    // end the workflows; the caller kills the agents they left.
+    const descs = await Promise.all(handles.map((h) => h.describe().catch(() => undefined)));
+    err.partial = {
+      afterMs: performance.now() - t0,
+      historyLength: sum(descs.map((d) => d?.historyLength ?? 0)),
+      historyBytes: sum(descs.map((d) => d?.historySize ?? 0)),
+      worker: memory(workerPid),
+      cpu: { worker: cpuSeconds(workerPid) - cpu0.worker, server: cpuSeconds(serverPid) - cpu0.server },
+    };
+    await Promise.all(handles.map((h) => h.terminate('bench: the deploy failed').catch(() => {})));
+    throw err;
+  }
   const deployMs = Math.max(...[...running.values()].map((r) => r.at)) - t0;
   const cpu1 = { worker: cpuSeconds(workerPid), server: cpuSeconds(serverPid) };
   const atRunning = {

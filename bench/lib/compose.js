@@ -37,7 +37,8 @@ function dockerReady() {
 
   let image = process.env.BENCH_AGENT_IMAGE;
   if (!image) {
-    const r = run('bash', [buildScript]);
+    // Our own tag, so that a rebuild here never swaps the image under someone else's tests.
+    const r = run('bash', [buildScript, 'a2a-deploy/agent:bench']);
     if (r.status !== 0) return { ok: false, note: `scripts/build-agent-image.sh failed: ${(r.stderr || r.stdout).trim().split('\n').pop()}` };
     // The script's output names the image somewhere; take the last token Docker knows as an image.
     const tokens = `${r.stdout}\n${r.stderr}`.match(/[a-z0-9][a-z0-9._\/-]*:[A-Za-z0-9._-]+/g) ?? [];

@@ -196,10 +196,10 @@ export async function deployJob({ plan: initialPlan, carried }: DeployJobInput):
     const s = await runner(agent, {
       startToCloseTimeout: agent.stopGraceMs + 60_000,
       // No worker on the agent's host: fail after the job file's deadline, naming the host.
-      scheduleToStartTimeout: agent.workerTimeoutMs,
+      ...workerDeadline(agent),
     }).startAgent({ job: plan.job, agent });
     setAgent(agent.id, 'checking', { pid: s.pid, logDir: s.logDir, ...(s.containerId ? { containerId: s.containerId } : {}) });
-    await runner(agent, { startToCloseTimeout: agent.health.timeoutMs + 30_000, scheduleToStartTimeout: agent.workerTimeoutMs }).waitHealthy({
+    await runner(agent, { startToCloseTimeout: agent.health.timeoutMs + 30_000, ...workerDeadline(agent) }).waitHealthy({
       job: plan.job,
       agent,
       pid: s.pid,
@@ -251,7 +251,7 @@ export async function deployJob({ plan: initialPlan, carried }: DeployJobInput):
             const keep = status.agents[id].state === 'failed' ? 'failed' : 'stopped';
             setAgent(id, 'stopping', { lastError: status.agents[id].lastError });
             try {
-              await runner(agent, { startToCloseTimeout: agent.stopGraceMs + 30_000, scheduleToStartTimeout: agent.workerTimeoutMs }).stopAgent({ job: plan.job, agent, force });
+              await runner(agent, { startToCloseTimeout: agent.stopGraceMs + 30_000, ...workerDeadline(agent) }).stopAgent({ job: plan.job, agent, force });
               setAgent(id, keep, { pid: undefined });
             } catch (err) {
               if (isCancellation(err)) throw err;
@@ -409,6 +409,12 @@ export async function deployJob({ plan: initialPlan, carried }: DeployJobInput):
     return { applied: false, rolledBack: true, error: failure, ...result };
   }
 }
+
+/**
+ * Work for a host worker that may never come gets a deadline (the job file's worker_timeout);
+ * work for the main worker just queues, however long a big job's backlog is.
+ */
+const workerDeadline = (agent: AgentPlan) => (agent.deployment.worker ? { scheduleToStartTimeout: agent.workerTimeoutMs } : {});
 
 function failureMessage(agent: AgentPlan, err: unknown): string {
   const agentId = agent.id;

@@ -1,4 +1,6 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
+import Docker from 'dockerode';
+import { listJobContainers } from '../../activities/docker-runner';
 import { listMarkedAgents } from '../../activities/local-runner';
 import { workflowIdFor } from '../../workflows/api';
 import { parse } from '../args';
@@ -11,30 +13,45 @@ export const usage = 'a2a-deploy gc [--dry-run] [--json]';
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, usage, { 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } }, 0, 0);
   const ctx = await jobContext({ needWorker: false, quiet: true });
+  const verdicts = new Map<string, string | undefined>(); // job -> why it is gone (undefined: running)
+  const goneWhy = async (job: string) => {
+    if (!verdicts.has(job)) {
+      try {
+        const d = await ctx.client.workflow.getHandle(workflowIdFor(job)).describe();
+        verdicts.set(job, d.status.name !== 'RUNNING' ? `its job's workflow is ${d.status.name.toLowerCase()}` : undefined);
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+        verdicts.set(job, 'its job is unknown to Temporal');
+      }
+    }
+    return verdicts.get(job);
+  };
+  const removed: { job: string; agent: string; pid?: number; container?: string; why: string }[] = [];
+  // Containers first: their processes carry the same markers and would otherwise be killed
+  // one by one, leaving stopped containers behind.
+  for (const c of await listJobContainers().catch(() => [])) {
+    const why = await goneWhy(c.job);
+    if (!why) continue;
+    if (!values['dry-run']) await new Docker().getContainer(c.id).remove({ force: true }).catch(() => undefined);
+    removed.push({ job: c.job, agent: c.agent, container: c.name, why });
+  }
   const byJob = new Map<string, { pid: number; agent: string }[]>();
   for (const { pid, marker } of listMarkedAgents()) {
     const [job, agent] = marker.split('/');
     byJob.set(job, [...(byJob.get(job) ?? []), { pid, agent }]);
   }
-  const removed: { job: string; agent: string; pid: number; why: string }[] = [];
   for (const [job, procs] of byJob) {
-    let why: string | undefined;
-    try {
-      const d = await ctx.client.workflow.getHandle(workflowIdFor(job)).describe();
-      if (d.status.name !== 'RUNNING') why = `its job's workflow is ${d.status.name.toLowerCase()}`;
-    } catch (err) {
-      if (!(err instanceof WorkflowNotFoundError)) throw err;
-      why = 'its job is unknown to Temporal';
-    }
+    const why = await goneWhy(job);
     if (!why) continue;
     for (const p of procs) {
+      if (removed.some((r) => r.container && r.job === job && r.agent === p.agent)) continue; // went with its container
       if (!values['dry-run']) await killGroup(p.pid);
       removed.push({ job, agent: p.agent, pid: p.pid, why });
     }
   }
   if (values.json) process.stdout.write(JSON.stringify({ dryRun: !!values['dry-run'], removed }, null, 2) + '\n');
   else if (removed.length === 0) process.stdout.write('Nothing to collect: every agent on this machine belongs to a running job.\n');
-  else for (const r of removed) process.stdout.write(`${values['dry-run'] ? 'would remove' : 'removed'} ${r.job}/${r.agent} (pid ${r.pid}): ${r.why}\n`);
+  else for (const r of removed) process.stdout.write(`${values['dry-run'] ? 'would remove' : 'removed'} ${r.job}/${r.agent} (${r.container ? `container ${r.container}` : `pid ${r.pid}`}): ${r.why}\n`);
   return EXIT.ok;
 }
 
