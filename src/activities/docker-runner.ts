@@ -15,12 +15,13 @@
 //   network NAME: a user-defined bridge network (created on first use, labelled with the job),
 //     where peers reach each other by container name (Docker's embedded DNS, plus an explicit
 //     alias). The agent port is also published on 127.0.0.1 only, for health checks and the CLI.
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import Docker from 'dockerode';
 import { isAbsolute, resolve } from 'node:path';
 import { containerName, type AgentPlan } from '../job/plan';
 import { checkHealthOnce, pollHealth } from './health';
 import type { AgentEvent, AgentRef, LogChunk, LogRequest, RunnerActivities, StartedAgent, StopOptions, StoppedAgent, WatchOptions } from './types';
+import { activityContext, heartbeat } from './context';
 
 const MARKER = 'A2A_DEPLOY_AGENT';
 const SPEC = 'A2A_DEPLOY_SPEC';
@@ -40,17 +41,6 @@ function docker(): Docker {
 // ---------------------------------------------------------------------------------------------
 // Activity context, guarded: the runner also serves gc and tests, which call it directly.
 
-function activityContext(): Context | undefined {
-  try {
-    return Context.current();
-  } catch {
-    return undefined;
-  }
-}
-
-function heartbeat(details?: unknown) {
-  activityContext()?.heartbeat(details);
-}
 
 /**
  * Runs `fn` while heartbeating every second: pulls, stops and engine calls can take longer

@@ -13,6 +13,7 @@ import type { AgentPlan } from '../job/plan';
 import type { AgentEvent, AgentRef, LogChunk, LogRequest, RunnerActivities, StartedAgent, StopOptions, StoppedAgent, WatchOptions } from './types';
 import { readLogDir } from './log-files';
 import { checkHealthOnce, pollHealth, stderrTail } from './health';
+import { heartbeat } from './context';
 
 const MARKER = 'A2A_DEPLOY_AGENT';
 const SPEC = 'A2A_DEPLOY_SPEC';
@@ -126,14 +127,6 @@ async function waitGone(pid: number, ms: number): Promise<boolean> {
   return !processMarker(pid);
 }
 
-/** Heartbeats when called from an activity, so a long stop is not mistaken for a dead worker. */
-function heartbeat() {
-  try {
-    Context.current().heartbeat();
-  } catch {
-    /* not in an activity (gc, tests) */
-  }
-}
 
 function signalGroup(pid: number, signal: NodeJS.Signals) {
   try {

@@ -12,7 +12,7 @@
 //
 // Host keys are always verified (a pinned fingerprint or known_hosts); unknown or changed
 // keys are refused, never accepted on first use.
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import { createHash, createHmac } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { connect as tcpConnect, type Socket } from 'node:net';
@@ -22,6 +22,7 @@ import { Client, utils as sshUtils, type ClientChannel, type ConnectConfig } fro
 import type { AgentPlan, DeploymentPlan } from '../job/plan';
 import { checkHealthOnce, pollHealth } from './health';
 import type { AgentEvent, AgentRef, LogChunk, LogRequest, RunnerActivities, StartedAgent, StopOptions, StoppedAgent, WatchOptions } from './types';
+import { activityContext, heartbeat } from './context';
 
 const MARKER = 'A2A_DEPLOY_AGENT';
 const SPEC = 'A2A_DEPLOY_SPEC';
@@ -67,21 +68,6 @@ function localPath(p: string, baseDir: string): string {
 // ---------------------------------------------------------------------------------------
 // Activity context: the runner's functions also work outside an activity (gc, tests).
 
-function activityContext(): Context | undefined {
-  try {
-    return Context.current();
-  } catch {
-    return undefined;
-  }
-}
-
-function heartbeat(details?: unknown) {
-  try {
-    Context.current().heartbeat(details);
-  } catch {
-    /* not in an activity */
-  }
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

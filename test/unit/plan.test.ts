@@ -121,4 +121,17 @@ describe('plans: callees deploy before their callers', () => {
       '  a_controller -->|calls| a_maps',
     ]);
   });
+
+  test('the multi-target example spans a container, an SSH host and a host worker', () => {
+    const p = planOf('multi-target.yaml');
+    expect(Object.values(p.agents).map((a) => [a.id, a.target, a.taskQueue])).toEqual([
+      ['controller', 'localhost', 'a2a-deploy'],
+      ['weather', 'container', 'a2a-deploy'],
+      ['maps', 'remote', 'a2a-deploy'],
+      ['paris', 'localhost', 'a2a-deploy-host-h1'],
+    ]);
+    expect(p.agents.paris.url).toBe('http://10.203.0.11:19183');
+    expect(p.agents.paris.env.AGENT_HOST).toBe('10.203.0.11');
+    expect(p.stages).toEqual([['weather', 'maps', 'paris'], ['controller']]);
+  });
 });
