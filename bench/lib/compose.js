@@ -59,12 +59,13 @@ function dockerReady() {
 
   // The cheapest health probe the image offers: an HTTP client, else a TCP connect through
   // bash (the fixture agent listens only once ready, so an open port means healthy), else node.
-  const tools = run('docker', ['run', '--rm', '--network', 'none', '--entrypoint', 'sh', image, '-c', 'for t in curl wget bash; do command -v $t >/dev/null && echo $t && exit; done; echo node']).stdout.trim();
+  const tools = run('docker', ['run', '--rm', '--network', 'none', '--entrypoint', 'sh', image, '-c', 'for t in curl wget bash; do command -v $t >/dev/null && echo $t && exit; done; echo node']).stdout.trim() || 'node (the image has no shell)';
   const probe = (port) => {
     const url = `http://127.0.0.1:${port}/health`;
     if (tools === 'curl') return ['CMD', 'curl', '-fsS', '-o', '/dev/null', url];
     if (tools === 'wget') return ['CMD', 'wget', '-q', '-O', '/dev/null', url];
     if (tools === 'bash') return ['CMD', 'bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`];
+    // node: ~100 ms of CPU per probe, which is what a node-only image costs docker-compose.
     return ['CMD', 'node', '-e', `require('http').get('${url}',r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1))`];
   };
   const version = run(compose[0], [...compose.slice(1), 'version', '--short']).stdout.trim();

@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { agentDir } from '../config/paths';
+import { temporalConfig } from '../temporal/connection';
 import type { AgentPlan } from '../job/plan';
 import type { AgentEvent, AgentRef, LogChunk, LogRequest, RunnerActivities, StartedAgent, StopOptions, StoppedAgent, WatchOptions } from './types';
 import { readLogDir } from './log-files';
@@ -17,6 +18,10 @@ import { heartbeat } from './context';
 
 const MARKER = 'A2A_DEPLOY_AGENT';
 const SPEC = 'A2A_DEPLOY_SPEC';
+// Which Temporal server and namespace the agent belongs to, so `gc` never touches the agents
+// of another a2a-deploy (another server) on the same machine.
+const SERVER = 'A2A_DEPLOY_SERVER';
+export const serverMarker = (cfg = temporalConfig()) => `${cfg.address}/${cfg.namespace}`;
 
 interface PidRecord {
   pid: number;
@@ -30,13 +35,13 @@ const exits = new Map<number, { code: number | null; signal: string | null }>();
 export const markerOf = (job: string, agent: string) => `${job}/${agent}`;
 
 /** Reads a live process's environment marker; undefined if it is gone, a zombie, or not ours. */
-function processMarker(pid: number): { marker?: string; spec?: string } | undefined {
+function processMarker(pid: number): { marker?: string; spec?: string; server?: string } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return undefined;
     const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
     const get = (k: string) => env.find((e) => e.startsWith(`${k}=`))?.slice(k.length + 1);
-    return { marker: get(MARKER), spec: get(SPEC) };
+    return { marker: get(MARKER), spec: get(SPEC), server: get(SERVER) };
   } catch {
     return undefined;
   }
@@ -70,12 +75,12 @@ function leaderOf(pid: number): number | undefined {
 }
 
 /** All marked agent processes on this machine, by marker (used by gc and tests). */
-export function listMarkedAgents(): { pid: number; marker: string }[] {
-  const out: { pid: number; marker: string }[] = [];
+export function listMarkedAgents(): { pid: number; marker: string; server?: string }[] {
+  const out: { pid: number; marker: string; server?: string }[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     const m = processMarker(Number(name));
-    if (m?.marker && leaderOf(Number(name)) === Number(name)) out.push({ pid: Number(name), marker: m.marker });
+    if (m?.marker && leaderOf(Number(name)) === Number(name)) out.push({ pid: Number(name), marker: m.marker, ...(m.server ? { server: m.server } : {}) });
   }
   return out;
 }
@@ -172,7 +177,7 @@ export const localRunner: RunnerActivities = {
     try {
       const child = spawn(argv[0], argv.slice(1), {
         cwd: agent.deployment.workdir ? resolve(agent.baseDir, agent.deployment.workdir) : agent.baseDir,
-        env: { ...process.env, ...agent.env, [MARKER]: marker, [SPEC]: agent.specHash },
+        env: { ...process.env, ...agent.env, [MARKER]: marker, [SPEC]: agent.specHash, [SERVER]: serverMarker() },
         detached: true, // its own process group: it outlives the worker, and stops as a group
         stdio: ['ignore', out, err],
       });

@@ -1,7 +1,7 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import Docker from 'dockerode';
 import { listJobContainers } from '../../activities/docker-runner';
-import { listMarkedAgents } from '../../activities/local-runner';
+import { listMarkedAgents, serverMarker } from '../../activities/local-runner';
 import { workflowIdFor } from '../../workflows/api';
 import { parse } from '../args';
 import { EXIT } from '../exit-codes';
@@ -36,7 +36,9 @@ export async function run(argv: string[]): Promise<number> {
     removed.push({ job: c.job, agent: c.agent, container: c.name, why });
   }
   const byJob = new Map<string, { pid: number; agent: string }[]>();
-  for (const { pid, marker } of listMarkedAgents()) {
+  const ours = serverMarker(ctx.cfg);
+  for (const { pid, marker, server } of listMarkedAgents()) {
+    if (server !== undefined && server !== ours) continue; // another server's agent: not ours to judge
     const [job, agent] = marker.split('/');
     byJob.set(job, [...(byJob.get(job) ?? []), { pid, agent }]);
   }
