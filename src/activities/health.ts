@@ -7,7 +7,7 @@ import { tailLines } from './log-files';
 
 export interface HealthProbe {
   alive(): boolean | Promise<boolean>;
-  describeExit(): string;
+  describeExit(): string | Promise<string>;
   stderr(): string | Promise<string>;
   signal: AbortSignal;
   heartbeat(details: unknown): void;
@@ -33,7 +33,7 @@ export async function pollHealth(agent: AgentPlan, probe: HealthProbe): Promise<
     attempts++;
     if (await checkHealthOnce(agent.healthUrl, Math.min(2000, agent.health.timeoutMs))) return { attempts, ms: Date.now() - t0 };
     if (!(await probe.alive())) {
-      throw ApplicationFailure.nonRetryable(probe.describeExit(), 'AgentExited', await probe.stderr());
+      throw ApplicationFailure.nonRetryable(await probe.describeExit(), 'AgentExited', await probe.stderr());
     }
     if (Date.now() >= deadline) {
       throw ApplicationFailure.nonRetryable(

@@ -199,7 +199,9 @@ export const localRunner: RunnerActivities = {
     const dir = agentDir(job, agent.id);
     return pollHealth(agent, {
       alive: () => processMarker(pid)?.marker === markerOf(job, agent.id),
-      describeExit: () => {
+      describeExit: async () => {
+        // /proc can show the process gone a moment before node reports its exit status.
+        for (let i = 0; i < 50 && !exits.has(pid); i++) await new Promise((r) => setTimeout(r, 20));
         const e = exits.get(pid);
         const how = e ? (e.signal ? `was killed by ${e.signal}` : `exited with code ${e.code}`) : 'exited';
         return `agent '${agent.id}' ${how} before becoming healthy`;
