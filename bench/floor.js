@@ -54,9 +54,10 @@ async function floor(files) {
     const err = openSync(join(logs, `${n.job}.${a.id}.err`), 'a');
     n.child = spawn(argv[0], argv.slice(1), {
       cwd: a.baseDir,
-      // The same environment the local runner gives: its own, the plan's, and the marker
-      // (which also lets the harness find strays if this process dies).
-      env: { ...process.env, ...a.env, A2A_DEPLOY_AGENT: `${n.job}/${a.id}`, A2A_DEPLOY_SPEC: a.specHash },
+      // The same environment the local runner gives (its own and the plan's), and a marker of
+      // the floor's own, so the harness can find strays if this process dies. It is not the
+      // runner's marker: a2a-deploy (`gc`) must never take these for agents of its own.
+      env: { ...process.env, ...a.env, A2A_BENCH_FLOOR_AGENT: `${n.job}/${a.id}` },
       detached: true,
       stdio: ['ignore', out, err],
     });

@@ -52,8 +52,8 @@ function memory(pid) {
 }
 
 /**
- * Live processes whose environment marker (A2A_DEPLOY_AGENT=job/agent, set by the local runner
- * and by the floor alike) names a job starting with `prefix`. Group leaders only.
+ * Live processes whose environment marker (A2A_DEPLOY_AGENT=job/agent, set by the local runner,
+ * or A2A_BENCH_FLOOR_AGENT, set by the floor) names a job starting with `prefix`. Group leaders only.
  */
 function markedProcesses(prefix) {
   const out = [];
@@ -64,7 +64,7 @@ function markedProcesses(prefix) {
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       if (fields[0] === 'Z' || Number(fields[2]) !== Number(name)) continue; // zombie, or not a group leader
       const env = readFileSync(`/proc/${name}/environ`, 'utf8');
-      const m = /(?:^|\0)A2A_DEPLOY_AGENT=([^\0]*)/.exec(env);
+      const m = /(?:^|\0)(?:A2A_DEPLOY_AGENT|A2A_BENCH_FLOOR_AGENT)=([^\0]*)/.exec(env);
       if (m && m[1].startsWith(prefix)) out.push({ pid: Number(name), marker: m[1] });
     } catch {
       /* gone meanwhile, or not ours to read */

@@ -44,7 +44,10 @@ export async function pollHealth(agent: AgentPlan, probe: HealthProbe): Promise<
     }
     probe.heartbeat({ attempts });
     await new Promise((r) => setTimeout(r, wait));
-    wait = Math.min(agent.health.intervalMs, Math.ceil(wait * 1.5));
+    // Back off in proportion to the time already waited: the moment an agent turns healthy is
+    // noticed within about a tenth of its start-up time (every dependency level of a deploy
+    // pays that delay), while a slow agent still costs few probes.
+    wait = Math.min(agent.health.intervalMs, Math.max(5, Math.round((Date.now() - t0) / 10)));
   }
 }
 

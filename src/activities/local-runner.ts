@@ -47,12 +47,8 @@ function processMarker(pid: number): { marker?: string; spec?: string; server?: 
   }
 }
 
-/** Live processes carrying this marker (the pid file is only a fast path). */
-export function findAgentProcesses(marker: string, hint?: number): { pid: number; spec?: string }[] {
-  if (hint) {
-    const m = processMarker(hint);
-    if (m?.marker === marker) return [{ pid: hint, spec: m.spec }];
-  }
+/** Live processes carrying this marker, found by scanning /proc (see ledgerProcesses). */
+function findAgentProcesses(marker: string): { pid: number; spec?: string }[] {
   const found: { pid: number; spec?: string }[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
@@ -83,6 +79,22 @@ export function listMarkedAgents(): { pid: number; marker: string; server?: stri
     if (m?.marker && leaderOf(Number(name)) === Number(name)) out.push({ pid: Number(name), marker: m.marker, ...(m.server ? { server: m.server } : {}) });
   }
   return out;
+}
+
+// The agent's directory is this machine's ledger of what was started: `agent.pid.json` names
+// the process, and `agent.starting` exists from just before a spawn until its record is
+// written. So a marked process without a record can only come from a start interrupted between
+// the two, and only then is /proc scanned for the marker. (A scan reads every process's
+// environment: about 66 ms with 1,000 processes, which made a wide deploy quadratic.)
+const STARTING = 'agent.starting';
+
+/** The live processes of this agent: the recorded one, or after an interrupted start, a scan. */
+function ledgerProcesses(dir: string, marker: string): { pid: number; spec?: string; startedAt?: string }[] {
+  const record = readPidRecord(dir);
+  if (existsSync(join(dir, STARTING))) return findAgentProcesses(marker);
+  if (!record) return [];
+  const m = processMarker(record.pid);
+  return m?.marker === marker ? [{ pid: record.pid, spec: m.spec, startedAt: record.startedAt }] : [];
 }
 
 function readPidRecord(dir: string): PidRecord | undefined {
@@ -160,12 +172,13 @@ export const localRunner: RunnerActivities = {
     const dir = agentDir(job, agent.id);
     mkdirSync(dir, { recursive: true });
     const marker = markerOf(job, agent.id);
-    const record = readPidRecord(dir);
-    const running = findAgentProcesses(marker, record?.pid);
+    const running = ledgerProcesses(dir, marker);
     const same = running.find((p) => p.spec === agent.specHash);
     if (same && running.length === 1) {
       // Idempotent: the same spec is already running (a retried or replayed start).
-      return { pid: same.pid, reused: true, startedAt: record?.pid === same.pid ? record.startedAt : new Date().toISOString(), logDir: dir };
+      writePidRecord(dir, { pid: same.pid, specHash: agent.specHash, startedAt: same.startedAt ?? new Date().toISOString() });
+      rmSync(join(dir, STARTING), { force: true });
+      return { pid: same.pid, reused: true, startedAt: same.startedAt ?? new Date().toISOString(), logDir: dir };
     }
     for (const p of running) await terminate(p.pid, agent.stopGraceMs, false); // an older spec, or strays
 
@@ -174,6 +187,8 @@ export const localRunner: RunnerActivities = {
     const out = openSync(join(dir, 'stdout.log'), 'a');
     const err = openSync(join(dir, 'stderr.log'), 'a');
     writeSync(err, `--- a2a-deploy: starting ${agent.id} at ${startedAt}: ${JSON.stringify(argv)}\n`);
+    writeFileSync(join(dir, STARTING), startedAt);
+    let spawned = false;
     try {
       const child = spawn(argv[0], argv.slice(1), {
         cwd: agent.deployment.workdir ? resolve(agent.baseDir, agent.deployment.workdir) : agent.baseDir,
@@ -185,13 +200,16 @@ export const localRunner: RunnerActivities = {
         child.once('error', (e) => reject(ApplicationFailure.nonRetryable(`cannot start ${agent.id}: ${e.message}`, 'AgentStartError')));
         child.once('spawn', () => resolvePid(child.pid!));
       });
+      spawned = true;
       child.once('exit', (code, signal) => exits.set(pid, { code, signal }));
       child.unref();
       writePidRecord(dir, { pid, specHash: agent.specHash, startedAt });
+      rmSync(join(dir, STARTING));
       return { pid, reused: false, startedAt, logDir: dir };
     } finally {
       closeSync(out);
       closeSync(err);
+      if (!spawned) rmSync(join(dir, STARTING), { force: true }); // nothing runs: nothing to look for
     }
   },
 
@@ -214,13 +232,14 @@ export const localRunner: RunnerActivities = {
 
   async stopAgent({ job, agent, force }: StopOptions): Promise<StoppedAgent> {
     const dir = agentDir(job, agent.id);
-    const running = findAgentProcesses(markerOf(job, agent.id), readPidRecord(dir)?.pid);
+    const running = ledgerProcesses(dir, markerOf(job, agent.id));
     let forced = false;
     for (const p of running) {
-      Context.current().heartbeat(p.pid);
+      heartbeat(p.pid);
       forced = (await terminate(p.pid, agent.stopGraceMs, !!force)) || forced;
     }
     rmSync(join(dir, 'agent.pid.json'), { force: true });
+    rmSync(join(dir, STARTING), { force: true });
     return { wasRunning: running.length > 0, forced };
   },
 

@@ -3,6 +3,7 @@
 // of a deploy, a restart and a teardown, restart the server, redeploy, and collect orphans,
 // always counting the real processes afterwards.
 import { Client, Connection } from '@temporalio/client';
+import { spawn } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDevServerDetached, stopDevServer } from '../../src/temporal/dev-server';
@@ -127,16 +128,28 @@ describe('stopping', () => {
   });
 
   test('gc removes the agents of a workflow terminated from the UI', async () => {
-    expect(stack.cli(['start', example('pipeline.yaml')]).code).toBe(0);
-    await client.workflow.getHandle('a2a-job-pipeline').terminate('terminated by a test');
-    expect(agentProcesses('pipeline')).toHaveLength(4); // terminate runs no teardown
-    const dry = stack.cli(['gc', '--dry-run']);
-    expect(dry.stdout.match(/would remove pipeline\//g)).toHaveLength(4);
-    expect(agentProcesses('pipeline')).toHaveLength(4);
-    const r = stack.cli(['gc', '--json']);
-    expect(JSON.parse(r.stdout).removed.map((x: { agent: string }) => x.agent).sort()).toEqual(['ingest', 'output', 'transform', 'validate']);
-    expect(agentProcesses('pipeline')).toEqual([]);
-    expect(stack.cli(['gc']).stdout).toContain('Nothing to collect');
+    // Agents of jobs this server never ran: another server's, and an unmarked look-alike.
+    const strangers = [
+      { A2A_DEPLOY_AGENT: 'orphan-elsewhere/a', A2A_DEPLOY_SERVER: '127.0.0.1:1/default' },
+      { A2A_DEPLOY_AGENT: 'orphan-unmarked/a' },
+    ].map((env) => spawn('sleep', ['120'], { env: { ...process.env, ...env }, detached: true, stdio: 'ignore' }));
+    try {
+      expect(stack.cli(['start', example('pipeline.yaml')]).code).toBe(0);
+      await client.workflow.getHandle('a2a-job-pipeline').terminate('terminated by a test');
+      expect(agentProcesses('pipeline')).toHaveLength(4); // terminate runs no teardown
+      const dry = stack.cli(['gc', '--dry-run']);
+      expect(dry.stdout.match(/would remove pipeline\//g)).toHaveLength(4);
+      expect(agentProcesses('pipeline')).toHaveLength(4);
+      const r = stack.cli(['gc', '--json']);
+      const removed: { job: string; agent: string }[] = JSON.parse(r.stdout).removed;
+      expect(removed.map((x) => `${x.job}/${x.agent}`).sort()).toEqual(['pipeline/ingest', 'pipeline/output', 'pipeline/transform', 'pipeline/validate']);
+      expect(agentProcesses('pipeline')).toEqual([]);
+      expect(stack.cli(['gc']).stdout).toContain('Nothing to collect');
+      expect(agentProcesses('orphan-elsewhere')).toHaveLength(1);
+      expect(agentProcesses('orphan-unmarked')).toHaveLength(1);
+    } finally {
+      for (const s of strangers) s.kill('SIGKILL');
+    }
   });
 });
 

@@ -38,7 +38,9 @@ export async function run(argv: string[]): Promise<number> {
   const byJob = new Map<string, { pid: number; agent: string }[]>();
   const ours = serverMarker(ctx.cfg);
   for (const { pid, marker, server } of listMarkedAgents()) {
-    if (server !== undefined && server !== ours) continue; // another server's agent: not ours to judge
+    // Only agents started for the server we talk to: another server's agents (another install,
+    // a test, a benchmark) are not ours to judge, and an unmarked one is not an a2a-deploy agent.
+    if (server !== ours) continue;
     const [job, agent] = marker.split('/');
     byJob.set(job, [...(byJob.get(job) ?? []), { pid, agent }]);
   }

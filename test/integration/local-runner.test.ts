@@ -1,0 +1,73 @@
+// The local runner's idempotence, on real processes: a repeated start returns the running
+// agent, a start interrupted between spawning and recording the pid is recovered by scanning
+// /proc for the agent's marker (so no second copy is started), and stop finds the agent from
+// its record and leaves nothing behind.
+import { mkdtempSync, rmSync, unlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { localRunner } from '../../src/activities/local-runner';
+import { agentDir } from '../../src/config/paths';
+import type { AgentPlan } from '../../src/job/plan';
+import { planFromYaml } from './support/docker';
+import { agentProcesses, portOpen, ROOT } from './support/stack';
+
+jest.setTimeout(60_000);
+const JOB = 'ledger-it';
+const PORT = 27641;
+let home: string;
+let agent: AgentPlan;
+
+beforeAll(() => {
+  home = mkdtempSync(join(tmpdir(), 'a2a-local-runner-'));
+  process.env.A2A_DEPLOY_HOME = home;
+  const plan = planFromYaml(
+    `job: { name: ${JOB} }
+agents:
+  - id: solo
+    module: ${join(ROOT, 'test', 'fixtures', 'agents', 'flaky.js')}
+    config: { port: ${PORT} }
+topology: { type: mesh, agents: [solo] }
+`,
+  );
+  agent = plan.agents.solo;
+});
+afterAll(async () => {
+  for (const pid of agentProcesses(JOB)) process.kill(-pid, 'SIGKILL');
+  rmSync(home, { recursive: true, force: true });
+});
+
+const waitPort = async (port: number) => {
+  for (let i = 0; i < 200 && !(await portOpen(port)); i++) await new Promise((r) => setTimeout(r, 25));
+  return portOpen(port);
+};
+
+test('a repeated start returns the running agent instead of starting another', async () => {
+  const first = await localRunner.startAgent({ job: JOB, agent });
+  expect(first.reused).toBe(false);
+  expect(await waitPort(PORT)).toBe(true);
+  const again = await localRunner.startAgent({ job: JOB, agent });
+  expect(again).toMatchObject({ pid: first.pid, reused: true, startedAt: first.startedAt });
+  expect(agentProcesses(JOB)).toEqual([first.pid]);
+});
+
+test('a start interrupted before its pid was recorded finds the agent by its marker', async () => {
+  const [pid] = agentProcesses(JOB);
+  const dir = agentDir(JOB, agent.id);
+  // What a worker killed between spawn() and writing the record leaves behind.
+  unlinkSync(join(dir, 'agent.pid.json'));
+  writeFileSync(join(dir, 'agent.starting'), new Date().toISOString());
+  const again = await localRunner.startAgent({ job: JOB, agent });
+  expect(again).toMatchObject({ pid, reused: true });
+  expect(agentProcesses(JOB)).toEqual([pid]);
+  // The ledger is whole again: the next start needs no scan.
+  expect(existsSync(join(dir, 'agent.starting'))).toBe(false);
+  expect(existsSync(join(dir, 'agent.pid.json'))).toBe(true);
+});
+
+test('stop ends the recorded agent; stopping again is a no-op', async () => {
+  const stopped = await localRunner.stopAgent({ job: JOB, agent });
+  expect(stopped).toEqual({ wasRunning: true, forced: false });
+  expect(agentProcesses(JOB)).toEqual([]);
+  expect(await portOpen(PORT)).toBe(false);
+  expect(await localRunner.stopAgent({ job: JOB, agent })).toEqual({ wasRunning: false, forced: false });
+});
