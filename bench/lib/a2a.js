@@ -61,6 +61,30 @@ async function waitRunning(handles, timeoutMs, check = () => {}) {
 }
 
 /**
+ * The runs of a job's workflow, oldest first: a big job continues-as-new once deployed (when
+ * Temporal suggests it), so its history is a chain of runs. Each run's limits apply to it alone.
+ */
+async function runsOf(client, workflowId) {
+  const ids = [];
+  for await (const w of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) ids.push({ runId: w.runId, start: w.startTime.getTime() });
+  ids.sort((a, b) => a.start - b.start);
+  return ids.map(({ runId }) => client.workflow.getHandle(workflowId, runId));
+}
+
+/** History size of these jobs: summed over every run of every job, and the largest single run. */
+async function historyOf(client, handles) {
+  const runs = [];
+  for (const h of handles) for (const r of await runsOf(client, h.workflowId)) runs.push(await r.describe());
+  return {
+    historyLength: sum(runs.map((d) => d.historyLength)),
+    historyBytes: sum(runs.map((d) => d.historySize ?? NaN)),
+    runs: runs.length,
+    maxRunLength: Math.max(...runs.map((d) => d.historyLength)),
+    maxRunBytes: Math.max(...runs.map((d) => d.historySize ?? NaN)),
+  };
+}
+
+/**
  * One measured run: submit every plan at once, wait until all run, optionally do something
  * while they run (`whileRunning`), then stop them all and wait for the workflows to end.
  */
@@ -90,11 +114,7 @@ async function deployAndTeardown(stack, plans, { whileRunning, timeoutMs = 600_0
   }
   const deployMs = Math.max(...[...running.values()].map((r) => r.at)) - t0;
   const cpu1 = { worker: cpuSeconds(workerPid), server: cpuSeconds(serverPid) };
-  const atRunning = {
-    historyLength: sum([...running.values()].map((r) => r.desc.historyLength)),
-    historyBytes: sum([...running.values()].map((r) => r.desc.historySize ?? NaN)),
-    worker: memory(workerPid),
-  };
+  const atRunning = { ...(await historyOf(stack.client, handles)), worker: memory(workerPid) };
   const during = whileRunning ? await whileRunning(handles) : undefined;
 
   const cpu2 = { worker: cpuSeconds(workerPid), server: cpuSeconds(serverPid) };
@@ -117,7 +137,7 @@ async function deployAndTeardown(stack, plans, { whileRunning, timeoutMs = 600_0
   ]);
   const teardownMs = performance.now() - t1;
   const cpu3 = { worker: cpuSeconds(workerPid), server: cpuSeconds(serverPid) };
-  const ends = await Promise.all(handles.map((h) => h.describe()));
+  const atEnd = await historyOf(stack.client, handles);
   // Teardown means every agent process is gone; anything left would also block the next run's ports.
   const left = plans.flatMap((p) => markedProcesses(`${p.job}/`));
   if (left.length) {
@@ -129,7 +149,7 @@ async function deployAndTeardown(stack, plans, { whileRunning, timeoutMs = 600_0
     teardownMs,
     handles,
     atRunning,
-    atEnd: { historyLength: sum(ends.map((d) => d.historyLength)), historyBytes: sum(ends.map((d) => d.historySize ?? NaN)) },
+    atEnd,
     cpu: {
       deploy: { worker: cpu1.worker - cpu0.worker, server: cpu1.server - cpu0.server },
       teardown: { worker: cpu3.worker - cpu2.worker, server: cpu3.server - cpu2.server },
@@ -159,36 +179,31 @@ const summary = (xs) => ({ median: median(xs), max: xs.length ? Math.max(...xs) 
 function healthGapBefore(attempts, intervalMs) {
   let wait = 5;
   let gap = 0;
+  let elapsed = 0; // probes themselves take ~1 ms on loopback: left out
   for (let a = 2; a <= attempts; a++) {
     gap = wait;
-    wait = Math.min(intervalMs, Math.ceil(wait * 1.5));
+    elapsed += wait;
+    wait = Math.min(intervalMs, Math.max(5, Math.round(elapsed / 10)));
   }
   return gap;
 }
 
-/**
- * Where the deploy time went, from the workflow's own history (server timestamps, ms): for
- * every agent, the latency of each step between "its callees are healthy" and "it is healthy".
- */
-async function analyseHistory(handle, plan) {
-  const { events } = await handle.fetchHistory();
+/** One run's history, digested: activities by scheduled event, workflow tasks, landmarks. */
+function digest(events) {
   const acts = new Map(); // scheduledEventId -> activity
   const wfts = new Map(); // scheduledEventId -> workflow task
-  let started = NaN;
-  let runningAt = NaN;
-  let largest = { bytes: 0, what: '' };
-  const countByType = {};
+  const d = { acts, wfts, started: NaN, runningAt: NaN, accepted: NaN, ended: NaN, largest: { bytes: 0, what: '' }, countByType: {}, events: events.length };
   for (const e of events) {
     const id = Number(e.eventId);
     const t = ms(e.eventTime);
     const name = EventType[e.eventType] ?? String(e.eventType);
-    countByType[name] = (countByType[name] ?? 0) + 1;
+    d.countByType[name] = (d.countByType[name] ?? 0) + 1;
     const attrs = Object.values(e).find((v) => v && typeof v === 'object' && !('seconds' in v) && ('input' in v || 'result' in v));
     const bytes = attrs ? payloadBytes(attrs.input ?? attrs.result) : 0;
-    if (bytes > largest.bytes) largest = { bytes, what: name.replace('EVENT_TYPE_', '').toLowerCase() + (e.activityTaskScheduledEventAttributes ? ` (${e.activityTaskScheduledEventAttributes.activityType?.name})` : '') };
+    if (bytes > d.largest.bytes) d.largest = { bytes, what: name.replace('EVENT_TYPE_', '').toLowerCase() + (e.activityTaskScheduledEventAttributes ? ` (${e.activityTaskScheduledEventAttributes.activityType?.name})` : '') };
     switch (e.eventType) {
       case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
-        started = t;
+        d.started = t;
         break;
       case EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
         wfts.set(id, { scheduled: t });
@@ -219,55 +234,98 @@ async function analyseHistory(handle, plan) {
         if (a) (a.completed = t), (a.result = decode(e.activityTaskCompletedEventAttributes.result));
         break;
       }
-      case EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
-        {
-          const phase = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.A2APhase;
-          if (Number.isNaN(runningAt) && phase && decode({ payloads: [phase] }) === 'running') runningAt = t;
-        }
+      case EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: {
+        const phase = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.A2APhase;
+        if (Number.isNaN(d.runningAt) && phase && decode({ payloads: [phase] }) === 'running') d.runningAt = t;
+        break;
+      }
+      case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+        if (Number.isNaN(d.accepted)) d.accepted = t;
+        break;
+      case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+        d.ended = t;
         break;
     }
   }
-  const byAgent = (name) => new Map([...acts.values()].filter((a) => a.name === name && a.agent).map((a) => [a.agent, a]));
+  return d;
+}
+
+/**
+ * Where the time went, from the workflow's own history (server timestamps, ms), over every run
+ * of the job (the deploy is in the first; a big job continues-as-new once running): for every
+ * agent, the latency of each step between "its callees are healthy" and "it is healthy", and
+ * the teardown's steps.
+ */
+async function analyseHistory(client, handle, plan) {
+  const runs = [];
+  for (const r of await runsOf(client, handle.workflowId)) runs.push(digest((await r.fetchHistory()).events));
+  const first = runs[0];
+  const all = (f) => runs.flatMap((r) => [...r[f].values()]);
+  const acts = all('acts');
+  // An agent's first start and check (a restart would schedule more).
+  const byAgent = (name) => {
+    const m = new Map();
+    for (const a of acts) if (a.name === name && a.agent && !m.has(a.agent)) m.set(a.agent, a);
+    return m;
+  };
+  // Since the workflow's one-activity-per-agent patch, deployAgent starts an agent and waits
+  // for its health; its result says how long the health wait took. Older runs: two activities.
+  const deploys = byAgent('deployAgent');
   const starts = byAgent('startAgent');
   const checks = byAgent('waitHealthy');
+  const healthyAt = (id) => (deploys.get(id) ?? checks.get(id))?.completed ?? NaN;
   const steps = { startQueue: [], startRun: [], betweenActivities: [], checkQueue: [], checkRun: [], healthPollGap: [], reaction: [] };
   for (const a of Object.values(plan.agents)) {
-    const s = starts.get(a.id);
+    const d = deploys.get(a.id);
+    const s = d ?? starts.get(a.id);
     const c = checks.get(a.id);
-    if (!s || !c) continue;
+    if (!s || (!d && !c)) continue;
     steps.startQueue.push(s.started - s.scheduled);
-    steps.startRun.push(s.completed - s.started);
-    steps.betweenActivities.push(c.scheduled - s.completed);
-    steps.checkQueue.push(c.started - c.scheduled);
-    steps.checkRun.push(c.completed - c.started);
-    if (c.result?.attempts) steps.healthPollGap.push(healthGapBefore(c.result.attempts, a.health.intervalMs));
+    if (d) {
+      const healthMs = d.result?.health?.ms ?? NaN;
+      steps.startRun.push(d.completed - d.started - healthMs);
+      steps.betweenActivities.push(0);
+      steps.checkQueue.push(0);
+      steps.checkRun.push(healthMs);
+    } else {
+      steps.startRun.push(s.completed - s.started);
+      steps.betweenActivities.push(c.scheduled - s.completed);
+      steps.checkQueue.push(c.started - c.scheduled);
+      steps.checkRun.push(c.completed - c.started);
+    }
+    const attempts = d ? d.result?.health?.attempts : c.result?.attempts;
+    if (attempts) steps.healthPollGap.push(healthGapBefore(attempts, a.health.intervalMs));
     // From the last callee turning healthy (its check completing) to this agent's start being scheduled.
-    const ready = a.dependsOn.length ? Math.max(...a.dependsOn.map((d) => checks.get(d)?.completed ?? NaN)) : started;
+    const ready = a.dependsOn.length ? Math.max(...a.dependsOn.map(healthyAt)) : first.started;
     steps.reaction.push(s.scheduled - ready);
   }
   // Teardown: the stop update accepted → stopAgent activities (stage by stage) → workflow end.
-  const stops = [...acts.values()].filter((a) => a.name === 'stopAgent' && a.completed);
-  const accepted = events.find((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED);
-  const ended = events.find((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED);
-  const teardown = stops.length && accepted
-    ? {
-        acceptedToFirstStopMs: Math.min(...stops.map((a) => a.scheduled)) - ms(accepted.eventTime),
-        stopActivityMs: summary(stops.map((a) => a.completed - a.scheduled)),
-        lastStopToEndMs: ended ? ms(ended.eventTime) - Math.max(...stops.map((a) => a.completed)) : NaN,
-        acceptedToEndMs: ended ? ms(ended.eventTime) - ms(accepted.eventTime) : NaN,
-      }
-    : undefined;
-  const wftList = [...wfts.values()].filter((w) => w.completed);
+  const last = runs[runs.length - 1];
+  const stops = acts.filter((a) => a.name === 'stopAgent' && a.completed);
+  const teardown =
+    stops.length && !Number.isNaN(last.accepted)
+      ? {
+          acceptedToFirstStopMs: Math.min(...stops.map((a) => a.scheduled)) - last.accepted,
+          stopActivityMs: summary(stops.map((a) => a.completed - a.scheduled)),
+          lastStopToEndMs: last.ended - Math.max(...stops.map((a) => a.completed)),
+          acceptedToEndMs: last.ended - last.accepted,
+        }
+      : undefined;
+  const wftList = all('wfts').filter((w) => w.completed);
+  const countByType = {};
+  for (const r of runs) for (const [k, v] of Object.entries(r.countByType)) countByType[k] = (countByType[k] ?? 0) + v;
   return {
-    events: events.length,
+    runs: runs.length,
+    eventsPerRun: runs.map((r) => r.events),
+    events: sum(runs.map((r) => r.events)),
     eventsByType: countByType,
-    largestPayload: largest,
-    submitToFirstStartMs: Math.min(...[...starts.values()].map((s) => s.scheduled)) - started,
-    startToRunningMs: runningAt - started,
+    largestPayload: runs.map((r) => r.largest).reduce((a, b) => (b.bytes > a.bytes ? b : a)),
+    submitToFirstStartMs: Math.min(...[...starts.values()].map((s) => s.scheduled)) - first.started,
+    startToRunningMs: first.runningAt - first.started,
     workflowTasks: { count: wftList.length, queueMs: summary(wftList.map((w) => w.started - w.scheduled)), runMs: summary(wftList.map((w) => w.completed - w.started)) },
     steps: Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, summary(v)])),
     teardown,
   };
 }
 
-module.exports = { startJob, waitRunning, deployAndTeardown, analyseHistory };
+module.exports = { startJob, waitRunning, deployAndTeardown, analyseHistory, historyOf };

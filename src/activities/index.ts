@@ -4,17 +4,28 @@ import type { Target } from '../job/schema';
 import { dockerRunner } from './docker-runner';
 import { localRunner } from './local-runner';
 import { sshRunner } from './ssh-runner';
-import type { AgentEvent, AgentRef, LogRequest, RunnerActivities, StopOptions, WatchOptions } from './types';
+import type { AgentEvent, AgentRef, DeployedAgent, JobActivities, LogRequest, RunnerActivities, StopOptions, WatchOptions } from './types';
 
 const runners: Record<Target, RunnerActivities> = { localhost: localRunner, container: dockerRunner, remote: sshRunner };
 
 export const activities = {
+  /**
+   * Start, then wait until healthy, in one activity: each dependency level of a deploy costs one
+   * round trip through Temporal instead of two. Retrying it is safe because a start of an agent
+   * already running with the same spec returns that agent.
+   */
+  deployAgent: async (ref: AgentRef): Promise<DeployedAgent> => {
+    const runner = runners[ref.agent.target];
+    const started = await runner.startAgent(ref);
+    const health = await runner.waitHealthy({ ...ref, pid: started.pid, ...(started.containerId ? { containerId: started.containerId } : {}) });
+    return { ...started, health };
+  },
   startAgent: (ref: AgentRef) => runners[ref.agent.target].startAgent(ref),
   waitHealthy: (ref: AgentRef & { pid: number; containerId?: string }) => runners[ref.agent.target].waitHealthy(ref),
   stopAgent: (opts: StopOptions) => runners[opts.agent.target].stopAgent(opts),
   readLogs: (req: LogRequest) => runners[req.agent.target].readLogs(req),
   /** The workflow watches each target's agents separately, so one runner serves a call. */
   watchAgents: (opts: WatchOptions): Promise<AgentEvent[]> => runners[opts.agents[0].target].watchAgents(opts),
-};
+} satisfies JobActivities;
 
 export type Activities = typeof activities;

@@ -38,6 +38,16 @@ export interface RunnerActivities {
   watchAgents(opts: WatchOptions): Promise<AgentEvent[]>;
 }
 
+/** What `deployAgent` (start, then wait until healthy, in one activity) returns. */
+export interface DeployedAgent extends StartedAgent {
+  health: { attempts: number; ms: number };
+}
+
+/** The activities a worker registers: every runner's, plus the ones composed from them. */
+export interface JobActivities extends RunnerActivities {
+  deployAgent(ref: AgentRef): Promise<DeployedAgent>;
+}
+
 export interface WatchedAgent {
   id: string;
   /** process id (local, remote) or container id (container) as startAgent returned it */

@@ -40,5 +40,9 @@ export async function createWorker(cfg: TemporalConfig = temporalConfig(), opts:
     // Agents are started in parallel; the workflow's own work is tiny.
     maxConcurrentActivityTaskExecutions: 200,
     shutdownGraceTime: '2s',
+    // A workflow task waits this long on a dead worker's sticky queue before any worker may
+    // take it (10 s by default). A replaced worker resumes its jobs that much sooner; the cost
+    // is an occasional full-history replay when a busy worker is slower than this to pick up.
+    stickyQueueScheduleToStartTimeout: '3s',
   });
 }

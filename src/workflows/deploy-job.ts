@@ -11,6 +11,7 @@ import {
   continueAsNew,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -20,7 +21,7 @@ import {
   allHandlersFinished,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { AgentEvent, RunnerActivities } from '../activities/types';
+import type { AgentEvent, JobActivities } from '../activities/types';
 import { diffPlans } from '../job/diff';
 import type { AgentPlan, DeployPlan } from '../job/plan';
 import {
@@ -41,6 +42,9 @@ import {
   type StopRequest,
 } from './api';
 
+// Since this patch an agent is started and health-gated by one activity (deployAgent): one
+// round trip through Temporal per dependency level instead of two.
+const ONE_ACTIVITY_PER_AGENT = 'one-activity-per-agent';
 // Heartbeats make a worker's death visible within seconds, so a restarted worker resumes fast.
 const HEARTBEAT = '5s';
 // A watch returns at least this often even when nothing happens, so the workflow can
@@ -48,7 +52,7 @@ const HEARTBEAT = '5s';
 const WATCH_ROUND = '30 minutes';
 
 const runner = (agent: { id: string; target: string; taskQueue: string }, opts: Partial<ActivityOptions> = {}) =>
-  proxyActivities<RunnerActivities>({
+  proxyActivities<JobActivities>({
     taskQueue: agent.taskQueue, // a host worker pulls the work of the agents on its machine
     startToCloseTimeout: '2 minutes',
     heartbeatTimeout: HEARTBEAT,
@@ -193,6 +197,15 @@ export async function deployJob({ plan: initialPlan, carried }: DeployJobInput):
   /** Starts and health-gates one agent; throws on failure. */
   async function startOne(agent: AgentPlan) {
     setAgent(agent.id, 'starting');
+    if (patched(ONE_ACTIVITY_PER_AGENT)) {
+      const s = await runner(agent, {
+        startToCloseTimeout: agent.stopGraceMs + agent.health.timeoutMs + 90_000,
+        ...workerDeadline(agent),
+      }).deployAgent({ job: plan.job, agent });
+      setAgent(agent.id, 'healthy', { pid: s.pid, logDir: s.logDir, lastError: undefined, ...(s.containerId ? { containerId: s.containerId } : {}) });
+      return;
+    }
+    // Histories recorded before the patch: start, then wait-healthy, as two activities.
     const s = await runner(agent, {
       startToCloseTimeout: agent.stopGraceMs + 60_000,
       // No worker on the agent's host: fail after the job file's deadline, naming the host.

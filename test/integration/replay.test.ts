@@ -9,7 +9,14 @@ const dir = join(__dirname, '..', 'fixtures', 'histories');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 
 test('recorded histories exist for deploy, restart, pause, stop, failure and cancellation', () => {
-  expect(files.sort()).toEqual(['cancelled-pipeline.json', 'failed-deploy.json', 'lifecycle-simple-weather.json']);
+  const kinds = ['cancelled-pipeline', 'failed-deploy', 'lifecycle-simple-weather'];
+  // Each kind twice: recorded by the current code, and before the one-activity-per-agent patch
+  // (start and wait-healthy as two activities), which the workflow must still replay.
+  expect(files.sort()).toEqual(kinds.flatMap((k) => [`${k}.before-one-activity-patch.json`, `${k}.json`]));
+  for (const f of files) {
+    const text = readFileSync(join(dir, f), 'utf8');
+    expect([f, text.includes('"deployAgent"'), text.includes('"waitHealthy"')]).toEqual([f, !f.includes('before'), f.includes('before')]);
+  }
 });
 
 test('every recorded history replays against the current workflow code', async () => {
