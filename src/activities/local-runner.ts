@@ -135,11 +135,14 @@ export function resolveModule(spec: string, baseDir: string): string {
 }
 
 async function waitGone(pid: number, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
+  const t0 = Date.now();
+  const deadline = t0 + ms;
   while (Date.now() < deadline) {
     if (!processMarker(pid)) return true;
     heartbeat();
-    await new Promise((r) => setTimeout(r, 25));
+    // Most agents exit within milliseconds of SIGTERM, and a teardown waits for each level's
+    // exits before signalling the next: look often at first.
+    await new Promise((r) => setTimeout(r, Date.now() - t0 < 200 ? 5 : 25));
   }
   return !processMarker(pid);
 }

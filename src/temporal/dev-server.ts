@@ -101,6 +101,11 @@ export function devServerArgs(opts: DevServerOptions): string[] {
     // Nothing should leave the machine: no server version check, no UI newsfeed.
     '--dynamic-config-value',
     'frontend.enableServerVersionCheck=false',
+    // Eager activities: the worker that completes a workflow task gets the activities it just
+    // scheduled in the same reply, skipping a trip through matching (each dependency level
+    // of a deploy is one such activity).
+    '--dynamic-config-value',
+    'system.enableActivityEagerExecution=true',
     '--ui-disable-news-fetch',
     // Deliberately no --log-level: start-dev already defaults to warn, and only when the flag is
     // left unset does it suppress the burst of warnings and errors every shutdown logs.

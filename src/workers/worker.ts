@@ -31,7 +31,7 @@ export async function createWorker(cfg: TemporalConfig = temporalConfig(), opts:
     ...(cfg.tls ? { tls: cfg.tls } : {}),
     ...(cfg.apiKey ? { apiKey: cfg.apiKey } : {}),
   });
-  return Worker.create({
+  const worker = await Worker.create({
     connection,
     namespace: cfg.namespace,
     taskQueue: opts.host ? hostTaskQueue(opts.host) : WORKFLOW_TASK_QUEUE,
@@ -45,4 +45,34 @@ export async function createWorker(cfg: TemporalConfig = temporalConfig(), opts:
     // is an occasional full-history replay when a busy worker is slower than this to pick up.
     stickyQueueScheduleToStartTimeout: '3s',
   });
+  if (!opts.host) await releaseStickyQueues(connection, cfg.namespace);
+  return worker;
+}
+
+/**
+ * A worker that died (SIGKILL, a crash) leaves its jobs' next workflow tasks pinned to its own
+ * sticky queue until the sticky timeout passes. A new main worker releases every running job
+ * from whatever sticky queue it had, so the jobs move on as soon as this worker polls. (A live
+ * worker elsewhere only loses its cache for these jobs: their next task replays the history.)
+ */
+async function releaseStickyQueues(connection: NativeConnection, namespace: string): Promise<void> {
+  try {
+    let nextPageToken: Uint8Array | undefined;
+    do {
+      const page = await connection.workflowService.listWorkflowExecutions({
+        namespace,
+        query: `ExecutionStatus = 'Running' AND TaskQueue = '${WORKFLOW_TASK_QUEUE}'`,
+        pageSize: 1000,
+        ...(nextPageToken ? { nextPageToken } : {}),
+      });
+      await Promise.all(
+        page.executions.map((e) =>
+          connection.workflowService.resetStickyTaskQueue({ namespace, execution: e.execution }).catch(() => undefined),
+        ),
+      );
+      nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
+    } while (nextPageToken);
+  } catch {
+    // Only an optimisation: without it the jobs resume after the sticky timeout.
+  }
 }
