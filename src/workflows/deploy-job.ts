@@ -97,7 +97,18 @@ export async function deployJob({ plan: initialPlan, carried }: DeployJobInput):
     setPhase(Object.values(status.agents).some((a) => a.state === 'failed' || a.state === 'exited') ? 'degraded' : 'running');
   };
   // What the Web UI shows for this job, in words.
+  // The Web UI's description of the job, rebuilt once per workflow activation however many
+  // agents changed in it (rebuilding it on every change made a 1,000-agent deploy quadratic).
+  let describing = false;
   const describe = () => {
+    if (describing) return;
+    describing = true;
+    void Promise.resolve().then(() => {
+      describing = false;
+      writeDescription();
+    });
+  };
+  const writeDescription = () => {
     const agents = Object.values(status.agents);
     const healthy = agents.filter((a) => a.state === 'healthy').length;
     const lines = [
