@@ -37,8 +37,10 @@ export async function createWorker(cfg: TemporalConfig = temporalConfig(), opts:
     taskQueue: opts.host ? hostTaskQueue(opts.host) : WORKFLOW_TASK_QUEUE,
     ...(opts.host ? {} : workflowSource()),
     activities,
-    // Agents are started in parallel; the workflow's own work is tiny.
-    maxConcurrentActivityTaskExecutions: 200,
+    // Agents are started in parallel, and each deployAgent holds its slot while the agent boots
+    // (seconds, on a loaded machine): a wide level of a big job must not queue behind the
+    // limit. A waiting activity costs a timer and a health probe now and then.
+    maxConcurrentActivityTaskExecutions: 2000,
     shutdownGraceTime: '2s',
     // A workflow task waits this long on a dead worker's sticky queue before any worker may
     // take it (10 s by default). A replaced worker resumes its jobs that much sooner; the cost

@@ -1,6 +1,8 @@
 // The product path end to end: the real CLI, a real Temporal dev server, a real worker and
 // real agent processes. Each example job deploys, answers a message that crosses its whole
 // topology, and stops without leaving a process or a port behind.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { agentProcesses, portOpen, ROOT, startStack, type Stack } from './support/stack';
 import type { JobStatus } from '../../src/workflows/api';
@@ -97,4 +99,20 @@ test('invalid input exits 2 before touching Temporal', () => {
   const r = stack.cli(['start', join(ROOT, 'test', 'fixtures', 'bad', 'refs.yaml')], { env: { TEMPORAL_ADDRESS: '127.0.0.1:1' } });
   expect(r.code).toBe(2);
   expect(r.stderr).toMatch(/refs\.yaml:10:9: error: duplicate agent id 'weather'/);
+});
+
+test('a job too big for one workflow input is refused before touching Temporal, with a hint', () => {
+  // 2,400 spokes: the plan is about 0.9 KiB per agent, over the 1.5 MiB a job may carry.
+  const spokes = Array.from({ length: 2400 }, (_, i) => `s${i}`);
+  const lines = ['job: { name: too-big }', 'agents:', '  - { id: hub, module: ./hub.js, config: { port: 20000 } }'];
+  spokes.forEach((id, i) => lines.push(`  - { id: ${id}, module: ./spoke.js, config: { port: ${20001 + i} } }`));
+  lines.push('topology:', '  type: hub-spoke', '  hub: hub', `  spokes: [${spokes.join(', ')}]`);
+  const dir = mkdtempSync(join(tmpdir(), 'a2a-big-'));
+  const file = join(dir, 'too-big.yaml');
+  writeFileSync(file, lines.join('\n') + '\n');
+  const r = stack.cli(['start', file], { env: { TEMPORAL_ADDRESS: '127.0.0.1:1' } });
+  rmSync(dir, { recursive: true, force: true });
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(/the plan of job 'too-big' is \d\.\d MiB \(2401 agents/);
+  expect(r.stderr).toContain('hint: split the job');
 });

@@ -17,6 +17,7 @@ export const usage = 'a2a-deploy start FILE [--detach] [--json]';
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, usage, { detach: { type: 'boolean' }, json: { type: 'boolean' } }, 1, 1);
   const plan = loadPlanOrExit(positionals[0], { quietWarnings: !!values.json });
+  checkPlanSize(plan, positionals[0]);
   const ctx = await jobContext({ needWorker: true, quiet: !!values.json });
   const workflowId = workflowIdFor(plan.job);
   const n = Object.keys(plan.agents).length;
@@ -133,4 +134,18 @@ async function redeploy(ctx: JobContext, plan: DeployPlan, json: boolean): Promi
   else if (result.applied) process.stdout.write(`Redeployed ${plan.job}: ${result.changed.length} changed, ${result.added.length} added, ${result.removed.length} removed; everything else untouched.\n`);
   else process.stderr.write(`Redeploy of ${plan.job} failed and was rolled back to the previous spec.\n${result.error}\n`);
   return result.applied ? EXIT.ok : EXIT.jobFailed;
+}
+
+// The plan travels in the workflow's input (and in each continue-as-new), and Temporal refuses
+// any payload over 2 MiB. Say so before contacting the server, with what to do about it.
+const PLAN_LIMIT = 1.5 * 2 ** 20;
+function checkPlanSize(plan: DeployPlan, file: string) {
+  const bytes = Buffer.byteLength(JSON.stringify(plan));
+  if (bytes <= PLAN_LIMIT) return;
+  const n = Object.keys(plan.agents).length;
+  throw new CliError(
+    `${file}: the plan of job '${plan.job}' is ${(bytes / 2 ** 20).toFixed(1)} MiB (${n} agents, ${Math.round(bytes / n)} bytes each); one job's plan must stay under ${PLAN_LIMIT / 2 ** 20} MiB to fit Temporal's 2 MiB payload limit`,
+    EXIT.invalidInput,
+    'split the job into several jobs (for example one per host or per subtree), or shorten environments and peer lists',
+  );
 }
