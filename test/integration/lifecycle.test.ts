@@ -75,6 +75,30 @@ describe('watching and restarting', () => {
     expect(agentProcesses('simple-weather')).toHaveLength(3);
   });
 
+  test('pause during a deploy lets the agents already starting finish and starts nothing new', async () => {
+    expect(stack.cli(['start', '--detach', fixture('slow-chain.yaml')]).code).toBe(0);
+    // back-a and back-b (the first stage) take 1.5 s to listen: pause while they start.
+    await waitFor('the first stage starting', () => {
+      const a = status('slow-chain').agents;
+      return a['back-a'].state === 'starting' && a['back-b'].state === 'starting';
+    });
+    expect(stack.cli(['pause', 'slow-chain']).code).toBe(0);
+    await waitFor('the first stage healthy', () => {
+      const a = status('slow-chain').agents;
+      return a['back-a'].state === 'healthy' && a['back-b'].state === 'healthy';
+    });
+    await sleep(2500); // long enough for middle to have started, were it not paused
+    const paused = status('slow-chain');
+    expect(paused).toMatchObject({ phase: 'deploying', paused: true });
+    expect([paused.agents.middle.state, paused.agents.front.state]).toEqual(['waiting', 'waiting']);
+    expect(agentProcesses('slow-chain')).toHaveLength(2);
+    expect(stack.cli(['resume', 'slow-chain']).code).toBe(0);
+    await waitPhase('slow-chain', 'running', 30_000);
+    expect(agentProcesses('slow-chain')).toHaveLength(4);
+    expect(stack.cli(['stop', 'slow-chain', '--force']).code).toBe(0);
+    expect(agentProcesses('slow-chain')).toEqual([]);
+  });
+
   test('a crash loop ends in degraded with the last stderr lines', async () => {
     expect(stack.cli(['start', fixture('crash-loop.yaml')]).code).toBe(0);
     const s = await waitFor('degraded', () => {
