@@ -11,24 +11,10 @@ const EventType = temporal.api.enums.v1.EventType;
 // alone (the phase is a search attribute), so polling does not load the worker under test.
 const POLL_MS = 10;
 
-/** Starts a job exactly as `a2a-deploy start --detach` does (src/cli/commands/start.ts). */
+/** Starts a job exactly as `a2a-deploy start --detach` does (the same start options). */
 async function startJob(client, plan) {
-  const { SA_JOB, SA_PHASE, SA_TOPOLOGY, WORKFLOW_TASK_QUEUE, workflowIdFor } = api();
-  const n = Object.keys(plan.agents).length;
-  return client.workflow.start('deployJob', {
-    workflowId: workflowIdFor(plan.job),
-    taskQueue: WORKFLOW_TASK_QUEUE,
-    args: [{ plan }],
-    workflowIdConflictPolicy: 'FAIL',
-    workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-    typedSearchAttributes: [
-      { key: SA_JOB, value: plan.job },
-      { key: SA_PHASE, value: 'deploying' },
-      { key: SA_TOPOLOGY, value: plan.topology },
-    ],
-    staticSummary: `a2a job ${plan.job}: ${n} agents, ${plan.topology}`,
-    staticDetails: `${plan.description ?? ''}\n\nfrom ${plan.sourceFile}\nstages: ${plan.stages.map((s) => s.join(', ')).join(' -> ')}`,
-  });
+  const { deployJobStart } = dist('cli/commands/start');
+  return client.workflow.start('deployJob', deployJobStart(plan));
 }
 
 /** Resolves with the time (performance.now()) each job was first seen running. */

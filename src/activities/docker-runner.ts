@@ -19,7 +19,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import Docker from 'dockerode';
 import { isAbsolute, resolve } from 'node:path';
 import { containerName, type AgentPlan } from '../job/plan';
-import { checkHealthOnce, pollHealth } from './health';
+import { healthRound, pollHealth } from './health';
 import type { AgentEvent, AgentRef, LogChunk, LogRequest, RunnerActivities, StartedAgent, StopOptions, StoppedAgent, WatchOptions } from './types';
 import { activityContext, heartbeat } from './context';
 
@@ -535,24 +535,7 @@ export const dockerRunner: RunnerActivities = {
         }
         events.push({ id: a.id, kind: 'exited', exitCode: info ? info.State.ExitCode : null, detail: describeExit(a.id, info), stderr: await stderrTail(ref) });
       }
-      if (round % 4 === 0) {
-        for (let i = 0; i < alive.length; i += 64) {
-          const batch = alive.slice(i, i + 64);
-          const ok = await Promise.all(batch.map((a) => checkHealthOnce(a.healthUrl, 2000)));
-          for (const [j, a] of batch.entries()) {
-            const n = ok[j] ? 0 : (misses.get(a.id) ?? 0) + 1;
-            misses.set(a.id, n);
-            if (n >= unhealthyAfter) {
-              events.push({
-                id: a.id,
-                kind: 'unhealthy',
-                detail: `agent '${a.id}' failed ${n} health checks in a row at ${a.healthUrl}`,
-                stderr: await stderrTail(a.containerId ?? containerName(job, a.id)),
-              });
-            }
-          }
-        }
-      }
+      if (round % 4 === 0) events.push(...(await healthRound(alive, misses, unhealthyAfter, (a) => stderrTail(a.containerId ?? containerName(job, a.id)))));
       if (events.length > 0) return events;
       ctx?.heartbeat({ round });
       await Promise.race([new Promise((r) => setTimeout(r, 500)), ctx?.cancelled ?? never]);

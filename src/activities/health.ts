@@ -3,6 +3,7 @@
 // when the agent's process is gone, quoting its stderr.
 import { ApplicationFailure } from '@temporalio/activity';
 import type { AgentPlan } from '../job/plan';
+import type { AgentEvent, WatchedAgent } from './types';
 import { tailLines } from './log-files';
 
 export interface HealthProbe {
@@ -53,3 +54,29 @@ export async function pollHealth(agent: AgentPlan, probe: HealthProbe): Promise<
 
 /** The last lines of a log file, for error messages. */
 export const stderrTail = (file: string, lines = 15) => tailLines(file, lines, 8192);
+
+/**
+ * One round of a watch's health checks, shared by every runner: probes the agents (64 at a
+ * time), counts each agent's failures in a row in `misses`, and returns an 'unhealthy' event
+ * for every agent that reached `unhealthyAfter`.
+ */
+export async function healthRound(
+  agents: WatchedAgent[],
+  misses: Map<string, number>,
+  unhealthyAfter: number,
+  stderrOf: (agent: WatchedAgent) => string | Promise<string>,
+): Promise<AgentEvent[]> {
+  const events: AgentEvent[] = [];
+  for (let i = 0; i < agents.length; i += 64) {
+    const batch = agents.slice(i, i + 64);
+    const ok = await Promise.all(batch.map((a) => checkHealthOnce(a.healthUrl, 2000)));
+    for (const [j, a] of batch.entries()) {
+      const n = ok[j] ? 0 : (misses.get(a.id) ?? 0) + 1;
+      misses.set(a.id, n);
+      if (n >= unhealthyAfter) {
+        events.push({ id: a.id, kind: 'unhealthy', detail: `agent '${a.id}' failed ${n} health checks in a row at ${a.healthUrl}`, stderr: await stderrOf(a) });
+      }
+    }
+  }
+  return events;
+}

@@ -13,7 +13,7 @@ import { temporalConfig } from '../temporal/connection';
 import type { AgentPlan } from '../job/plan';
 import type { AgentEvent, AgentRef, LogChunk, LogRequest, RunnerActivities, StartedAgent, StopOptions, StoppedAgent, WatchOptions } from './types';
 import { readLogDir } from './log-files';
-import { checkHealthOnce, pollHealth, stderrTail } from './health';
+import { healthRound, pollHealth, stderrTail } from './health';
 import { heartbeat } from './context';
 
 const MARKER = 'A2A_DEPLOY_AGENT';
@@ -259,19 +259,7 @@ export const localRunner: RunnerActivities = {
         events.push({ id: a.id, kind: 'exited', exitCode: e ? e.code : null, detail: `agent '${a.id}' ${how}`, stderr: stderrTail(join(agentDir(job, a.id), 'stderr.log')) });
         return false;
       });
-      if (round % 4 === 0) {
-        for (let i = 0; i < alive.length; i += 64) {
-          const batch = alive.slice(i, i + 64);
-          const ok = await Promise.all(batch.map((a) => checkHealthOnce(a.healthUrl, 2000)));
-          batch.forEach((a, j) => {
-            const n = ok[j] ? 0 : (misses.get(a.id) ?? 0) + 1;
-            misses.set(a.id, n);
-            if (n >= unhealthyAfter) {
-              events.push({ id: a.id, kind: 'unhealthy', detail: `agent '${a.id}' failed ${n} health checks in a row at ${a.healthUrl}`, stderr: stderrTail(join(agentDir(job, a.id), 'stderr.log')) });
-            }
-          });
-        }
-      }
+      if (round % 4 === 0) events.push(...(await healthRound(alive, misses, unhealthyAfter, (a) => stderrTail(join(agentDir(job, a.id), 'stderr.log')))));
       if (events.length > 0) return events;
       ctx.heartbeat({ round });
       await Promise.race([new Promise((r) => setTimeout(r, 500)), ctx.cancelled]);

@@ -20,7 +20,7 @@ import { constants as osConstants, homedir, userInfo } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { Client, utils as sshUtils, type ClientChannel, type ConnectConfig } from 'ssh2';
 import type { AgentPlan, DeploymentPlan } from '../job/plan';
-import { checkHealthOnce, pollHealth } from './health';
+import { healthRound, pollHealth } from './health';
 import type { AgentEvent, AgentRef, LogChunk, LogRequest, RunnerActivities, StartedAgent, StopOptions, StoppedAgent, WatchOptions } from './types';
 import { activityContext, heartbeat } from './context';
 
@@ -853,21 +853,7 @@ export const sshRunner: RunnerActivities = {
         }),
       );
       // Liveness every second; health (HTTP from the worker) every other round.
-      if (round % 2 === 0) {
-        const ok = await Promise.all(alive.map((a) => checkHealthOnce(a.healthUrl, 2000)));
-        for (const [i, a] of alive.entries()) {
-          const n = ok[i] ? 0 : (misses.get(a.id) ?? 0) + 1;
-          misses.set(a.id, n);
-          if (n >= unhealthyAfter) {
-            events.push({
-              id: a.id,
-              kind: 'unhealthy',
-              detail: `agent '${a.id}' failed ${n} health checks in a row at ${a.healthUrl}`,
-              stderr: await remoteTail(job, a.id, a.deployment, baseDirFor(a.deployment), 'stderr'),
-            });
-          }
-        }
-      }
+      if (round % 2 === 0) events.push(...(await healthRound(alive, misses, unhealthyAfter, (a) => remoteTail(job, a.id, a.deployment, baseDirFor(a.deployment), 'stderr'))));
       if (events.length > 0) return events;
       ctx?.heartbeat({ round });
       await Promise.race([sleep(1000), ...(ctx ? [ctx.cancelled] : [])]);

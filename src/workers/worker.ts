@@ -37,10 +37,11 @@ export async function createWorker(cfg: TemporalConfig = temporalConfig(), opts:
     taskQueue: opts.host ? hostTaskQueue(opts.host) : WORKFLOW_TASK_QUEUE,
     ...(opts.host ? {} : workflowSource()),
     activities,
-    // Agents are started in parallel, and each deployAgent holds its slot while the agent boots
-    // (seconds, on a loaded machine): a wide level of a big job must not queue behind the
-    // limit. A waiting activity costs a timer and a health probe now and then.
-    maxConcurrentActivityTaskExecutions: 2000,
+    // Agents are started in parallel; each deployAgent holds its slot while its agent boots.
+    // More slots do not help a wide level: spawns share this one thread, and with 2,000 slots
+    // the 250 agents of a level started at once and some missed their 5 s heartbeat (the
+    // benchmark's job-1000 failed). 200 keeps the work in flight within what the thread serves.
+    maxConcurrentActivityTaskExecutions: 200,
     shutdownGraceTime: '2s',
     // A workflow task waits this long on a dead worker's sticky queue before any worker may
     // take it (10 s by default). A replaced worker resumes its jobs that much sooner; the cost

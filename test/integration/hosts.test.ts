@@ -6,7 +6,7 @@ import { execFileSync, type ChildProcess } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JobStatus } from '../../src/workflows/api';
-import { agentProcesses, ROOT, startStack, type Stack } from './support/stack';
+import { agentProcesses, ROOT, startStack, type Stack, waitFor } from './support/stack';
 import { forwardTcp } from './support/tcp-forward';
 
 jest.setTimeout(180_000);
@@ -37,15 +37,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const netnsOf = (pid: number) => readlinkSync(`/proc/${pid}/ns/net`);
 const netnsInode = (name: string) => execFileSync('ip', ['netns', 'exec', name, 'readlink', '/proc/self/ns/net'], { encoding: 'utf8' }).trim();
 
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(250);
-  }
-}
 
 test('a job spread over three machines deploys, each agent on its own host, and talks across hosts', () => {
   const r = stack.cli(['start', fixture('multi-host.yaml')]);

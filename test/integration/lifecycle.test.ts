@@ -8,7 +8,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDevServerDetached, stopDevServer } from '../../src/temporal/dev-server';
 import type { JobStatus } from '../../src/workflows/api';
-import { agentProcesses, ROOT, startStack, type Stack } from './support/stack';
+import { agentProcesses, ROOT, startStack, type Stack, waitFor } from './support/stack';
 
 jest.setTimeout(240_000);
 let stack: Stack;
@@ -32,15 +32,6 @@ const example = (f: string) => join(ROOT, 'jobs', 'examples', f);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const status = (job: string): JobStatus => JSON.parse(stack.cli(['status', job, '--json']).stdout);
 
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
 const waitPhase = (job: string, phase: string, timeoutMs?: number) => waitFor(`${job} ${phase}`, () => status(job).phase === phase, timeoutMs);
 
 describe('watching and restarting', () => {

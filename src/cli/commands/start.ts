@@ -23,20 +23,7 @@ export async function run(argv: string[]): Promise<number> {
   const n = Object.keys(plan.agents).length;
   let handle;
   try {
-    handle = await ctx.client.workflow.start(deployJob, {
-      workflowId,
-      taskQueue: WORKFLOW_TASK_QUEUE,
-      args: [{ plan }],
-      workflowIdConflictPolicy: 'FAIL',
-      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-      typedSearchAttributes: [
-        { key: SA_JOB, value: plan.job },
-        { key: SA_PHASE, value: 'deploying' },
-        { key: SA_TOPOLOGY, value: plan.topology },
-      ],
-      staticSummary: `a2a job ${plan.job}: ${n} agents, ${plan.topology}`,
-      staticDetails: `${plan.description ?? ''}\n\nfrom ${plan.sourceFile}\nstages: ${plan.stages.map((s) => s.join(', ')).join(' -> ')}`,
-    });
+    handle = await ctx.client.workflow.start(deployJob, deployJobStart(plan));
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) return redeploy(ctx, plan, !!values.json);
     throw err;
@@ -148,4 +135,23 @@ function checkPlanSize(plan: DeployPlan, file: string) {
     EXIT.invalidInput,
     'split the job into several jobs (for example one per host or per subtree), or shorten environments and peer lists',
   );
+}
+
+/** How a job's workflow is started: by `start`, and by the benchmark, which must do the same. */
+export function deployJobStart(plan: DeployPlan) {
+  const n = Object.keys(plan.agents).length;
+  return {
+    workflowId: workflowIdFor(plan.job),
+    taskQueue: WORKFLOW_TASK_QUEUE,
+    args: [{ plan }] as [{ plan: DeployPlan }],
+    workflowIdConflictPolicy: 'FAIL' as const,
+    workflowIdReusePolicy: 'ALLOW_DUPLICATE' as const,
+    typedSearchAttributes: [
+      { key: SA_JOB, value: plan.job },
+      { key: SA_PHASE, value: 'deploying' },
+      { key: SA_TOPOLOGY, value: plan.topology },
+    ],
+    staticSummary: `a2a job ${plan.job}: ${n} agents, ${plan.topology}`,
+    staticDetails: `${plan.description ?? ''}\n\nfrom ${plan.sourceFile}\nstages: ${plan.stages.map((s) => s.join(', ')).join(' -> ')}`,
+  };
 }
