@@ -22,7 +22,7 @@ beforeAll(async () => {
   client = new Client({ connection: await Connection.connect({ address: stack.address }) });
 });
 afterAll(async () => {
-  for (const job of ['slow-chain', 'crash-loop', 'simple-weather', 'pipeline']) stack.cli(['stop', job, '--force']);
+  for (const job of ['slow-chain', 'pause-chain', 'crash-loop', 'simple-weather', 'pipeline']) stack.cli(['stop', job, '--force']);
   await client.connection.close();
   await stack.close();
 });
@@ -67,27 +67,33 @@ describe('watching and restarting', () => {
   });
 
   test('pause during a deploy lets the agents already starting finish and starts nothing new', async () => {
-    expect(stack.cli(['start', '--detach', fixture('slow-chain.yaml')]).code).toBe(0);
-    // back-a and back-b (the first stage) take 1.5 s to listen: pause while they start.
-    await waitFor('the first stage starting', () => {
-      const a = status('slow-chain').agents;
-      return a['back-a'].state === 'starting' && a['back-b'].state === 'starting';
-    });
-    expect(stack.cli(['pause', 'slow-chain']).code).toBe(0);
-    await waitFor('the first stage healthy', () => {
-      const a = status('slow-chain').agents;
-      return a['back-a'].state === 'healthy' && a['back-b'].state === 'healthy';
-    });
-    await sleep(2500); // long enough for middle to have started, were it not paused
-    const paused = status('slow-chain');
-    expect(paused).toMatchObject({ phase: 'deploying', paused: true });
-    expect([paused.agents.middle.state, paused.agents.front.state]).toEqual(['waiting', 'waiting']);
-    expect(agentProcesses('slow-chain')).toHaveLength(2);
-    expect(stack.cli(['resume', 'slow-chain']).code).toBe(0);
-    await waitPhase('slow-chain', 'running', 30_000);
-    expect(agentProcesses('slow-chain')).toHaveLength(4);
-    expect(stack.cli(['stop', 'slow-chain', '--force']).code).toBe(0);
-    expect(agentProcesses('slow-chain')).toEqual([]);
+    const job = 'pause-chain';
+    try {
+      expect(stack.cli(['start', '--detach', fixture('pause-chain.yaml')]).code).toBe(0);
+      // back-a and back-b (the first stage) take 5 s to listen: pause while they start.
+      await waitFor('the first stage starting', () => {
+        const a = status(job).agents;
+        return a['back-a'].state === 'starting' && a['back-b'].state === 'starting';
+      });
+      expect(stack.cli(['pause', job]).code).toBe(0);
+      const atPause = status(job).agents;
+      expect([atPause['back-a'].state, atPause['back-b'].state]).toEqual(['starting', 'starting']); // the pause came in time
+      await waitFor('the first stage healthy', () => {
+        const a = status(job).agents;
+        return a['back-a'].state === 'healthy' && a['back-b'].state === 'healthy';
+      });
+      await sleep(2500); // long enough for middle to have started, were it not paused
+      const paused = status(job);
+      expect(paused).toMatchObject({ phase: 'deploying', paused: true });
+      expect([paused.agents.middle.state, paused.agents.front.state]).toEqual(['waiting', 'waiting']);
+      expect(agentProcesses(job)).toHaveLength(2);
+      expect(stack.cli(['resume', job]).code).toBe(0);
+      await waitPhase(job, 'running', 30_000);
+      expect(agentProcesses(job)).toHaveLength(4);
+    } finally {
+      stack.cli(['stop', job, '--force']);
+    }
+    expect(agentProcesses(job)).toEqual([]);
   });
 
   test('a crash loop ends in degraded with the last stderr lines', async () => {
