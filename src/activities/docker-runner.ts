@@ -20,11 +20,10 @@ import Docker from 'dockerode';
 import { isAbsolute, resolve } from 'node:path';
 import { containerName, type AgentPlan } from '../job/plan';
 import { healthRound, pollHealth } from './health';
-import type { AgentEvent, AgentRef, LogChunk, LogRequest, RunnerActivities, StartedAgent, StopOptions, StoppedAgent, WatchOptions } from './types';
+import type { AgentEvent, AgentRef, LogChunk, LogRequest, RunnerActivities, StartedAgent, StopOptions, StoppedAgent, WatchedAgent, WatchOptions } from './types';
 import { activityContext, heartbeat } from './context';
+import { MARKER, markerOf, SPEC } from './markers';
 
-const MARKER = 'A2A_DEPLOY_AGENT';
-const SPEC = 'A2A_DEPLOY_SPEC';
 export const LABEL_JOB = 'a2a-deploy.job';
 export const LABEL_AGENT = 'a2a-deploy.agent';
 export const LABEL_SPEC = 'a2a-deploy.spec';
@@ -37,10 +36,6 @@ let client: Docker | undefined;
 function docker(): Docker {
   return (client ??= new Docker());
 }
-
-// ---------------------------------------------------------------------------------------------
-// Activity context, guarded: the runner also serves gc and tests, which call it directly.
-
 
 /**
  * Runs `fn` while heartbeating every second: pulls, stops and engine calls can take longer
@@ -358,7 +353,7 @@ async function createAndStart(job: string, agent: AgentPlan, name: string, image
   const options: Docker.ContainerCreateOptions = {
     name,
     Image: image,
-    Env: Object.entries({ ...agent.env, [MARKER]: `${job}/${agent.id}`, [SPEC]: agent.specHash }).map(([k, v]) => `${k}=${v}`),
+    Env: Object.entries({ ...agent.env, [MARKER]: markerOf(job, agent.id), [SPEC]: agent.specHash }).map(([k, v]) => `${k}=${v}`),
     Labels: { [LABEL_JOB]: job, [LABEL_AGENT]: agent.id, [LABEL_SPEC]: agent.specHash },
     StopSignal: 'SIGTERM',
     StopTimeout: Math.max(1, Math.ceil(agent.stopGraceMs / 1000)), // for a plain `docker stop` too
@@ -521,21 +516,21 @@ export const dockerRunner: RunnerActivities = {
     const ctx = activityContext();
     const misses = new Map<string, number>();
     const never = new Promise<never>(() => {});
+    const refOf = (a: WatchedAgent) => a.containerId ?? containerName(job, a.id);
     // Liveness is an inspect per agent, cheap, so checked often; health is an HTTP call, less often.
     for (let round = 0; ; round++) {
       const events: AgentEvent[] = [];
-      const states = await Promise.all(agents.map((a) => inspectContainer(a.containerId ?? containerName(job, a.id))));
+      const states = await Promise.all(agents.map((a) => inspectContainer(refOf(a))));
       const alive = [];
       for (const [i, a] of agents.entries()) {
         const info = states[i];
-        const ref = a.containerId ?? containerName(job, a.id);
         if (info?.State.Running) {
           alive.push(a);
           continue;
         }
-        events.push({ id: a.id, kind: 'exited', exitCode: info ? info.State.ExitCode : null, detail: describeExit(a.id, info), stderr: await stderrTail(ref) });
+        events.push({ id: a.id, kind: 'exited', exitCode: info ? info.State.ExitCode : null, detail: describeExit(a.id, info), stderr: await stderrTail(refOf(a)) });
       }
-      if (round % 4 === 0) events.push(...(await healthRound(alive, misses, unhealthyAfter, (a) => stderrTail(a.containerId ?? containerName(job, a.id)))));
+      if (round % 4 === 0) events.push(...(await healthRound(alive, misses, unhealthyAfter, (a) => stderrTail(refOf(a)))));
       if (events.length > 0) return events;
       ctx?.heartbeat({ round });
       await Promise.race([new Promise((r) => setTimeout(r, 500)), ctx?.cancelled ?? never]);

@@ -9,19 +9,12 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { agentDir } from '../config/paths';
-import { temporalConfig } from '../temporal/connection';
 import type { AgentPlan } from '../job/plan';
 import type { AgentEvent, AgentRef, LogChunk, LogRequest, RunnerActivities, StartedAgent, StopOptions, StoppedAgent, WatchOptions } from './types';
 import { readLogDir } from './log-files';
 import { healthRound, pollHealth, stderrTail } from './health';
 import { heartbeat } from './context';
-
-const MARKER = 'A2A_DEPLOY_AGENT';
-const SPEC = 'A2A_DEPLOY_SPEC';
-// Which Temporal server and namespace the agent belongs to, so `gc` never touches the agents
-// of another a2a-deploy (another server) on the same machine.
-const SERVER = 'A2A_DEPLOY_SERVER';
-export const serverMarker = (cfg = temporalConfig()) => `${cfg.address}/${cfg.namespace}`;
+import { MARKER, markerOf, SERVER, serverMarker, SPEC } from './markers';
 
 interface PidRecord {
   pid: number;
@@ -31,8 +24,6 @@ interface PidRecord {
 
 /** Exit statuses of agents this worker spawned, for precise error messages. */
 const exits = new Map<number, { code: number | null; signal: string | null }>();
-
-export const markerOf = (job: string, agent: string) => `${job}/${agent}`;
 
 /** Reads a live process's environment marker; undefined if it is gone, a zombie, or not ours. */
 function processMarker(pid: number): { marker?: string; spec?: string; server?: string } | undefined {
@@ -90,8 +81,8 @@ const STARTING = 'agent.starting';
 
 /** The live processes of this agent: the recorded one, or after an interrupted start, a scan. */
 function ledgerProcesses(dir: string, marker: string): { pid: number; spec?: string; startedAt?: string }[] {
-  const record = readPidRecord(dir);
   if (existsSync(join(dir, STARTING))) return findAgentProcesses(marker);
+  const record = readPidRecord(dir);
   if (!record) return [];
   const m = processMarker(record.pid);
   return m?.marker === marker ? [{ pid: record.pid, spec: m.spec, startedAt: record.startedAt }] : [];
@@ -179,9 +170,10 @@ export const localRunner: RunnerActivities = {
     const same = running.find((p) => p.spec === agent.specHash);
     if (same && running.length === 1) {
       // Idempotent: the same spec is already running (a retried or replayed start).
-      writePidRecord(dir, { pid: same.pid, specHash: agent.specHash, startedAt: same.startedAt ?? new Date().toISOString() });
+      const startedAt = same.startedAt ?? new Date().toISOString();
+      writePidRecord(dir, { pid: same.pid, specHash: agent.specHash, startedAt });
       rmSync(join(dir, STARTING), { force: true });
-      return { pid: same.pid, reused: true, startedAt: same.startedAt ?? new Date().toISOString(), logDir: dir };
+      return { pid: same.pid, reused: true, startedAt, logDir: dir };
     }
     for (const p of running) await terminate(p.pid, agent.stopGraceMs, false); // an older spec, or strays
 

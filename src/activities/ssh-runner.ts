@@ -23,10 +23,8 @@ import type { AgentPlan, DeploymentPlan } from '../job/plan';
 import { healthRound, pollHealth } from './health';
 import type { AgentEvent, AgentRef, LogChunk, LogRequest, RunnerActivities, StartedAgent, StopOptions, StoppedAgent, WatchOptions } from './types';
 import { activityContext, heartbeat } from './context';
+import { MARKER, markerOf, SPEC } from './markers';
 
-const MARKER = 'A2A_DEPLOY_AGENT';
-const SPEC = 'A2A_DEPLOY_SPEC';
-const markerOf = (job: string, agent: string) => `${job}/${agent}`;
 
 /** Idle connections are closed after this long, so a quiet worker holds no sessions open. */
 const IDLE_CLOSE_MS = 60_000;
@@ -64,10 +62,6 @@ function localPath(p: string, baseDir: string): string {
   if (p.startsWith('~/')) return join(homedir(), p.slice(2));
   return isAbsolute(p) ? p : resolve(baseDir, p);
 }
-
-// ---------------------------------------------------------------------------------------
-// Activity context: the runner's functions also work outside an activity (gc, tests).
-
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,7 +1,8 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import Docker from 'dockerode';
 import { listJobContainers } from '../../activities/docker-runner';
-import { listMarkedAgents, serverMarker } from '../../activities/local-runner';
+import { listMarkedAgents } from '../../activities/local-runner';
+import { serverMarker } from '../../activities/markers';
 import { workflowIdFor } from '../../workflows/api';
 import { parse } from '../args';
 import { EXIT } from '../exit-codes';
