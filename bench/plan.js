@@ -15,7 +15,8 @@ function generate(n) {
   const perLevel = Math.ceil(n / 20);
   const id = (i) => `agent-${i}`;
   const lines = ['job:', '  name: bench-dag', 'agents:'];
-  for (let i = 0; i < n; i++) lines.push(`  - id: ${id(i)}`, '    module: a2a-deploy/agents/coordinator', `    config: { port: ${10000 + i} }`);
+  for (let i = 0; i < n; i++)
+    lines.push(`  - id: ${id(i)}`, '    module: a2a-deploy/agents/coordinator', `    config: { port: ${10000 + i} }`);
   lines.push('topology:', '  type: dag', '  connections:');
   for (let i = 0; i + perLevel < n; i++) {
     for (let k = 0; k < 3; k++) {
@@ -42,12 +43,20 @@ let stages = 0;
 const baseline = time(() => parse(text));
 const ours = time(() => {
   const loaded = loadJobText('bench.yaml', text);
-  if (!loaded.job) throw new Error(loaded.diagnostics.slice(0, 3).map((d) => d.message).join('; '));
+  if (!loaded.job)
+    throw new Error(
+      loaded.diagnostics
+        .slice(0, 3)
+        .map((d) => d.message)
+        .join('; '),
+    );
   stages = resolvePlan(loaded.job, 'bench.yaml').stages.length;
 });
 const fmt = (t) => `${t.median.toFixed(1).padStart(8)} ms  (min ${t.min.toFixed(1)}, max ${t.max.toFixed(1)})`;
 const edges = text.split('\n').filter((l) => l.includes('from:')).length;
-console.log(`validate + plan: ${n} agents, ${edges} edges, ${stages} stages, ${(text.length / 1024).toFixed(0)} KiB of YAML, median of ${runs}`);
+console.log(
+  `validate + plan: ${n} agents, ${edges} edges, ${stages} stages, ${(text.length / 1024).toFixed(0)} KiB of YAML, median of ${runs}`,
+);
 console.log(`  baseline  yaml.parse only        ${fmt(baseline)}`);
 console.log(`  a2a-deploy validate + plan       ${fmt(ours)}`);
 console.log(`  overhead above the bare parse    ${(ours.median - baseline.median).toFixed(1).padStart(8)} ms`);

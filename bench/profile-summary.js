@@ -14,7 +14,11 @@ const total = [...dt.values()].reduce((a, b) => a + b, 0);
 const add = (m, k, v) => m.set(k, (m.get(k) ?? 0) + v);
 const fns = new Map();
 const files = new Map();
-const short = (url) => url.replace(/^file:\/\//, '').replace(/.*node_modules\//, 'nm/').replace(/.*\/(dist|src)\//, '$1/');
+const short = (url) =>
+  url
+    .replace(/^file:\/\//, '')
+    .replace(/.*node_modules\//, 'nm/')
+    .replace(/.*\/(dist|src)\//, '$1/');
 for (const [id, us] of dt) {
   const { callFrame: f } = byId.get(id);
   add(fns, `${f.functionName || '(anonymous)'}  ${short(f.url)}:${f.lineNumber + 1}`, us);
@@ -22,7 +26,8 @@ for (const [id, us] of dt) {
 }
 const show = (title, m) => {
   console.log(`\n${title}`);
-  for (const [k, us] of [...m].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${(us / 1000).toFixed(0).padStart(8)} ms ${((100 * us) / total).toFixed(1).padStart(5)}%  ${k}`);
+  for (const [k, us] of [...m].sort((a, b) => b[1] - a[1]).slice(0, top))
+    console.log(`${(us / 1000).toFixed(0).padStart(8)} ms ${((100 * us) / total).toFixed(1).padStart(5)}%  ${k}`);
 };
 console.log(`${file}: ${(total / 1e6).toFixed(2)} s sampled (wall time of the main thread, idle included)`);
 show('self time by function', fns);

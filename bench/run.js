@@ -54,7 +54,15 @@ function parseArgs(argv) {
     else if (a === '--health-interval') o.healthInterval = argv[++i];
     else if (a === '--report') o.report = argv[++i];
     else if (a === '--help' || a === '-h') {
-      process.stdout.write(require('node:fs').readFileSync(__filename, 'utf8').split('\n').slice(1).filter((l, i, all) => all.slice(0, i + 1).every((x) => x.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
+      process.stdout.write(
+        require('node:fs')
+          .readFileSync(__filename, 'utf8')
+          .split('\n')
+          .slice(1)
+          .filter((l, i, all) => all.slice(0, i + 1).every((x) => x.startsWith('//')))
+          .map((l) => l.replace(/^\/\/ ?/, ''))
+          .join('\n') + '\n',
+      );
       process.exit(0);
     } else throw new Error(`unknown argument ${a} (see --help)`);
   }
@@ -65,7 +73,10 @@ function parseArgs(argv) {
 
 const opts = parseArgs(process.argv.slice(2));
 const wanted = (name) => !opts.only || opts.only.includes(name);
-const runId = Math.random().toString(36).slice(2, 6).replace(/^[0-9]/, 'x');
+const runId = Math.random()
+  .toString(36)
+  .slice(2, 6)
+  .replace(/^[0-9]/, 'x');
 const PREFIX = `bench-${runId}-`; // every job (and so every agent marker) of this run
 const work = mkdtempSync(join(tmpdir(), 'a2a-bench-jobs-'));
 const say = (line = '') => process.stdout.write(line + '\n');
@@ -91,7 +102,10 @@ function jobFiles(sc, tag, extra = {}) {
 let floorChild; // the floor process under way, for an interrupt to end
 function runFloor(files, env) {
   return new Promise((done, fail) => {
-    const child = (floorChild = spawn(process.execPath, [join(__dirname, 'floor.js'), ...files], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
+    const child = (floorChild = spawn(process.execPath, [join(__dirname, 'floor.js'), ...files], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }));
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -131,15 +145,34 @@ async function main() {
   }
   const stale = newerSources();
   if (stale.includes('dist/ is missing')) throw new Error('dist/ is missing: run `npm run build` first (or pass --build)');
-  if (stale.length) say(`note: ${stale.length} source files are newer than dist/ (${stale.slice(0, 3).join(', ')}${stale.length > 3 ? ', …' : ''}); measuring the build in dist/ (pass --build to rebuild)`);
+  if (stale.length)
+    say(
+      `note: ${stale.length} source files are newer than dist/ (${stale.slice(0, 3).join(', ')}${stale.length > 3 ? ', …' : ''}); measuring the build in dist/ (pass --build to rebuild)`,
+    );
 
   const { startStack } = require('./lib/stack');
   const a2a = require('./lib/a2a');
   const stack = await startStack();
   const workerStartMs = await stack.startWorker();
-  const machine = { cpus: require('node:os').cpus().length, memGiB: require('node:os').totalmem() / 2 ** 30, loadavg: require('node:os').loadavg(), node: process.version };
-  say(`a2a-deploy benchmark${opts.quick ? ' (--quick)' : ''}${opts.healthInterval ? ` (health interval ${opts.healthInterval})` : ''}: dev server ${stack.server.address} (pid ${stack.server.pid}), worker pid ${stack.worker.pid} (up in ${f0(workerStartMs)} ms), agents DELAY_MS=${DELAY_MS}, ${machine.cpus} cores, load ${machine.loadavg.map(f1).join(' ')}`);
-  const results = { when: new Date().toISOString(), quick: opts.quick, healthInterval: opts.healthInterval ?? 'default', delayMs: DELAY_MS, machine, targets: TARGETS, scenarios: [], notes: [] };
+  const machine = {
+    cpus: require('node:os').cpus().length,
+    memGiB: require('node:os').totalmem() / 2 ** 30,
+    loadavg: require('node:os').loadavg(),
+    node: process.version,
+  };
+  say(
+    `a2a-deploy benchmark${opts.quick ? ' (--quick)' : ''}${opts.healthInterval ? ` (health interval ${opts.healthInterval})` : ''}: dev server ${stack.server.address} (pid ${stack.server.pid}), worker pid ${stack.worker.pid} (up in ${f0(workerStartMs)} ms), agents DELAY_MS=${DELAY_MS}, ${machine.cpus} cores, load ${machine.loadavg.map(f1).join(' ')}`,
+  );
+  const results = {
+    when: new Date().toISOString(),
+    quick: opts.quick,
+    healthInterval: opts.healthInterval ?? 'default',
+    delayMs: DELAY_MS,
+    machine,
+    targets: TARGETS,
+    scenarios: [],
+    notes: [],
+  };
 
   const cleanup = async () => {
     const n = killMarked(PREFIX);
@@ -205,8 +238,20 @@ async function runScenario(stack, a2a, sc, { idle = false, reps } = {}) {
   const agents = shape.ids.length * jobs;
   const n = reps ?? opts.reps ?? sc.reps[opts.quick ? 0 : 1];
   // The machine is shared: the load when a scenario starts says how much to trust it.
-  const out = { name: sc.name, agents, jobs, levels: shape.levels, reps: n, loadavg: require('node:os').loadavg(), floor: {}, a2a: {}, runs: [] };
-  say(`\n## ${sc.name}: ${agents} agents${jobs > 1 ? ` in ${jobs} jobs` : ''}, ${shape.levels} levels, ${n} runs (load ${out.loadavg.map(f1).join(' ')})`);
+  const out = {
+    name: sc.name,
+    agents,
+    jobs,
+    levels: shape.levels,
+    reps: n,
+    loadavg: require('node:os').loadavg(),
+    floor: {},
+    a2a: {},
+    runs: [],
+  };
+  say(
+    `\n## ${sc.name}: ${agents} agents${jobs > 1 ? ` in ${jobs} jobs` : ''}, ${shape.levels} levels, ${n} runs (load ${out.loadavg.map(f1).join(' ')})`,
+  );
   const busy = await busyPorts(Array.from({ length: agents }, (_, i) => topo.FIRST_PORT + i));
   if (busy.length) {
     out.error = `ports in use: ${busy.slice(0, 5).join(', ')}${busy.length > 5 ? ', …' : ''}`;
@@ -228,7 +273,10 @@ async function runScenario(stack, a2a, sc, { idle = false, reps } = {}) {
           const f = await runFloor(floorFiles, stack.env);
           run.floor = { deployMs: f.deployMs, teardownMs: f.teardownMs };
         } catch (err) {
-          run.floorError = String(err.message ?? err).split('\n').slice(0, 10).join('\n');
+          run.floorError = String(err.message ?? err)
+            .split('\n')
+            .slice(0, 10)
+            .join('\n');
           killMarked(PREFIX);
           if (attempt === 1) say(`  (the floor failed, trying once more: ${run.floorError.split('\n')[0]})`);
         }
@@ -237,7 +285,9 @@ async function runScenario(stack, a2a, sc, { idle = false, reps } = {}) {
     };
     const doA2a = async () => {
       try {
-        const ours = await a2a.deployAndTeardown(stack, plans, { whileRunning: last && idle ? (handles) => idleCheck(stack, handles) : undefined });
+        const ours = await a2a.deployAndTeardown(stack, plans, {
+          whileRunning: last && idle ? (handles) => idleCheck(stack, handles) : undefined,
+        });
         run.a2a = { deployMs: ours.deployMs, teardownMs: ours.teardownMs };
         run.history = { atRunning: ours.atRunning, atEnd: ours.atEnd };
         run.cpuS = ours.cpu;
@@ -246,7 +296,10 @@ async function runScenario(stack, a2a, sc, { idle = false, reps } = {}) {
           if (ours.during) out.idle = ours.during;
         }
       } catch (err) {
-        run.error = String(err.message ?? err).split('\n').slice(0, 20).join('\n');
+        run.error = String(err.message ?? err)
+          .split('\n')
+          .slice(0, 20)
+          .join('\n');
         if (err.partial) run.partial = err.partial;
         const k = killMarked(PREFIX);
         if (k) say(`  (killed ${k} leftover agent processes)`);
@@ -254,11 +307,13 @@ async function runScenario(stack, a2a, sc, { idle = false, reps } = {}) {
       }
       await sleep(500);
     };
-    if (rep % 2) (await doFloor(), await doA2a());
-    else (await doA2a(), await doFloor());
+    // The order alternates, so neither side always runs on the warmer machine.
+    for (const run of rep % 2 ? [doFloor, doA2a] : [doA2a, doFloor]) await run();
     out.planBytes = JSON.stringify(plans[0]).length;
     out.runs.push(run);
-    const floorText = run.floor ? `floor ${f0(run.floor.deployMs)} ms + teardown ${f0(run.floor.teardownMs)} ms` : `floor FAILED: ${run.floorError}`;
+    const floorText = run.floor
+      ? `floor ${f0(run.floor.deployMs)} ms + teardown ${f0(run.floor.teardownMs)} ms`
+      : `floor FAILED: ${run.floorError}`;
     const oursText = run.a2a
       ? `a2a-deploy ${f0(run.a2a.deployMs)} ms + teardown ${f0(run.a2a.teardownMs)} ms | history ${run.history.atRunning.historyLength}→${run.history.atEnd.historyLength} events${run.history.atEnd.runs > plans.length ? ` in ${run.history.atEnd.runs} runs (continue-as-new)` : ''} | worker RSS ${f0(run.history.atRunning.worker.rssMiB)} MiB, CPU ${f1(run.cpuS.deploy.worker)} s`
       : `a2a-deploy FAILED${run.partial ? ` after ${f0(run.partial.afterMs)} ms (history ${run.partial.historyLength} events, ${f1(run.partial.historyBytes / 2 ** 20)} MiB; worker RSS ${f0(run.partial.worker.rssMiB)} MiB, CPU ${f1(run.partial.cpu.worker)} s)` : ''}: ${run.error}`;
@@ -273,7 +328,8 @@ async function runScenario(stack, a2a, sc, { idle = false, reps } = {}) {
     out.error = out.failedRuns.find((r) => r.error)?.error ?? out.failedRuns.find((r) => r.floorError)?.floorError;
     out.partial = out.failedRuns.find((r) => r.partial)?.partial;
     const floors = out.failedRuns.filter((r) => r.floor);
-    if (floors.length) out.floor = { deploy: stats(floors.map((r) => r.floor.deployMs)), teardown: stats(floors.map((r) => r.floor.teardownMs)) };
+    if (floors.length)
+      out.floor = { deploy: stats(floors.map((r) => r.floor.deployMs)), teardown: stats(floors.map((r) => r.floor.teardownMs)) };
     return out;
   }
   if (out.runs.some((r) => r.error)) out.error = out.runs.find((r) => r.error).error;
@@ -298,7 +354,12 @@ async function runScenario(stack, a2a, sc, { idle = false, reps } = {}) {
     maxRunBytes: lastRun.history.atEnd.maxRunBytes,
     largestPayload: lastRun.analysis?.largestPayload,
   };
-  out.worker = { rssMiB: lastRun.history.atRunning.worker.rssMiB, hwmMiB: lastRun.history.atRunning.worker.hwmMiB, cpuDeployS: col((r) => r.cpuS.deploy.worker), cpuTeardownS: col((r) => r.cpuS.teardown.worker) };
+  out.worker = {
+    rssMiB: lastRun.history.atRunning.worker.rssMiB,
+    hwmMiB: lastRun.history.atRunning.worker.hwmMiB,
+    cpuDeployS: col((r) => r.cpuS.deploy.worker),
+    cpuTeardownS: col((r) => r.cpuS.teardown.worker),
+  };
   out.server = { cpuDeployS: col((r) => r.cpuS.deploy.server), cpuTeardownS: col((r) => r.cpuS.teardown.server) };
   return out;
 }
@@ -399,11 +460,16 @@ async function runContainers(stack, a2a) {
         await sleep(500);
         const ours = await a2a.deployAndTeardown(stack, [plan]);
         res.runs.push({ compose: c, a2a: { deployMs: ours.deployMs, teardownMs: ours.teardownMs } });
-        say(`  ${name} run ${rep}: docker-compose ${f0(c.deployMs)} ms + teardown ${f0(c.teardownMs)} ms | a2a-deploy ${f0(ours.deployMs)} ms + teardown ${f0(ours.teardownMs)} ms`);
+        say(
+          `  ${name} run ${rep}: docker-compose ${f0(c.deployMs)} ms + teardown ${f0(c.teardownMs)} ms | a2a-deploy ${f0(ours.deployMs)} ms + teardown ${f0(ours.teardownMs)} ms`,
+        );
         await sleep(500);
       }
     } catch (err) {
-      res.error = String(err.message ?? err).split('\n').slice(0, 20).join('\n');
+      res.error = String(err.message ?? err)
+        .split('\n')
+        .slice(0, 20)
+        .join('\n');
       say(`  FAILED: ${res.error}`);
       killMarked(PREFIX);
       await ensureWorker(stack);
@@ -428,7 +494,9 @@ async function runWorkerRestart(stack, a2a) {
   const RESTART_DELAY_MS = 1000;
   const KILL_AFTER_MS = 200;
   const n = opts.reps ?? (opts.quick ? 1 : 2);
-  say(`\n## worker-restart: SIGKILL the worker ${KILL_AFTER_MS} ms after the 3rd agent of a 5-pipeline started (DELAY_MS=${RESTART_DELAY_MS}), restart it, ${n} runs`);
+  say(
+    `\n## worker-restart: SIGKILL the worker ${KILL_AFTER_MS} ms after the 3rd agent of a 5-pipeline started (DELAY_MS=${RESTART_DELAY_MS}), restart it, ${n} runs`,
+  );
   const sc = { name: 'restart', shape: () => topo.pipeline(5) };
   const appeared = async (marker, since, timeoutMs = 120_000) => {
     for (;;) {
@@ -464,7 +532,9 @@ async function runWorkerRestart(stack, a2a) {
         const r = { disturbed, deployMs, killToNextAgentMs: nextMs, ...(disturbed ? { workerRestartMs: restartMs } : {}) };
         if (disturbed) r.analysis = await stallCause(handle, killedAt);
         runs.push(r);
-        say(`  run ${rep} ${disturbed ? 'worker killed' : 'undisturbed '}: next agent started ${f0(nextMs)} ms after the kill point${disturbed ? ` (worker back in ${f0(restartMs)} ms)` : ''}; whole deploy ${f0(deployMs)} ms`);
+        say(
+          `  run ${rep} ${disturbed ? 'worker killed' : 'undisturbed '}: next agent started ${f0(nextMs)} ms after the kill point${disturbed ? ` (worker back in ${f0(restartMs)} ms)` : ''}; whole deploy ${f0(deployMs)} ms`,
+        );
         await sleep(500);
       }
     }
@@ -494,20 +564,28 @@ async function stallCause(handle, killedAt) {
   const E = temporal.api.enums.v1.EventType;
   const { events } = await handle.fetchHistory();
   const t = (e) => Number(e.eventTime.seconds) * 1000 + e.eventTime.nanos / 1e6;
-  const timedOut = events.filter((e) => e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT || e.eventType === E.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT);
-  const retried = events.filter((e) => e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_STARTED && e.activityTaskStartedEventAttributes.attempt > 1);
+  const timedOut = events.filter(
+    (e) => e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT || e.eventType === E.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
+  );
+  const retried = events.filter(
+    (e) => e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_STARTED && e.activityTaskStartedEventAttributes.attempt > 1,
+  );
   const wftGaps = [];
   const sched = new Map();
   for (const e of events) {
     if (e.eventType === E.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED) sched.set(Number(e.eventId), t(e));
-    if (e.eventType === E.EVENT_TYPE_WORKFLOW_TASK_STARTED) wftGaps.push(t(e) - sched.get(Number(e.workflowTaskStartedEventAttributes.scheduledEventId)));
+    if (e.eventType === E.EVENT_TYPE_WORKFLOW_TASK_STARTED)
+      wftGaps.push(t(e) - sched.get(Number(e.workflowTaskStartedEventAttributes.scheduledEventId)));
   }
   const name = (e) => E[e.eventType].replace('EVENT_TYPE_', '').toLowerCase();
   // The first events after the kill, with their time since it: the stall reads off this list.
   const timeline = events
     .filter((e) => t(e) >= killedAt - 50)
     .slice(0, 14)
-    .map((e) => `+${f0(t(e) - killedAt)} ms ${name(e)}${e.activityTaskScheduledEventAttributes ? ` ${e.activityTaskScheduledEventAttributes.activityType.name}` : ''}${e.activityTaskStartedEventAttributes ? ` (attempt ${e.activityTaskStartedEventAttributes.attempt})` : ''}${e.activityTaskTimedOutEventAttributes ? ` (${JSON.stringify(e.activityTaskTimedOutEventAttributes.failure?.timeoutFailureInfo?.timeoutType)})` : ''}${e.workflowTaskTimedOutEventAttributes ? ` (timeout type ${e.workflowTaskTimedOutEventAttributes.timeoutType})` : ''}`);
+    .map(
+      (e) =>
+        `+${f0(t(e) - killedAt)} ms ${name(e)}${e.activityTaskScheduledEventAttributes ? ` ${e.activityTaskScheduledEventAttributes.activityType.name}` : ''}${e.activityTaskStartedEventAttributes ? ` (attempt ${e.activityTaskStartedEventAttributes.attempt})` : ''}${e.activityTaskTimedOutEventAttributes ? ` (${JSON.stringify(e.activityTaskTimedOutEventAttributes.failure?.timeoutFailureInfo?.timeoutType)})` : ''}${e.workflowTaskTimedOutEventAttributes ? ` (timeout type ${e.workflowTaskTimedOutEventAttributes.timeoutType})` : ''}`,
+    );
   return {
     timeline,
     timedOut: timedOut.map(name),
@@ -536,24 +614,42 @@ function evaluate(results) {
   const targets = [];
   const miss = (ok, by) => (ok ? 'met' : `MISSED by ${by}`);
   if (pipe) {
-    targets.push({ target: `orchestration overhead ≤ ${TARGETS.perLevelMs} ms per dependency level (pipeline-5)`, value: `${f0(perLevel)} ms/level`, status: miss(perLevel <= TARGETS.perLevelMs, `${f0(perLevel - TARGETS.perLevelMs)} ms/level (${f1(perLevel / TARGETS.perLevelMs)}×)`) });
+    targets.push({
+      target: `orchestration overhead ≤ ${TARGETS.perLevelMs} ms per dependency level (pipeline-5)`,
+      value: `${f0(perLevel)} ms/level`,
+      status: miss(perLevel <= TARGETS.perLevelMs, `${f0(perLevel - TARGETS.perLevelMs)} ms/level (${f1(perLevel / TARGETS.perLevelMs)}×)`),
+    });
   }
   for (const s of done.filter((s) => s.overhead.perExtraAgentMs !== undefined)) {
     const v = s.overhead.perExtraAgentMs;
-    targets.push({ target: `≤ ${TARGETS.perAgentMs} ms per extra agent above the floor (${s.name})`, value: `${f1(v)} ms/agent${pipe ? '' : ' (no pipeline-5 in this run: whole overhead charged to agents)'}`, status: miss(v <= TARGETS.perAgentMs, `${f1(v - TARGETS.perAgentMs)} ms/agent (${f1(v / TARGETS.perAgentMs)}×)`) });
+    targets.push({
+      target: `≤ ${TARGETS.perAgentMs} ms per extra agent above the floor (${s.name})`,
+      value: `${f1(v)} ms/agent${pipe ? '' : ' (no pipeline-5 in this run: whole overhead charged to agents)'}`,
+      status: miss(v <= TARGETS.perAgentMs, `${f1(v - TARGETS.perAgentMs)} ms/agent (${f1(v / TARGETS.perAgentMs)}×)`),
+    });
   }
   for (const c of results.containers?.scenarios ?? []) {
     if (!c.a2a) continue;
     const d = c.a2a.deploy.median - c.compose.deploy.median;
-    targets.push({ target: `faster than docker-compose on the same containers (${c.name})`, value: `${f0(c.a2a.deploy.median)} vs ${f0(c.compose.deploy.median)} ms`, status: miss(d < 0, `${f0(d)} ms (${f1(c.a2a.deploy.median / c.compose.deploy.median)}× compose)`) });
+    targets.push({
+      target: `faster than docker-compose on the same containers (${c.name})`,
+      value: `${f0(c.a2a.deploy.median)} vs ${f0(c.compose.deploy.median)} ms`,
+      status: miss(d < 0, `${f0(d)} ms (${f1(c.a2a.deploy.median / c.compose.deploy.median)}× compose)`),
+    });
   }
-  if (results.containers?.skipped) targets.push({ target: 'faster than docker-compose on the same containers', value: '-', status: `not measured: ${results.containers.skipped}` });
+  if (results.containers?.skipped)
+    targets.push({
+      target: 'faster than docker-compose on the same containers',
+      value: '-',
+      status: `not measured: ${results.containers.skipped}`,
+    });
   const big = done.find((s) => s.name === 'job-1000');
   if (big) {
     const h = big.history;
     const worst = Math.max(h.maxRunEvents / LIMITS.events, h.maxRunBytes / LIMITS.bytes, (h.largestPayload?.bytes ?? 0) / LIMITS.blob);
     targets.push({
-      target: "1,000 agents in one job: deploy, watch, stop far from Temporal's history limits (each run ≤ 50% of 50K events / 50 MB; every payload ≤ 50% of the 2 MB blob limit)",
+      target:
+        "1,000 agents in one job: deploy, watch, stop far from Temporal's history limits (each run ≤ 50% of 50K events / 50 MB; every payload ≤ 50% of the 2 MB blob limit)",
       value: `largest run ${f0(h.maxRunEvents)} events (${f0((100 * h.maxRunEvents) / LIMITS.events)}%), ${f1(h.maxRunBytes / 2 ** 20)} MiB (${f0((100 * h.maxRunBytes) / LIMITS.bytes)}%); ${f1(h.runsPerJob)} runs (continue-as-new), ${f0(h.eventsAtEnd)} events in all; largest payload ${f0((h.largestPayload?.bytes ?? 0) / 1024)} KiB (${f0((100 * (h.largestPayload?.bytes ?? 0)) / LIMITS.blob)}% of 2 MB: ${h.largestPayload?.what})`,
       status: miss(worst <= 0.5, `${f0(100 * worst)}% of a limit`),
     });
@@ -563,14 +659,20 @@ function evaluate(results) {
       const p = failed.partial;
       targets.push({
         target: "1,000 agents in one job: deploy, watch, stop far from Temporal's history limits",
-        value: p ? `history when it failed (after ${f0(p.afterMs / 1000)} s): ${p.historyLength} events (${f0((100 * p.historyLength) / LIMITS.events)}% of 50K), ${f1(p.historyBytes / 2 ** 20)} MiB (${f0((100 * p.historyBytes) / LIMITS.bytes)}% of 50 MB); workflow input ${f0(failed.planBytes / 1024)} KiB (${f0((100 * failed.planBytes) / LIMITS.blob)}% of the 2 MB blob limit)` : '-',
+        value: p
+          ? `history when it failed (after ${f0(p.afterMs / 1000)} s): ${p.historyLength} events (${f0((100 * p.historyLength) / LIMITS.events)}% of 50K), ${f1(p.historyBytes / 2 ** 20)} MiB (${f0((100 * p.historyBytes) / LIMITS.bytes)}% of 50 MB); workflow input ${f0(failed.planBytes / 1024)} KiB (${f0((100 * failed.planBytes) / LIMITS.blob)}% of the 2 MB blob limit)`
+          : '-',
         status: `MISSED: the job did not deploy (${String(failed.error).split('\n')[0]})`,
       });
     }
   }
   for (const s of done.filter((s) => s.idle)) {
     const idle = s.idle;
-    targets.push({ target: `watching costs no history events while nothing changes (${s.name}, ${s.agents} agents)`, value: `${idle.eventsAdded} events in ${idle.seconds} s idle (worker ${f1(idle.workerCpuPct)}% CPU, server ${f1(idle.serverCpuPct)}%)`, status: miss(idle.eventsAdded === 0, `${idle.eventsAdded} events`) });
+    targets.push({
+      target: `watching costs no history events while nothing changes (${s.name}, ${s.agents} agents)`,
+      value: `${idle.eventsAdded} events in ${idle.seconds} s idle (worker ${f1(idle.workerCpuPct)}% CPU, server ${f1(idle.serverCpuPct)}%)`,
+      status: miss(idle.eventsAdded === 0, `${idle.eventsAdded} events`),
+    });
   }
   results.perLevelMs = perLevel;
   results.targetsEvaluated = targets;
@@ -579,27 +681,41 @@ function evaluate(results) {
 function report(results) {
   const done = results.scenarios.filter((s) => s.runs.length);
   say('\n# Results: median (min–max) ms; overhead = a2a-deploy − floor');
-  say(`agents start after DELAY_MS=${results.delayMs}; the harness sees "running" within ~10 ms; machine: ${results.machine.cpus} cores, shared with whatever else runs\n`);
-  say('| scenario | agents | levels | floor deploy | a2a-deploy deploy | overhead | /level | /extra agent | floor teardown | a2a-deploy teardown |');
+  say(
+    `agents start after DELAY_MS=${results.delayMs}; the harness sees "running" within ~10 ms; machine: ${results.machine.cpus} cores, shared with whatever else runs\n`,
+  );
+  say(
+    '| scenario | agents | levels | floor deploy | a2a-deploy deploy | overhead | /level | /extra agent | floor teardown | a2a-deploy teardown |',
+  );
   say('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const s of results.scenarios) {
     if (!s.runs.length) {
       const p = s.partial;
       const why = `**FAILED**${p ? ` after ${f0(p.afterMs)} ms` : ''}: ${(s.error ?? '-').split('\n')[0]}`;
-      say(`| ${s.name} | ${s.agents} | ${s.levels} | ${s.floor?.deploy ? fmt(s.floor.deploy) : '-'} | ${why} | | | | ${s.floor?.teardown ? fmt(s.floor.teardown) : '-'} | |`);
+      say(
+        `| ${s.name} | ${s.agents} | ${s.levels} | ${s.floor?.deploy ? fmt(s.floor.deploy) : '-'} | ${why} | | | | ${s.floor?.teardown ? fmt(s.floor.teardown) : '-'} | |`,
+      );
       continue;
     }
     const o = s.overhead;
-    say(`| ${s.name} | ${s.agents} | ${s.levels} | ${fmt(s.floor.deploy)} | ${fmt(s.a2a.deploy)} | ${f0(o.deployMs)} | ${f0(o.perLevelMs)} | ${o.perExtraAgentMs === undefined ? '-' : f1(o.perExtraAgentMs)} | ${fmt(s.floor.teardown)} | ${fmt(s.a2a.teardown)} |`);
+    say(
+      `| ${s.name} | ${s.agents} | ${s.levels} | ${fmt(s.floor.deploy)} | ${fmt(s.a2a.deploy)} | ${f0(o.deployMs)} | ${f0(o.perLevelMs)} | ${o.perExtraAgentMs === undefined ? '-' : f1(o.perExtraAgentMs)} | ${fmt(s.floor.teardown)} | ${fmt(s.a2a.teardown)} |`,
+    );
   }
-  say('\n| scenario | history events at running → end (per job) | runs per job | largest run: events / size | events/agent | history size at end (per job) | bytes/agent | largest payload | worker RSS after deploy | worker CPU deploy / teardown | server CPU deploy / teardown |');
+  say(
+    '\n| scenario | history events at running → end (per job) | runs per job | largest run: events / size | events/agent | history size at end (per job) | bytes/agent | largest payload | worker RSS after deploy | worker CPU deploy / teardown | server CPU deploy / teardown |',
+  );
   say('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const s of done) {
     const h = s.history;
-    say(`| ${s.name} | ${f0(h.eventsAtRunning)} → ${f0(h.eventsAtEnd)} | ${f1(h.runsPerJob)} | ${f0(h.maxRunEvents)} / ${f0(h.maxRunBytes / 1024)} KiB | ${f1(h.eventsPerAgent)} | ${f0(h.bytesAtEnd / 1024)} KiB | ${f0(h.bytesPerAgent)} | ${f0((h.largestPayload?.bytes ?? 0) / 1024)} KiB (${h.largestPayload?.what ?? '-'}) | ${f0(s.worker.rssMiB)} MiB | ${f1(s.worker.cpuDeployS.median)} / ${f1(s.worker.cpuTeardownS.median)} s | ${f1(s.server.cpuDeployS.median)} / ${f1(s.server.cpuTeardownS.median)} s |`);
+    say(
+      `| ${s.name} | ${f0(h.eventsAtRunning)} → ${f0(h.eventsAtEnd)} | ${f1(h.runsPerJob)} | ${f0(h.maxRunEvents)} / ${f0(h.maxRunBytes / 1024)} KiB | ${f1(h.eventsPerAgent)} | ${f0(h.bytesAtEnd / 1024)} KiB | ${f0(h.bytesPerAgent)} | ${f0((h.largestPayload?.bytes ?? 0) / 1024)} KiB (${h.largestPayload?.what ?? '-'}) | ${f0(s.worker.rssMiB)} MiB | ${f1(s.worker.cpuDeployS.median)} / ${f1(s.worker.cpuTeardownS.median)} s | ${f1(s.server.cpuDeployS.median)} / ${f1(s.server.cpuTeardownS.median)} s |`,
+    );
   }
   say('\n## Where the deploy time goes (last run, first job, from the workflow history; median / max ms per agent)');
-  say('reaction: callees healthy → its deployAgent (older: startAgent) scheduled; start: scheduled → agent spawned; between: startAgent done → waitHealthy scheduled (0 since deployAgent does both); check: the health wait (includes the agent\'s own start-up); poll gap: the health-poll interval before the successful check (up to that much is lost); WFT: workflow task pick-up / processing');
+  say(
+    "reaction: callees healthy → its deployAgent (older: startAgent) scheduled; start: scheduled → agent spawned; between: startAgent done → waitHealthy scheduled (0 since deployAgent does both); check: the health wait (includes the agent's own start-up); poll gap: the health-poll interval before the successful check (up to that much is lost); WFT: workflow task pick-up / processing",
+  );
   say('\n| scenario | reaction | start | between | check | poll gap | WFT pick-up | WFT run | workflow tasks |');
   say('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   const mm = (x) => (x ? `${f0(x.median)} / ${f0(x.max)}` : '-');
@@ -609,14 +725,19 @@ function report(results) {
     const st = a.steps;
     // Queue and run of an activity are merged: the server stamps a retried activity's start late.
     const merge = (q, r) => (q && r ? { median: q.median + r.median, max: q.max + r.max } : undefined);
-    say(`| ${s.name} | ${mm(st.reaction)} | ${mm(merge(st.startQueue, st.startRun))} | ${mm(st.betweenActivities)} | ${mm(merge(st.checkQueue, st.checkRun))} | ${mm(st.healthPollGap)} | ${mm(a.workflowTasks.queueMs)} | ${mm(a.workflowTasks.runMs)} | ${a.workflowTasks.count} |`);
+    say(
+      `| ${s.name} | ${mm(st.reaction)} | ${mm(merge(st.startQueue, st.startRun))} | ${mm(st.betweenActivities)} | ${mm(merge(st.checkQueue, st.checkRun))} | ${mm(st.healthPollGap)} | ${mm(a.workflowTasks.queueMs)} | ${mm(a.workflowTasks.runMs)} | ${a.workflowTasks.count} |`,
+    );
   }
-  say('\n## Where the teardown time goes (last run, first job): stop accepted → first stopAgent scheduled; stopAgent scheduled → completed (median / max); last stop → workflow end');
+  say(
+    '\n## Where the teardown time goes (last run, first job): stop accepted → first stopAgent scheduled; stopAgent scheduled → completed (median / max); last stop → workflow end',
+  );
   say('\n| scenario | accepted → first stop | stopAgent | last stop → end | accepted → end |');
   say('|---|---:|---:|---:|---:|');
   for (const s of done) {
     const t = s.runs[s.runs.length - 1].analysis?.teardown;
-    if (t) say(`| ${s.name} | ${f0(t.acceptedToFirstStopMs)} | ${mm(t.stopActivityMs)} | ${f0(t.lastStopToEndMs)} | ${f0(t.acceptedToEndMs)} |`);
+    if (t)
+      say(`| ${s.name} | ${f0(t.acceptedToFirstStopMs)} | ${mm(t.stopActivityMs)} | ${f0(t.lastStopToEndMs)} | ${f0(t.acceptedToEndMs)} |`);
   }
   if (results.containers) {
     say('\n## Containers: a2a-deploy container target vs docker-compose (same image)');
@@ -624,30 +745,49 @@ function report(results) {
     else {
       say('| scenario | docker-compose deploy | a2a-deploy deploy | docker-compose teardown | a2a-deploy teardown |');
       say('|---|---:|---:|---:|---:|');
-      for (const c of results.containers.scenarios) say(c.a2a ? `| ${c.name} | ${fmt(c.compose.deploy)} | ${fmt(c.a2a.deploy)} | ${fmt(c.compose.teardown)} | ${fmt(c.a2a.teardown)} |` : `| ${c.name} | failed: ${c.error} | | | |`);
+      for (const c of results.containers.scenarios)
+        say(
+          c.a2a
+            ? `| ${c.name} | ${fmt(c.compose.deploy)} | ${fmt(c.a2a.deploy)} | ${fmt(c.compose.teardown)} | ${fmt(c.a2a.teardown)} |`
+            : `| ${c.name} | failed: ${c.error} | | | |`,
+        );
     }
   }
   const w = results.workerRestart;
   if (w && !w.error) {
     say('\n## Worker SIGKILL + restart during a deploy (pipeline-5)');
-    say(`worker back polling: ${fmt(w.workerRestartMs)} ms; kill → next agent started: ${fmt(w.killToProgressMs)} ms (undisturbed: ${fmt(w.undisturbedMs)} ms); stall added: ${fmt(w.stallAddedMs)} ms; whole deploy longer by ${fmt(w.deployAddedMs)} ms`);
+    say(
+      `worker back polling: ${fmt(w.workerRestartMs)} ms; kill → next agent started: ${fmt(w.killToProgressMs)} ms (undisturbed: ${fmt(w.undisturbedMs)} ms); stall added: ${fmt(w.stallAddedMs)} ms; whole deploy longer by ${fmt(w.deployAddedMs)} ms`,
+    );
     const a = w.runs.find((r) => r.analysis)?.analysis;
     if (a) {
-      say(`history of a killed run: timed out: ${a.timedOut.join(', ') || 'none'}; retried: ${a.retriedActivities.join(', ') || 'none'}; slowest workflow-task pick-up ${f0(a.slowestWorkflowTaskPickupMs)} ms; events from the kill on:`);
+      say(
+        `history of a killed run: timed out: ${a.timedOut.join(', ') || 'none'}; retried: ${a.retriedActivities.join(', ') || 'none'}; slowest workflow-task pick-up ${f0(a.slowestWorkflowTaskPickupMs)} ms; events from the kill on:`,
+      );
       for (const l of a.timeline) say(`    ${l}`);
     }
   } else if (w?.error) say(`\nworker-restart failed: ${w.error}`);
   for (const idle of done.filter((s) => s.idle)) {
     const i = idle.idle;
-    say(`\n## Idle watching (${idle.name}, ${idle.agents} agents, ${i.seconds} s): history ${i.eventsBefore} → ${i.eventsAfter} events (+${i.eventsAdded}); worker ${f1(i.workerCpuPct)}% CPU, server ${f1(i.serverCpuPct)}% CPU, worker RSS ${f0(i.workerRssMiB)} MiB; agent restarts so far ${i.agentRestarts}`);
+    say(
+      `\n## Idle watching (${idle.name}, ${idle.agents} agents, ${i.seconds} s): history ${i.eventsBefore} → ${i.eventsAfter} events (+${i.eventsAdded}); worker ${f1(i.workerCpuPct)}% CPU, server ${f1(i.serverCpuPct)}% CPU, worker RSS ${f0(i.workerRssMiB)} MiB; agent restarts so far ${i.agentRestarts}`,
+    );
     if (i.eventsAdded) {
-      say(`  added: ${Object.entries(i.addedByType).map(([k, v]) => `${k} ×${v}`).join(', ')}`);
+      say(
+        `  added: ${Object.entries(i.addedByType)
+          .map(([k, v]) => `${k} ×${v}`)
+          .join(', ')}`,
+      );
       for (const [why, n] of Object.entries(i.failures)) say(`  ${n}× ${why}`);
     }
   }
-  if (results.worker) say(`worker memory at the end: RSS ${f0(results.worker.rssMiB)} MiB, peak ${f0(results.worker.hwmMiB)} MiB (pid ${results.worker.pid}; the worker-restart step replaces the worker)`);
+  if (results.worker)
+    say(
+      `worker memory at the end: RSS ${f0(results.worker.rssMiB)} MiB, peak ${f0(results.worker.hwmMiB)} MiB (pid ${results.worker.pid}; the worker-restart step replaces the worker)`,
+    );
   say('\n## Targets');
-  for (const t of results.targetsEvaluated) say(`- ${t.status.startsWith('met') ? '✅' : t.status.startsWith('MISSED') ? '❌' : '➖'} ${t.target}: ${t.value} — ${t.status}`);
+  for (const t of results.targetsEvaluated)
+    say(`- ${t.status.startsWith('met') ? '✅' : t.status.startsWith('MISSED') ? '❌' : '➖'} ${t.target}: ${t.value} — ${t.status}`);
 }
 
 main().catch((err) => {

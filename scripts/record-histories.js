@@ -30,7 +30,11 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
   const client = new Client({ connection: await Connection.connect({ address: server.address }) });
   const save = async (name, workflowId) => {
     // The Temporal CLI writes histories in the proto-JSON form the replayer reads.
-    const r = spawnSync(temporalBinary(), ['workflow', 'show', '--workflow-id', workflowId, '--output', 'json', '--address', server.address], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const r = spawnSync(
+      temporalBinary(),
+      ['workflow', 'show', '--workflow-id', workflowId, '--output', 'json', '--address', server.address],
+      { encoding: 'utf8', maxBuffer: 64 << 20 },
+    );
     if (r.status !== 0) throw new Error(r.stderr);
     mkdirSync(OUT, { recursive: true });
     writeFileSync(join(OUT, `${name}.json`), r.stdout);

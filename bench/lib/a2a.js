@@ -52,7 +52,8 @@ async function waitRunning(handles, timeoutMs, check = () => {}) {
  */
 async function runsOf(client, workflowId) {
   const ids = [];
-  for await (const w of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) ids.push({ runId: w.runId, start: w.startTime.getTime() });
+  for await (const w of client.workflow.list({ query: `WorkflowId = '${workflowId}'` }))
+    ids.push({ runId: w.runId, start: w.startTime.getTime() });
   ids.sort((a, b) => a.start - b.start);
   return ids.map(({ runId }) => client.workflow.getHandle(workflowId, runId));
 }
@@ -146,7 +147,8 @@ async function deployAndTeardown(stack, plans, { whileRunning, timeoutMs = 600_0
 
 const sum = (xs) => xs.reduce((a, b) => a + b, 0);
 const ms = (ts) => (ts ? Number(ts.seconds ?? 0) * 1000 + (ts.nanos ?? 0) / 1e6 : NaN);
-const payloadBytes = (payloads) => sum((payloads?.payloads ?? []).map((p) => (p.data?.length ?? 0) + sum(Object.values(p.metadata ?? {}).map((m) => m.length))));
+const payloadBytes = (payloads) =>
+  sum((payloads?.payloads ?? []).map((p) => (p.data?.length ?? 0) + sum(Object.values(p.metadata ?? {}).map((m) => m.length))));
 const decode = (payloads) => {
   try {
     return JSON.parse(Buffer.from(payloads.payloads[0].data).toString('utf8'));
@@ -178,7 +180,17 @@ function healthGapBefore(attempts, intervalMs) {
 function digest(events) {
   const acts = new Map(); // scheduledEventId -> activity
   const wfts = new Map(); // scheduledEventId -> workflow task
-  const d = { acts, wfts, started: NaN, runningAt: NaN, accepted: NaN, ended: NaN, largest: { bytes: 0, what: '' }, countByType: {}, events: events.length };
+  const d = {
+    acts,
+    wfts,
+    started: NaN,
+    runningAt: NaN,
+    accepted: NaN,
+    ended: NaN,
+    largest: { bytes: 0, what: '' },
+    countByType: {},
+    events: events.length,
+  };
   for (const e of events) {
     const id = Number(e.eventId);
     const t = ms(e.eventTime);
@@ -186,7 +198,13 @@ function digest(events) {
     d.countByType[name] = (d.countByType[name] ?? 0) + 1;
     const attrs = Object.values(e).find((v) => v && typeof v === 'object' && !('seconds' in v) && ('input' in v || 'result' in v));
     const bytes = attrs ? payloadBytes(attrs.input ?? attrs.result) : 0;
-    if (bytes > d.largest.bytes) d.largest = { bytes, what: name.replace('EVENT_TYPE_', '').toLowerCase() + (e.activityTaskScheduledEventAttributes ? ` (${e.activityTaskScheduledEventAttributes.activityType?.name})` : '') };
+    if (bytes > d.largest.bytes)
+      d.largest = {
+        bytes,
+        what:
+          name.replace('EVENT_TYPE_', '').toLowerCase() +
+          (e.activityTaskScheduledEventAttributes ? ` (${e.activityTaskScheduledEventAttributes.activityType?.name})` : ''),
+      };
     switch (e.eventType) {
       case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
         d.started = t;
@@ -212,12 +230,18 @@ function digest(events) {
       }
       case EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED: {
         const a = acts.get(Number(e.activityTaskStartedEventAttributes.scheduledEventId));
-        if (a) (a.started = t), (a.attempt = e.activityTaskStartedEventAttributes.attempt);
+        if (a) {
+          a.started = t;
+          a.attempt = e.activityTaskStartedEventAttributes.attempt;
+        }
         break;
       }
       case EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: {
         const a = acts.get(Number(e.activityTaskCompletedEventAttributes.scheduledEventId));
-        if (a) (a.completed = t), (a.result = decode(e.activityTaskCompletedEventAttributes.result));
+        if (a) {
+          a.completed = t;
+          a.result = decode(e.activityTaskCompletedEventAttributes.result);
+        }
         break;
       }
       case EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: {
@@ -308,7 +332,11 @@ async function analyseHistory(client, handle, plan) {
     largestPayload: runs.map((r) => r.largest).reduce((a, b) => (b.bytes > a.bytes ? b : a)),
     submitToFirstStartMs: Math.min(...[...starts.values()].map((s) => s.scheduled)) - first.started,
     startToRunningMs: first.runningAt - first.started,
-    workflowTasks: { count: wftList.length, queueMs: summary(wftList.map((w) => w.started - w.scheduled)), runMs: summary(wftList.map((w) => w.completed - w.started)) },
+    workflowTasks: {
+      count: wftList.length,
+      queueMs: summary(wftList.map((w) => w.started - w.scheduled)),
+      runMs: summary(wftList.map((w) => w.completed - w.started)),
+    },
     steps: Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, summary(v)])),
     teardown,
   };

@@ -26,22 +26,25 @@ function dockerReady() {
     return { ok: false, note: "a2a-deploy's container target is not built yet (dist/activities/docker-runner.js is the placeholder)" };
   }
   const buildScript = join(ROOT, 'scripts', 'build-agent-image.sh');
-  if (!existsSync(buildScript) && !process.env.BENCH_AGENT_IMAGE) return { ok: false, note: 'scripts/build-agent-image.sh does not exist yet (or set BENCH_AGENT_IMAGE)' };
+  if (!existsSync(buildScript) && !process.env.BENCH_AGENT_IMAGE)
+    return { ok: false, note: 'scripts/build-agent-image.sh does not exist yet (or set BENCH_AGENT_IMAGE)' };
 
   if (run('docker', ['info']).status !== 0) {
     const install = join(ROOT, 'scripts', 'install-docker.sh');
     if (!existsSync(install)) return { ok: false, note: 'no Docker engine answers `docker info`' };
     const r = run('bash', [install], { stdio: ['ignore', 'pipe', 'pipe'] });
-    if (r.status !== 0 || run('docker', ['info']).status !== 0) return { ok: false, note: `no Docker engine (scripts/install-docker.sh: ${(r.stderr || r.stdout).trim().split('\n').pop()})` };
+    if (r.status !== 0 || run('docker', ['info']).status !== 0)
+      return { ok: false, note: `no Docker engine (scripts/install-docker.sh: ${(r.stderr || r.stdout).trim().split('\n').pop()})` };
   }
 
   let image = process.env.BENCH_AGENT_IMAGE;
   if (!image) {
     // Our own tag, so that a rebuild here never swaps the image under someone else's tests.
     const r = run('bash', [buildScript, 'a2a-deploy/agent:bench']);
-    if (r.status !== 0) return { ok: false, note: `scripts/build-agent-image.sh failed: ${(r.stderr || r.stdout).trim().split('\n').pop()}` };
+    if (r.status !== 0)
+      return { ok: false, note: `scripts/build-agent-image.sh failed: ${(r.stderr || r.stdout).trim().split('\n').pop()}` };
     // The script's output names the image somewhere; take the last token Docker knows as an image.
-    const tokens = `${r.stdout}\n${r.stderr}`.match(/[a-z0-9][a-z0-9._\/-]*:[A-Za-z0-9._-]+/g) ?? [];
+    const tokens = `${r.stdout}\n${r.stderr}`.match(/[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9._-]+/g) ?? [];
     image = [...tokens].reverse().find((t) => run('docker', ['image', 'inspect', t]).status === 0);
     if (!image) return { ok: false, note: 'cannot tell which image scripts/build-agent-image.sh built; set BENCH_AGENT_IMAGE' };
   }
@@ -53,13 +56,25 @@ function dockerReady() {
     // Debian's docker-compose package, as the baseline the brief names.
     run('apt-get', ['update', '-qq']);
     const r = run('apt-get', ['install', '-y', '-qq', 'docker-compose'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-    if (r.status !== 0 || run('docker-compose', ['version']).status !== 0) return { ok: false, note: `docker-compose is missing and could not be installed: ${(r.stderr || '').trim().split('\n').pop()}` };
+    if (r.status !== 0 || run('docker-compose', ['version']).status !== 0)
+      return { ok: false, note: `docker-compose is missing and could not be installed: ${(r.stderr || '').trim().split('\n').pop()}` };
     compose = ['docker-compose'];
   }
 
   // The cheapest health probe the image offers: an HTTP client, else a TCP connect through
   // bash (the fixture agent listens only once ready, so an open port means healthy), else node.
-  const tools = run('docker', ['run', '--rm', '--network', 'none', '--entrypoint', 'sh', image, '-c', 'for t in curl wget bash; do command -v $t >/dev/null && echo $t && exit; done; echo node']).stdout.trim() || 'node (the image has no shell)';
+  const tools =
+    run('docker', [
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--entrypoint',
+      'sh',
+      image,
+      '-c',
+      'for t in curl wget bash; do command -v $t >/dev/null && echo $t && exit; done; echo node',
+    ]).stdout.trim() || 'node (the image has no shell)';
   const probe = (port) => {
     const url = `http://127.0.0.1:${port}/health`;
     if (tools === 'curl') return ['CMD', 'curl', '-fsS', '-o', '/dev/null', url];
@@ -69,7 +84,13 @@ function dockerReady() {
     return ['CMD', 'node', '-e', `require('http').get('${url}',r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1))`];
   };
   const version = run(compose[0], [...compose.slice(1), 'version', '--short']).stdout.trim();
-  return { ok: true, note: `image ${image}, ${compose.join(' ')} ${version}, health probe: ${tools}, interval ${HEALTH_INTERVAL}`, image, compose, probe };
+  return {
+    ok: true,
+    note: `image ${image}, ${compose.join(' ')} ${version}, health probe: ${tools}, interval ${HEALTH_INTERVAL}`,
+    image,
+    compose,
+    probe,
+  };
 }
 
 /** The compose file for a plan: one service per agent, the plan's own env, host network. */
@@ -98,7 +119,9 @@ function composeRun(docker, args) {
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
-    child.on('exit', (code) => (code === 0 ? done(out) : fail(new Error(`${docker.compose.join(' ')} ${args.join(' ')}: exit ${code}\n${out.slice(-2000)}`))));
+    child.on('exit', (code) =>
+      code === 0 ? done(out) : fail(new Error(`${docker.compose.join(' ')} ${args.join(' ')}: exit ${code}\n${out.slice(-2000)}`)),
+    );
   });
 }
 

@@ -57,7 +57,9 @@ async function startStack({ port = 27933, uiPort = 28933 } = {}) {
     checkWorker() {
       const w = stack.worker;
       if (w && !w.ended) return;
-      throw new Error(`the worker ${w ? w.ended : 'is not running'} (whole log: ${stack.workerLog}); its last output:\n${stack.workerOutput().split('\n').slice(-15).join('\n')}`);
+      throw new Error(
+        `the worker ${w ? w.ended : 'is not running'} (whole log: ${stack.workerLog}); its last output:\n${stack.workerOutput().split('\n').slice(-15).join('\n')}`,
+      );
     },
     workerOutput: () => '',
     async killWorker(signal = 'SIGKILL') {

@@ -46,7 +46,8 @@ function shapedDag(sizes) {
     // unmentioned), so spread the calls over the whole level below.
     const perCaller = Math.max(2, Math.ceil(below / sizes[t]));
     for (let i = 0; i < sizes[t]; i++) {
-      for (let k = 0; k < Math.min(perCaller, below); k++) lines.push(`    - { from: ${id(l, i)}, to: ${id(l - 1, (i * perCaller + k) % below)} }`);
+      for (let k = 0; k < Math.min(perCaller, below); k++)
+        lines.push(`    - { from: ${id(l, i)}, to: ${id(l - 1, (i * perCaller + k) % below)} }`);
     }
   }
   return { ids, levels, topology: lines };
@@ -81,7 +82,13 @@ function writeJob(dir, name, topo, { delayMs, firstPort = FIRST_PORT, target = '
     lines.push('    deployment:');
     if (target === 'container') {
       const dir = join(ROOT, 'test', 'fixtures', 'agents');
-      lines.push('      target: container', `      image: ${image}`, '      network: host', '      pull: never', `      volumes: ["${dir}:${dir}:ro"]`);
+      lines.push(
+        '      target: container',
+        `      image: ${image}`,
+        '      network: host',
+        '      pull: never',
+        `      volumes: ["${dir}:${dir}:ro"]`,
+      );
     }
     lines.push(`      environment: { DELAY_MS: ${delayMs} }`);
   });

@@ -20,7 +20,18 @@ import Docker from 'dockerode';
 import { isAbsolute, resolve } from 'node:path';
 import { containerName, type AgentPlan } from '../job/plan';
 import { healthRound, pollHealth } from './health';
-import type { AgentEvent, AgentRef, LogChunk, LogRequest, RunnerActivities, StartedAgent, StopOptions, StoppedAgent, WatchedAgent, WatchOptions } from './types';
+import type {
+  AgentEvent,
+  AgentRef,
+  LogChunk,
+  LogRequest,
+  RunnerActivities,
+  StartedAgent,
+  StopOptions,
+  StoppedAgent,
+  WatchedAgent,
+  WatchOptions,
+} from './types';
 import { activityContext, heartbeat } from './context';
 import { MARKER, markerOf, SPEC } from './markers';
 
@@ -127,7 +138,12 @@ async function containerLogs(idOrName: string, opts: { stdout?: boolean; stderr?
   try {
     const buf = await docker()
       .getContainer(idOrName)
-      .logs({ stdout: opts.stdout ?? true, stderr: opts.stderr ?? true, follow: false, ...(opts.tail !== undefined ? { tail: opts.tail } : {}) });
+      .logs({
+        stdout: opts.stdout ?? true,
+        stderr: opts.stderr ?? true,
+        follow: false,
+        ...(opts.tail !== undefined ? { tail: opts.tail } : {}),
+      });
     return demuxLogs(Buffer.isBuffer(buf) ? buf : Buffer.from(buf as unknown as string));
   } catch (e) {
     if (statusOf(e) === 404) return { stdout: Buffer.alloc(0), stderr: Buffer.alloc(0) };
@@ -204,7 +220,13 @@ async function pull(image: string): Promise<string | undefined> {
   try {
     const stream = await docker().pull(image);
     // Errors after the pull started arrive as progress events, not as a rejected call.
-    await new Promise<void>((done, fail) => docker().modem.followProgress(stream, (err: Error | null) => (err ? fail(err) : done()), () => heartbeat()));
+    await new Promise<void>((done, fail) =>
+      docker().modem.followProgress(
+        stream,
+        (err: Error | null) => (err ? fail(err) : done()),
+        () => heartbeat(),
+      ),
+    );
     return undefined;
   } catch (e) {
     const code = (e as EngineError)?.code;
@@ -528,7 +550,13 @@ export const dockerRunner: RunnerActivities = {
           alive.push(a);
           continue;
         }
-        events.push({ id: a.id, kind: 'exited', exitCode: info ? info.State.ExitCode : null, detail: describeExit(a.id, info), stderr: await stderrTail(refOf(a)) });
+        events.push({
+          id: a.id,
+          kind: 'exited',
+          exitCode: info ? info.State.ExitCode : null,
+          detail: describeExit(a.id, info),
+          stderr: await stderrTail(refOf(a)),
+        });
       }
       if (round % 4 === 0) events.push(...(await healthRound(alive, misses, unhealthyAfter, (a) => stderrTail(refOf(a)))));
       if (events.length > 0) return events;

@@ -74,7 +74,12 @@ export async function healthRound(
       const n = ok[j] ? 0 : (misses.get(a.id) ?? 0) + 1;
       misses.set(a.id, n);
       if (n >= unhealthyAfter) {
-        events.push({ id: a.id, kind: 'unhealthy', detail: `agent '${a.id}' failed ${n} health checks in a row at ${a.healthUrl}`, stderr: await stderrOf(a) });
+        events.push({
+          id: a.id,
+          kind: 'unhealthy',
+          detail: `agent '${a.id}' failed ${n} health checks in a row at ${a.healthUrl}`,
+          stderr: await stderrOf(a),
+        });
       }
     }
   }

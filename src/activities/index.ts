@@ -17,7 +17,11 @@ export const activities = {
   deployAgent: async (ref: AgentRef): Promise<DeployedAgent> => {
     const runner = runners[ref.agent.target];
     const started = await runner.startAgent(ref);
-    const health = await runner.waitHealthy({ ...ref, pid: started.pid, ...(started.containerId ? { containerId: started.containerId } : {}) });
+    const health = await runner.waitHealthy({
+      ...ref,
+      pid: started.pid,
+      ...(started.containerId ? { containerId: started.containerId } : {}),
+    });
     return { ...started, health };
   },
   startAgent: (ref: AgentRef) => runners[ref.agent.target].startAgent(ref),

@@ -6,11 +6,32 @@
 // marker, so a retried start never starts a second copy.
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { agentDir } from '../config/paths';
 import type { AgentPlan } from '../job/plan';
-import type { AgentEvent, AgentRef, LogChunk, LogRequest, RunnerActivities, StartedAgent, StopOptions, StoppedAgent, WatchOptions } from './types';
+import type {
+  AgentEvent,
+  AgentRef,
+  LogChunk,
+  LogRequest,
+  RunnerActivities,
+  StartedAgent,
+  StopOptions,
+  StoppedAgent,
+  WatchOptions,
+} from './types';
 import { readLogDir } from './log-files';
 import { healthRound, pollHealth, stderrTail } from './health';
 import { heartbeat } from './context';
@@ -67,7 +88,8 @@ export function listMarkedAgents(): { pid: number; marker: string; server?: stri
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     const m = processMarker(Number(name));
-    if (m?.marker && leaderOf(Number(name)) === Number(name)) out.push({ pid: Number(name), marker: m.marker, ...(m.server ? { server: m.server } : {}) });
+    if (m?.marker && leaderOf(Number(name)) === Number(name))
+      out.push({ pid: Number(name), marker: m.marker, ...(m.server ? { server: m.server } : {}) });
   }
   return out;
 }
@@ -137,7 +159,6 @@ async function waitGone(pid: number, ms: number): Promise<boolean> {
   }
   return !processMarker(pid);
 }
-
 
 function signalGroup(pid: number, signal: NodeJS.Signals) {
   try {
@@ -248,10 +269,17 @@ export const localRunner: RunnerActivities = {
         if (processMarker(a.pid)?.marker === markerOf(job, a.id)) return true;
         const e = exits.get(a.pid);
         const how = e ? (e.signal ? `was killed by ${e.signal}` : `exited with code ${e.code}`) : 'exited';
-        events.push({ id: a.id, kind: 'exited', exitCode: e ? e.code : null, detail: `agent '${a.id}' ${how}`, stderr: stderrTail(join(agentDir(job, a.id), 'stderr.log')) });
+        events.push({
+          id: a.id,
+          kind: 'exited',
+          exitCode: e ? e.code : null,
+          detail: `agent '${a.id}' ${how}`,
+          stderr: stderrTail(join(agentDir(job, a.id), 'stderr.log')),
+        });
         return false;
       });
-      if (round % 4 === 0) events.push(...(await healthRound(alive, misses, unhealthyAfter, (a) => stderrTail(join(agentDir(job, a.id), 'stderr.log')))));
+      if (round % 4 === 0)
+        events.push(...(await healthRound(alive, misses, unhealthyAfter, (a) => stderrTail(join(agentDir(job, a.id), 'stderr.log')))));
       if (events.length > 0) return events;
       ctx.heartbeat({ round });
       await Promise.race([new Promise((r) => setTimeout(r, 500)), ctx.cancelled]);

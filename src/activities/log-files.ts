@@ -27,7 +27,11 @@ export function readRange(path: string, from: number, to: number): string {
 export function tailLines(path: string, lines: number, maxBytes = 1 << 20): string {
   const size = fileSize(path);
   const text = readRange(path, Math.max(0, size - maxBytes), size);
-  return text.split('\n').filter((l) => l.length > 0).slice(-lines).join('\n');
+  return text
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .slice(-lines)
+    .join('\n');
 }
 
 /** stdout.log and stderr.log of one agent directory: a tail, or what followed the offsets. */

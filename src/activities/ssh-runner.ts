@@ -21,10 +21,19 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { Client, utils as sshUtils, type ClientChannel, type ConnectConfig } from 'ssh2';
 import type { AgentPlan, DeploymentPlan } from '../job/plan';
 import { healthRound, pollHealth } from './health';
-import type { AgentEvent, AgentRef, LogChunk, LogRequest, RunnerActivities, StartedAgent, StopOptions, StoppedAgent, WatchOptions } from './types';
+import type {
+  AgentEvent,
+  AgentRef,
+  LogChunk,
+  LogRequest,
+  RunnerActivities,
+  StartedAgent,
+  StopOptions,
+  StoppedAgent,
+  WatchOptions,
+} from './types';
 import { activityContext, heartbeat } from './context';
 import { MARKER, markerOf, SPEC } from './markers';
-
 
 /** Idle connections are closed after this long, so a quiet worker holds no sessions open. */
 const IDLE_CLOSE_MS = 60_000;
@@ -44,7 +53,10 @@ const BEGIN = 'A2A-DEPLOY-BEGIN';
 export function shellQuote(value: string): string {
   if (value.includes('\0')) {
     // A NUL cannot be passed in argv or the environment: refuse rather than truncate silently.
-    throw ApplicationFailure.nonRetryable(`a value contains a NUL byte, which no process can receive: ${JSON.stringify(value)}`, 'AgentSpecError');
+    throw ApplicationFailure.nonRetryable(
+      `a value contains a NUL byte, which no process can receive: ${JSON.stringify(value)}`,
+      'AgentSpecError',
+    );
   }
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
@@ -84,7 +96,13 @@ function endpointOf(d: DeploymentPlan): Endpoint {
   const port = d.sshPort ?? 22;
   const user = d.user ?? currentUser();
   const bare = host.includes(':') ? `[${host}]` : host;
-  return { host, port, user, label: `${bare}:${port}`, knownHostsName: port === 22 ? host.toLowerCase() : `[${host.toLowerCase()}]:${port}` };
+  return {
+    host,
+    port,
+    user,
+    label: `${bare}:${port}`,
+    knownHostsName: port === 22 ? host.toLowerCase() : `[${host.toLowerCase()}]:${port}`,
+  };
 }
 
 function currentUser(): string {
@@ -147,7 +165,12 @@ export function knownHostsFieldMatches(field: string, name: string): boolean {
   for (const pattern of field.split(',')) {
     const negated = pattern.startsWith('!');
     const glob = (negated ? pattern.slice(1) : pattern).toLowerCase();
-    const re = new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    const re = new RegExp(
+      `^${glob
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`,
+    );
     if (re.test(name)) {
       if (negated) return false; // a matching negation wins over any positive match
       matched = true;
@@ -167,7 +190,10 @@ interface HostKeyPolicy {
 function hostKeyPolicy(d: DeploymentPlan, ep: Endpoint, baseDir: string): HostKeyPolicy {
   const file = localPath(d.knownHosts ?? '~/.ssh/known_hosts', baseDir);
   if (d.hostKey) return { pinned: d.hostKey, file, entries: [] };
-  return { file, entries: readKnownHosts(file).filter((e) => e.marker !== '@cert-authority' && knownHostsFieldMatches(e.patterns, ep.knownHostsName)) };
+  return {
+    file,
+    entries: readKnownHosts(file).filter((e) => e.marker !== '@cert-authority' && knownHostsFieldMatches(e.patterns, ep.knownHostsName)),
+  };
 }
 
 /** Throws (non-retryable) unless the presented key is the one we expect for this host. */
@@ -184,7 +210,10 @@ function verifyHostKey(key: Buffer, policy: HostKeyPolicy, ep: Endpoint): void {
   }
   const revoked = policy.entries.find((e) => e.marker === '@revoked' && e.key.equals(key));
   if (revoked) {
-    throw ApplicationFailure.nonRetryable(`host key of ${ep.label} (${fp}) is marked @revoked in ${revoked.file}:${revoked.line}; refusing to connect`, 'SshHostKeyRevoked');
+    throw ApplicationFailure.nonRetryable(
+      `host key of ${ep.label} (${fp}) is marked @revoked in ${revoked.file}:${revoked.line}; refusing to connect`,
+      'SshHostKeyRevoked',
+    );
   }
   const known = policy.entries.filter((e) => !e.marker);
   if (known.some((e) => e.key.equals(key))) return;
@@ -208,7 +237,15 @@ function verifyHostKey(key: Buffer, policy: HostKeyPolicy, ep: Endpoint): void {
 
 /** Host key algorithms, those of the keys known_hosts holds first (as OpenSSH orders them), so a
  *  host with several keys presents the one we know rather than looking "changed". */
-const HOST_KEY_ALGORITHMS = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] as const;
+const HOST_KEY_ALGORITHMS = [
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+  'ssh-rsa',
+] as const;
 type HostKeyAlgorithm = (typeof HOST_KEY_ALGORITHMS)[number];
 function hostKeyAlgorithms(policy: HostKeyPolicy): HostKeyAlgorithm[] {
   const knownTypes = new Set(policy.entries.filter((e) => !e.marker).map((e) => e.type));
@@ -244,13 +281,16 @@ function credentials(d: DeploymentPlan, baseDir: string): Credentials {
     if (key instanceof Error) {
       throw ApplicationFailure.nonRetryable(
         `ssh key ${file} cannot be used: ${key.message}` +
-          (/passphrase|encrypted/i.test(key.message) ? ' (use an unencrypted deploy key, or leave ssh_key out to use the SSH agent via SSH_AUTH_SOCK)' : ''),
+          (/passphrase|encrypted/i.test(key.message)
+            ? ' (use an unencrypted deploy key, or leave ssh_key out to use the SSH agent via SSH_AUTH_SOCK)'
+            : ''),
         'SshKeyError',
       );
     }
     return { config: { privateKey: key }, describe: `key ${file}` };
   }
-  if (process.env.SSH_AUTH_SOCK) return { config: { agent: process.env.SSH_AUTH_SOCK }, describe: `the SSH agent (${process.env.SSH_AUTH_SOCK})` };
+  if (process.env.SSH_AUTH_SOCK)
+    return { config: { agent: process.env.SSH_AUTH_SOCK }, describe: `the SSH agent (${process.env.SSH_AUTH_SOCK})` };
   // Like ssh itself: fall back to the default identities when there is no agent.
   for (const name of ['id_ed25519', 'id_ecdsa', 'id_rsa']) {
     const file = join(homedir(), '.ssh', name);
@@ -395,7 +435,10 @@ async function openConnection(id: string, ep: Endpoint, creds: Credentials, poli
       conn.closed = true;
       if (conn.idleTimer) clearTimeout(conn.idleTimer);
       const entry = pool.get(id);
-      entry?.then((c) => c === conn && pool.get(id) === entry && pool.delete(id), () => undefined);
+      entry?.then(
+        (c) => c === conn && pool.get(id) === entry && pool.delete(id),
+        () => undefined,
+      );
       const err = ApplicationFailure.retryable(`SSH connection to ${ep.label} was lost`, 'SshConnectionLost');
       for (const f of conn.onClose) f(err);
       if (!ready) reject(refused ?? err);
@@ -470,12 +513,16 @@ async function runScript(conn: Conn, body: string, timeoutMs = COMMAND_TIMEOUT_M
       const onClose = (e: Error) => finish(() => fail(e));
       conn.onClose.add(onClose);
       const timer = setTimeout(() => {
-        finish(() => fail(ApplicationFailure.retryable(`a command on ${conn.ep.label} took longer than ${timeoutMs / 1000} s`, 'SshTimeout')));
+        finish(() =>
+          fail(ApplicationFailure.retryable(`a command on ${conn.ep.label} took longer than ${timeoutMs / 1000} s`, 'SshTimeout')),
+        );
         closeConn(conn); // a hung session means a sick connection: start over with a new one
       }, timeoutMs);
       const onSession = (e: Error | undefined, stream: ClientChannel) => {
         if (e) {
-          return finish(() => fail(ApplicationFailure.retryable(`cannot open an SSH session on ${conn.ep.label}: ${e.message}`, 'SshError')));
+          return finish(() =>
+            fail(ApplicationFailure.retryable(`cannot open an SSH session on ${conn.ep.label}: ${e.message}`, 'SshError')),
+          );
         }
         stream.on('data', (b: Buffer) => out.push(b));
         stream.stderr.on('data', (b: Buffer) => err.push(b));
@@ -622,19 +669,22 @@ async function status(
   waitGoneMs = 0,
 ): Promise<Map<number, Ended | 'alive'>> {
   const anyAlive = agents.map((a) => `a2a_alive ${a.pid} ${shellQuote(markerOf(job, a.id))}`).join(' || ');
-  const wait = waitGoneMs > 0
-    ? // `sleep 0.05` is GNU and busybox; a strictly POSIX sleep falls back to whole seconds.
-      `n=0; while [ $n -lt ${Math.ceil(waitGoneMs / 50)} ] && { ${anyAlive}; }; do sleep 0.05 2>/dev/null || sleep 1; n=$((n + 1)); done\n`
-    : '';
-  const script = wait + agents
-    .map((a) =>
-      [
-        `if a2a_alive ${a.pid} ${shellQuote(markerOf(job, a.id))}; then echo "A2A-DEPLOY-ST ${a.pid} alive"`,
-        // Gone: the wrapper's record, if it is this pid's ("pid status").
-        `else e=$( (cd ${remotePath(a.workdir ?? '~')} && cat ${shellQuote(`.a2a-deploy/${job}/${a.id}/exit`)}) 2>/dev/null); echo "A2A-DEPLOY-ST ${a.pid} gone $e"; fi`,
-      ].join('\n'),
-    )
-    .join('\n');
+  const wait =
+    waitGoneMs > 0
+      ? // `sleep 0.05` is GNU and busybox; a strictly POSIX sleep falls back to whole seconds.
+        `n=0; while [ $n -lt ${Math.ceil(waitGoneMs / 50)} ] && { ${anyAlive}; }; do sleep 0.05 2>/dev/null || sleep 1; n=$((n + 1)); done\n`
+      : '';
+  const script =
+    wait +
+    agents
+      .map((a) =>
+        [
+          `if a2a_alive ${a.pid} ${shellQuote(markerOf(job, a.id))}; then echo "A2A-DEPLOY-ST ${a.pid} alive"`,
+          // Gone: the wrapper's record, if it is this pid's ("pid status").
+          `else e=$( (cd ${remotePath(a.workdir ?? '~')} && cat ${shellQuote(`.a2a-deploy/${job}/${a.id}/exit`)}) 2>/dev/null); echo "A2A-DEPLOY-ST ${a.pid} gone $e"; fi`,
+        ].join('\n'),
+      )
+      .join('\n');
   const out = await remote(d, baseDir, script, COMMAND_TIMEOUT_MS + waitGoneMs);
   const result = new Map<number, Ended | 'alive'>();
   for (const l of lines(out.stdout, 'A2A-DEPLOY-ST')) {
@@ -646,10 +696,24 @@ async function status(
 }
 
 /** The last lines of a remote log of an agent (for error messages). */
-async function remoteTail(job: string, id: string, d: DeploymentPlan, baseDir: string, stream: 'stdout' | 'stderr', n = 15): Promise<string> {
+async function remoteTail(
+  job: string,
+  id: string,
+  d: DeploymentPlan,
+  baseDir: string,
+  stream: 'stdout' | 'stderr',
+  n = 15,
+): Promise<string> {
   try {
-    const out = await remote(d, baseDir, `cd ${remotePath(d.workdir ?? '~')} 2>/dev/null && tail -c 8192 ${shellQuote(`.a2a-deploy/${job}/${id}/${stream}.log`)} 2>/dev/null | tail -n ${n}`);
-    return out.stdout.split('\n').filter((l) => l.length > 0).join('\n');
+    const out = await remote(
+      d,
+      baseDir,
+      `cd ${remotePath(d.workdir ?? '~')} 2>/dev/null && tail -c 8192 ${shellQuote(`.a2a-deploy/${job}/${id}/${stream}.log`)} 2>/dev/null | tail -n ${n}`,
+    );
+    return out.stdout
+      .split('\n')
+      .filter((l) => l.length > 0)
+      .join('\n');
   } catch (e) {
     return `(cannot read the remote ${stream}.log: ${(e as Error).message})`;
   }
@@ -671,7 +735,13 @@ async function terminate(job: string, agent: AgentPlan, pids: number[], force: b
     for (;;) {
       // The remote waits in slices of at most 2 s, so we heartbeat in between.
       const slice = Math.max(0, Math.min(2000, deadline - Date.now()));
-      const st = await status(d, agent.baseDir, job, which.map((pid) => ({ id: agent.id, pid, workdir: d.workdir })), slice);
+      const st = await status(
+        d,
+        agent.baseDir,
+        job,
+        which.map((pid) => ({ id: agent.id, pid, workdir: d.workdir })),
+        slice,
+      );
       const left = which.filter((p) => st.get(p) === 'alive');
       if (left.length === 0 || Date.now() >= deadline) return left;
       heartbeat({ stopping: left });
@@ -685,7 +755,11 @@ async function terminate(job: string, agent: AgentPlan, pids: number[], force: b
   }
   if (!signalled || !force) await signal('KILL', left);
   left = await waitGone(left, 5000);
-  if (left.length > 0) throw ApplicationFailure.retryable(`agent '${agent.id}' (pid ${left.join(', ')}) survived SIGKILL on ${endpointOf(d).label}`, 'AgentStopError');
+  if (left.length > 0)
+    throw ApplicationFailure.retryable(
+      `agent '${agent.id}' (pid ${left.join(', ')}) survived SIGKILL on ${endpointOf(d).label}`,
+      'AgentStopError',
+    );
   return true;
 }
 
@@ -697,7 +771,8 @@ export const sshRunner: RunnerActivities = {
     const marker = markerOf(job, agent.id);
     for (const [name] of Object.entries(agent.env)) {
       // The schema allows only such names; checked again because a name is not quoted as a value is.
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw ApplicationFailure.nonRetryable(`invalid environment variable name ${JSON.stringify(name)}`, 'AgentSpecError');
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+        throw ApplicationFailure.nonRetryable(`invalid environment variable name ${JSON.stringify(name)}`, 'AgentSpecError');
     }
     // argv: the program and its arguments as shell words (a module path may need resolving first).
     let program: string;
@@ -753,7 +828,8 @@ export const sshRunner: RunnerActivities = {
       ].join('\n');
       const out = (await remote(d, agent.baseDir, script)).stdout;
       const error = lines(out, 'A2A-DEPLOY-ERROR')[0];
-      if (error !== undefined) throw ApplicationFailure.nonRetryable(`cannot start '${agent.id}' on ${endpointOf(d).label}: ${error}`, 'AgentStartError');
+      if (error !== undefined)
+        throw ApplicationFailure.nonRetryable(`cannot start '${agent.id}' on ${endpointOf(d).label}: ${error}`, 'AgentStartError');
       const logDir = lines(out, 'A2A-DEPLOY-DIR')[0] ?? '';
       const started = lines(out, 'A2A-DEPLOY-STARTED')[0];
       if (started) return { pid: Number(started), reused: false, startedAt, logDir };
@@ -769,9 +845,17 @@ export const sshRunner: RunnerActivities = {
         return { pid: same.pid, reused: true, startedAt: Number(pidText) === same.pid && recordedAt ? recordedAt : startedAt, logDir };
       }
       // An older spec, or strays: stop them, then look again (and start).
-      await terminate(job, agent, running.map((p) => p.pid), false);
+      await terminate(
+        job,
+        agent,
+        running.map((p) => p.pid),
+        false,
+      );
     }
-    throw ApplicationFailure.retryable(`agent '${agent.id}' keeps reappearing on ${endpointOf(d).label}; is another deployer starting it?`, 'AgentStartError');
+    throw ApplicationFailure.retryable(
+      `agent '${agent.id}' keeps reappearing on ${endpointOf(d).label}; is another deployer starting it?`,
+      'AgentStartError',
+    );
   },
 
   async waitHealthy({ job, agent, pid }) {
@@ -779,7 +863,9 @@ export const sshRunner: RunnerActivities = {
     let ended: Ended | undefined;
     return pollHealth(agent, {
       alive: async () => {
-        const st = (await status(agent.deployment, agent.baseDir, job, [{ id: agent.id, pid, workdir: agent.deployment.workdir }])).get(pid);
+        const st = (await status(agent.deployment, agent.baseDir, job, [{ id: agent.id, pid, workdir: agent.deployment.workdir }])).get(
+          pid,
+        );
         if (st === 'alive') return true;
         ended = st;
         return false;
@@ -829,7 +915,12 @@ export const sshRunner: RunnerActivities = {
         [...byHost].map(async ([host, group]) => {
           const d = group[0].deployment;
           const baseDir = baseDirs.get(host) ?? process.cwd();
-          const st = await status(d, baseDir, job, group.map((a) => ({ id: a.id, pid: a.pid, workdir: a.deployment.workdir })));
+          const st = await status(
+            d,
+            baseDir,
+            job,
+            group.map((a) => ({ id: a.id, pid: a.pid, workdir: a.deployment.workdir })),
+          );
           for (const a of group) {
             const s = st.get(a.pid);
             if (s === 'alive') {
@@ -847,7 +938,12 @@ export const sshRunner: RunnerActivities = {
         }),
       );
       // Liveness every second; health (HTTP from the worker) every other round.
-      if (round % 2 === 0) events.push(...(await healthRound(alive, misses, unhealthyAfter, (a) => remoteTail(job, a.id, a.deployment, baseDirFor(a.deployment), 'stderr'))));
+      if (round % 2 === 0)
+        events.push(
+          ...(await healthRound(alive, misses, unhealthyAfter, (a) =>
+            remoteTail(job, a.id, a.deployment, baseDirFor(a.deployment), 'stderr'),
+          )),
+        );
       if (events.length > 0) return events;
       ctx?.heartbeat({ round });
       await Promise.race([sleep(1000), ...(ctx ? [ctx.cancelled] : [])]);
@@ -876,7 +972,15 @@ export const sshRunner: RunnerActivities = {
       const nl = out.indexOf('\n');
       const size = Number(out.slice(0, nl)) || 0;
       const text = out.slice(nl + 1);
-      return { size, text: offsets ? text : text.split('\n').filter((l) => l.length > 0).join('\n') };
+      return {
+        size,
+        text: offsets
+          ? text
+          : text
+              .split('\n')
+              .filter((l) => l.length > 0)
+              .join('\n'),
+      };
     };
     const [out, err] = await Promise.all([read('stdout'), read('stderr')]);
     return { stdout: out.text, stderr: err.text, offsets: { stdout: out.size, stderr: err.size } };

@@ -44,7 +44,14 @@ function analyse(values: number[], text: string): { summary: string; result: Rec
 start({
   name: 'analyzer',
   description: `Analyses the collected dataset (${analysis})`,
-  skills: [{ id: analysis, name: `Analysis: ${analysis}`, description: `Applies the '${analysis}' analysis to the dataset from the collector`, tags: ['analysis', analysis] }],
+  skills: [
+    {
+      id: analysis,
+      name: `Analysis: ${analysis}`,
+      description: `Applies the '${analysis}' analysis to the dataset from the collector`,
+      tags: ['analysis', analysis],
+    },
+  ],
   async handle({ text, unvisitedPeers, callPeers }) {
     const peerReplies = unvisitedPeers.length ? await callPeers(text) : [];
     const dataset = peerReplies.find((r) => Array.isArray((r.result as { values?: unknown } | null)?.values));

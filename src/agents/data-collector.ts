@@ -7,7 +7,15 @@ const FIXED_SERIES = [3, 1, 4, 1, 5, 9, 2, 6];
 start({
   name: 'data-collector',
   description: 'Collects a dataset: the word lengths of the message, or a fixed series for an empty message',
-  skills: [{ id: 'collect', name: 'Collect', description: 'Word lengths of the text as a numeric series', tags: ['data'], examples: ['the quick brown fox jumps'] }],
+  skills: [
+    {
+      id: 'collect',
+      name: 'Collect',
+      description: 'Word lengths of the text as a numeric series',
+      tags: ['data'],
+      examples: ['the quick brown fox jumps'],
+    },
+  ],
   handle({ text }) {
     const w = words(text);
     const values = w.length ? w.map((x) => [...x].length) : FIXED_SERIES;

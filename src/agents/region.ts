@@ -14,7 +14,15 @@ const isReading = (r: unknown): r is { city: string; celsius: number } =>
 start({
   name: 'region',
   description: 'Aggregates the temperature readings of the sensors and regions below it',
-  skills: [{ id: 'aggregate', name: 'Aggregate readings', description: 'Count, mean, min and max of every reading below this node', tags: ['hierarchy', 'temperature'], examples: ['report temperatures'] }],
+  skills: [
+    {
+      id: 'aggregate',
+      name: 'Aggregate readings',
+      description: 'Count, mean, min and max of every reading below this node',
+      tags: ['hierarchy', 'temperature'],
+      examples: ['report temperatures'],
+    },
+  ],
   async handle({ id, text, unvisitedPeers, callPeers }) {
     const label = process.env.LABEL?.trim() || id;
     const peerReplies = unvisitedPeers.length ? await callPeers(text) : [];
@@ -23,7 +31,9 @@ start({
       if (!r.ok) continue;
       const res = r.result as { readings?: unknown } | null;
       if (isReading(res)) readings.push({ agent: r.agent, city: res.city, celsius: res.celsius });
-      else if (Array.isArray(res?.readings)) for (const x of res.readings) if (isReading(x)) readings.push({ agent: String((x as Reading).agent ?? r.agent), city: x.city, celsius: x.celsius });
+      else if (Array.isArray(res?.readings))
+        for (const x of res.readings)
+          if (isReading(x)) readings.push({ agent: String((x as Reading).agent ?? r.agent), city: x.city, celsius: x.celsius });
     }
     const failed = peerReplies.filter((r) => !r.ok).map((r) => r.agent);
     const values = readings.map((r) => r.celsius);

@@ -4,7 +4,15 @@ import { start } from './runtime';
 start({
   name: 'report',
   description: 'Produces a final report listing every contribution of the agents it reached',
-  skills: [{ id: 'report', name: 'Report', description: 'Ask the connected agents and list every contribution', tags: ['report'], examples: ['the quick brown fox jumps'] }],
+  skills: [
+    {
+      id: 'report',
+      name: 'Report',
+      description: 'Ask the connected agents and list every contribution',
+      tags: ['report'],
+      examples: ['the quick brown fox jumps'],
+    },
+  ],
   async handle({ id, text, unvisitedPeers, callPeers }) {
     const peerReplies = unvisitedPeers.length ? await callPeers(text) : [];
     const contributions = [...new Map(peerReplies.flatMap((r) => r.contributions).map((c) => [c.agent, c])).values()];
@@ -14,7 +22,10 @@ start({
     return {
       summary,
       text: lines.join('\n'),
-      result: { contributors: contributions.map((c) => c.agent), sections: contributions.map((c) => ({ agent: c.agent, kind: c.kind, summary: c.summary, result: c.result })) },
+      result: {
+        contributors: contributions.map((c) => c.agent),
+        sections: contributions.map((c) => ({ agent: c.agent, kind: c.kind, summary: c.summary, result: c.result })),
+      },
       peerReplies,
     };
   },

@@ -27,7 +27,10 @@ function look(text: string): { summary: string; result: Record<string, unknown> 
       return { summary: `summary: ${summary || '(empty)'}`, result: { focus, summary, words: w.length } };
     }
     case 'questions': {
-      const body = text.trim().replace(/\s+/g, ' ').replace(/[.!?;:,\s]+$/u, '');
+      const body = text
+        .trim()
+        .replace(/\s+/g, ' ')
+        .replace(/[.!?;:,\s]+$/u, '');
       const question = body === '' ? 'What is the question?' : text.trim().endsWith('?') ? `${body}?` : `What do we know about "${body}"?`;
       return { summary: `question: ${question}`, result: { focus, question } };
     }
@@ -37,7 +40,10 @@ function look(text: string): { summary: string; result: Record<string, unknown> 
         .map((s) => s.trim())
         .filter((s) => words(s).length > 0).length;
       const note = sentences === 0 ? 'nothing to critique' : w.length / sentences > 25 ? 'sentences are long' : 'reads fine';
-      return { summary: `critique: ${sentences} sentence${sentences === 1 ? '' : 's'}, ${w.length} words, ${note}`, result: { focus, sentences, words: w.length, note } };
+      return {
+        summary: `critique: ${sentences} sentence${sentences === 1 ? '' : 's'}, ${w.length} words, ${note}`,
+        result: { focus, sentences, words: w.length, note },
+      };
     }
   }
 }
@@ -45,7 +51,15 @@ function look(text: string): { summary: string; result: Record<string, unknown> 
 start({
   name: 'researcher',
   description: `Researcher looking at a text from one angle (${focus}); asks its peers when asked by a user`,
-  skills: [{ id: focus, name: `Research: ${focus}`, description: `Looks at the text for ${focus}`, tags: ['research', focus], examples: ['Agents that talk to each other can answer harder questions.'] }],
+  skills: [
+    {
+      id: focus,
+      name: `Research: ${focus}`,
+      description: `Looks at the text for ${focus}`,
+      tags: ['research', focus],
+      examples: ['Agents that talk to each other can answer harder questions.'],
+    },
+  ],
   async handle({ id, text, forwarded, unvisitedPeers, callPeers }) {
     const own = look(text);
     if (forwarded || unvisitedPeers.length === 0) return own;

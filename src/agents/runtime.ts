@@ -27,7 +27,13 @@ import type { AgentCard, AgentSkill, Message, Part, Task } from '@a2a-js/sdk';
 import { AgentEvent, DefaultRequestHandler, InMemoryTaskStore } from '@a2a-js/sdk/server';
 import type { AgentExecutor, ExecutionEventBus, RequestContext } from '@a2a-js/sdk/server';
 import { UserBuilder, agentCardHandler, jsonRpcHandler } from '@a2a-js/sdk/server/express';
-import { ClientFactory, ClientFactoryOptions, DefaultAgentCardResolver, JsonRpcTransportFactory, RestTransportFactory } from '@a2a-js/sdk/client';
+import {
+  ClientFactory,
+  ClientFactoryOptions,
+  DefaultAgentCardResolver,
+  JsonRpcTransportFactory,
+  RestTransportFactory,
+} from '@a2a-js/sdk/client';
 import type { Client } from '@a2a-js/sdk/client';
 
 export const METADATA_KEY = 'a2aDeploy';
@@ -142,13 +148,26 @@ export const indent = (text: string, prefix = '  '): string =>
 // ---------------------------------------------------------------------------------------------
 // Messages.
 
-const textPart = (value: string): Part => ({ content: { $case: 'text', value }, metadata: undefined, filename: '', mediaType: 'text/plain' });
-const dataPart = (value: unknown): Part => ({ content: { $case: 'data', value }, metadata: undefined, filename: '', mediaType: 'application/json' });
+const textPart = (value: string): Part => ({
+  content: { $case: 'text', value },
+  metadata: undefined,
+  filename: '',
+  mediaType: 'text/plain',
+});
+const dataPart = (value: unknown): Part => ({
+  content: { $case: 'data', value },
+  metadata: undefined,
+  filename: '',
+  mediaType: 'application/json',
+});
 
 /** Text parts of a message, joined by newlines. Accepts the SDK's shape and the plain JSON shape. */
+/** A message part as either protocol version shapes it (v1.0's `content` union, or v0.3's flat fields). */
+type LoosePart = { content?: { $case?: string; value?: unknown }; text?: unknown; data?: unknown } | undefined;
+
 export function messageText(message: Message | undefined): string {
   const out: string[] = [];
-  for (const p of (message?.parts ?? []) as Array<Record<string, any>>) {
+  for (const p of (message?.parts ?? []) as LoosePart[]) {
     if (p?.content?.$case === 'text') out.push(String(p.content.value));
     else if (typeof p?.text === 'string') out.push(p.text);
   }
@@ -157,7 +176,7 @@ export function messageText(message: Message | undefined): string {
 
 /** The first data part of a message, if any. */
 export function messageData(message: Message | undefined): unknown {
-  for (const p of (message?.parts ?? []) as Array<Record<string, any>>) {
+  for (const p of (message?.parts ?? []) as LoosePart[]) {
     if (p?.content?.$case === 'data') return p.content.value;
     if (p && 'data' in p && !('content' in p)) return p.data;
   }
@@ -189,7 +208,10 @@ export function userMessage(text: string, metadata?: Record<string, unknown>): M
 // Peers may be any A2A agent, so v0.3 agents are understood too (v1.0 is preferred when both are offered).
 const clientFactory = new ClientFactory(
   ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
-    transports: [new JsonRpcTransportFactory({ legacyCompat: { enabled: true } }), new RestTransportFactory({ legacyCompat: { enabled: true } })],
+    transports: [
+      new JsonRpcTransportFactory({ legacyCompat: { enabled: true } }),
+      new RestTransportFactory({ legacyCompat: { enabled: true } }),
+    ],
     // A peer that accepts the connection but never answers must not hold the card fetch forever.
     cardResolver: new DefaultAgentCardResolver({
       legacyCompat: { enabled: true },
@@ -201,9 +223,9 @@ const clients = new Map<string, Promise<Client>>();
 
 function isConnectionError(err: unknown): boolean {
   const seen = new Set<unknown>();
-  for (let e: any = err; e && !seen.has(e); e = e.cause) {
+  for (let e = err as { code?: string; message?: string; cause?: unknown } | undefined; e && !seen.has(e); e = e.cause as typeof e) {
     seen.add(e);
-    if (['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET'].includes(e.code)) return true;
+    if (['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET'].includes(e.code ?? '')) return true;
     if (typeof e.message === 'string' && /fetch failed|ECONNREFUSED|socket hang up/i.test(e.message)) return true;
   }
   return false;
@@ -258,7 +280,15 @@ export function toPeerReply(peer: Peer, message: Message | undefined): PeerReply
     ? (data!.contributions as Contribution[]).filter((c) => c && typeof c.agent === 'string')
     : [{ agent, kind: 'unknown', summary: text.split('\n')[0] ?? '', result: data ?? text }];
   const error = typeof data?.error === 'string' ? data.error : undefined;
-  return { agent, url: peer.url, ok: !error, text: text || `${agent}: (no text)`, result: data?.result ?? null, contributions, ...(error ? { error } : {}) };
+  return {
+    agent,
+    url: peer.url,
+    ok: !error,
+    text: text || `${agent}: (no text)`,
+    result: data?.result ?? null,
+    contributions,
+    ...(error ? { error } : {}),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -278,10 +308,7 @@ function readPeers(): Peer[] {
   }
   const norm = (u: string) => u.trim().replace(/\/+$/, '');
   const idByUrl = new Map(Object.entries(map).map(([id, u]) => [norm(u), id]));
-  const urls = (process.env.CONNECTED_AGENTS ?? '')
-    .split(',')
-    .map(norm)
-    .filter(Boolean);
+  const urls = (process.env.CONNECTED_AGENTS ?? '').split(',').map(norm).filter(Boolean);
   const peers: Peer[] = [];
   const seen = new Set<string>();
   for (const url of urls) {
@@ -290,11 +317,18 @@ function readPeers(): Peer[] {
     seen.add(id);
   }
   // Peers only given in A2A_PEERS are still peers.
-  for (const [id, url] of Object.entries(map)) if (!seen.has(id)) (peers.push({ id, url: norm(url) }), seen.add(id));
+  for (const [id, url] of Object.entries(map)) {
+    if (seen.has(id)) continue;
+    peers.push({ id, url: norm(url) });
+    seen.add(id);
+  }
   return peers;
 }
 
-function readVisited(message: Message | undefined, request: { metadata?: Record<string, any> | undefined }): { visited: string[]; forwarded: boolean } {
+function readVisited(
+  message: Message | undefined,
+  request: { metadata?: Record<string, unknown> | undefined },
+): { visited: string[]; forwarded: boolean } {
   const meta = (message?.metadata?.[METADATA_KEY] ?? request.metadata?.[METADATA_KEY]) as { visited?: unknown } | undefined;
   if (!meta || typeof meta !== 'object') return { visited: [], forwarded: false };
   const visited = Array.isArray(meta.visited) ? meta.visited.filter((v): v is string => typeof v === 'string') : [];
@@ -307,7 +341,10 @@ function dedupe(list: Contribution[]): Contribution[] {
 }
 
 function defaultText(id: string, summary: string, peerReplies: PeerReply[]): string {
-  return [`${id}: ${summary}`, ...peerReplies.map((r) => indent(r.error && !r.text.includes(r.error) ? `${r.agent}: error: ${r.error}` : r.text))].join('\n');
+  return [
+    `${id}: ${summary}`,
+    ...peerReplies.map((r) => indent(r.error && !r.text.includes(r.error) ? `${r.agent}: error: ${r.error}` : r.text)),
+  ].join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -319,7 +356,8 @@ export async function runAgent(def: AgentDefinition): Promise<RunningAgent> {
   const host = process.env.AGENT_HOST?.trim() || '127.0.0.1';
   const portText = process.env.AGENT_PORT?.trim();
   const port = Number(portText);
-  if (!portText || !Number.isInteger(port) || port < 0 || port > 65535) configError(`AGENT_PORT must be a port number, got '${portText ?? ''}'`);
+  if (!portText || !Number.isInteger(port) || port < 0 || port > 65535)
+    configError(`AGENT_PORT must be a port number, got '${portText ?? ''}'`);
   const bracket = (h: string) => (h.includes(':') && !h.startsWith('[') ? `[${h}]` : h);
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : bracket(host);
   const url = (process.env.AGENT_URL?.trim() || `http://${urlHost}:${port}`).replace(/\/+$/, '');
@@ -368,7 +406,15 @@ export async function runAgent(def: AgentDefinition): Promise<RunningAgent> {
           return toPeerReply(peer, reply);
         } catch (err) {
           const error = `could not reach ${peer.id} at ${peer.url}: ${errorText(err)}`;
-          return { agent: peer.id, url: peer.url, ok: false, text: `${peer.id}: error: ${error}`, result: null, contributions: [{ agent: peer.id, kind: 'unreachable', summary: `error: ${error}`, result: null, error }], error };
+          return {
+            agent: peer.id,
+            url: peer.url,
+            ok: false,
+            text: `${peer.id}: error: ${error}`,
+            result: null,
+            contributions: [{ agent: peer.id, kind: 'unreachable', summary: `error: ${error}`, result: null, error }],
+            error,
+          };
         }
       }),
     );
@@ -395,7 +441,13 @@ export async function runAgent(def: AgentDefinition): Promise<RunningAgent> {
         const peerReplies = out.peerReplies ?? [];
         // An error the handler merely passes on from a peer is that peer's, not this agent's.
         const ownError = out.error && !peerReplies.some((r) => r.error === out.error) ? out.error : undefined;
-        const own: Contribution = { agent: id, kind: def.name, summary: out.summary, result: out.result, ...(ownError ? { error: ownError } : {}) };
+        const own: Contribution = {
+          agent: id,
+          kind: def.name,
+          summary: out.summary,
+          result: out.result,
+          ...(ownError ? { error: ownError } : {}),
+        };
         const contributions = dedupe([own, ...peerReplies.flatMap((r) => r.contributions)]);
         human = out.text ?? defaultText(id, out.summary, peerReplies);
         const missing = contributions.map((c) => c.agent).filter((a) => !human.includes(a));
@@ -405,7 +457,12 @@ export async function runAgent(def: AgentDefinition): Promise<RunningAgent> {
         const error = `internal error: ${(err as Error)?.message ?? String(err)}`;
         process.stderr.write(`[${id}] ${(err as Error)?.stack ?? String(err)}\n`);
         human = `${id}: error: ${error}`;
-        data = { agent: id, result: null, contributions: [{ agent: id, kind: def.name, summary: `error: ${error}`, result: null, error }], error };
+        data = {
+          agent: id,
+          result: null,
+          contributions: [{ agent: id, kind: def.name, summary: `error: ${error}`, result: null, error }],
+          error,
+        };
       }
       const reply: Message = {
         messageId: randomUUID(),

@@ -9,7 +9,15 @@ if (!city) configError(`CITY '${key}' is not a known city (known: ${CITIES.map((
 start({
   name: 'sensor',
   description: `Temperature sensor in ${city.name}`,
-  skills: [{ id: 'reading', name: 'Reading', description: `Current temperature in ${city.name}`, tags: ['sensor', 'temperature'], examples: ['report temperatures'] }],
+  skills: [
+    {
+      id: 'reading',
+      name: 'Reading',
+      description: `Current temperature in ${city.name}`,
+      tags: ['sensor', 'temperature'],
+      examples: ['report temperatures'],
+    },
+  ],
   handle() {
     return { summary: `${city.id} ${city.celsius}°C`, result: { city: city.id, celsius: city.celsius } };
   },

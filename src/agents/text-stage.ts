@@ -40,13 +40,26 @@ const label = (s: TrailStep) => `${s.agent}(${s.op})`;
 start({
   name: 'text-stage',
   description: `Pipeline stage applying '${op}' to the text, then handing it to the next stage`,
-  skills: [{ id: op, name: `Stage: ${op}`, description: `Applies '${op}' to the text and forwards the result`, tags: ['pipeline', op], examples: ['  hello   agent world '] }],
+  skills: [
+    {
+      id: op,
+      name: `Stage: ${op}`,
+      description: `Applies '${op}' to the text and forwards the result`,
+      tags: ['pipeline', op],
+      examples: ['  hello   agent world '],
+    },
+  ],
   async handle({ id, text, unvisitedPeers, callPeers }) {
     const applied = OPS[op]!(text);
     if ('error' in applied) {
       const trail: TrailStep[] = [{ agent: id, op, error: applied.error }];
       const result: StageResult = { op, input: text, output: null, final: null, trail };
-      return { summary: `${op}: error: ${applied.error}`, text: `${label(trail[0]!)}: error: ${applied.error}`, result, error: applied.error };
+      return {
+        summary: `${op}: error: ${applied.error}`,
+        text: `${label(trail[0]!)}: error: ${applied.error}`,
+        result,
+        error: applied.error,
+      };
     }
     const own: TrailStep = { agent: id, op, output: applied.output };
     let peerReplies: PeerReply[] = [];

@@ -18,7 +18,12 @@ export async function jobContext(opts: { needWorker: boolean; quiet?: boolean })
 }
 
 export function checkJobName(name: string) {
-  if (!SAFE_ID.test(name)) throw new CliError(`'${name}' is not a job name`, EXIT.invalidInput, 'job names are lowercase letters, digits and -; see `a2a-deploy list`');
+  if (!SAFE_ID.test(name))
+    throw new CliError(
+      `'${name}' is not a job name`,
+      EXIT.invalidInput,
+      'job names are lowercase letters, digits and -; see `a2a-deploy list`',
+    );
 }
 
 export async function jobHandle(ctx: JobContext, name: string): Promise<{ handle: WorkflowHandle; running: boolean }> {

@@ -5,16 +5,28 @@ type Command = { usage: string; summary: string; load: () => Promise<{ run(argv:
 
 // Commands are loaded lazily so `validate` never pays for loading the Temporal SDK.
 const COMMANDS: Record<string, Command> = {
-  validate: { usage: 'validate FILE...', summary: 'check job files; every error with FILE:LINE:COL', load: () => import('./commands/validate') },
+  validate: {
+    usage: 'validate FILE...',
+    summary: 'check job files; every error with FILE:LINE:COL',
+    load: () => import('./commands/validate'),
+  },
   plan: { usage: 'plan FILE', summary: 'show stages, URLs and calls (--json, --format mermaid)', load: () => import('./commands/plan') },
-  start: { usage: 'start FILE', summary: 'deploy a job and show progress until healthy (--detach, --json)', load: () => import('./commands/start') },
+  start: {
+    usage: 'start FILE',
+    summary: 'deploy a job and show progress until healthy (--detach, --json)',
+    load: () => import('./commands/start'),
+  },
   status: { usage: 'status JOB', summary: 'phase and per-agent state (--json)', load: () => import('./commands/status') },
   list: { usage: 'list', summary: 'running jobs (--all, --phase PHASE, --json)', load: () => import('./commands/list') },
   send: { usage: 'send JOB MESSAGE', summary: "send an A2A message to the job's entry agent", load: () => import('./commands/send') },
   logs: { usage: 'logs JOB [AGENT]', summary: 'agent output (--tail N, --follow)', load: () => import('./commands/logs') },
   pause: { usage: 'pause JOB', summary: 'start nothing new and suspend restarts', load: () => import('./commands/pause') },
   resume: { usage: 'resume JOB', summary: 'undo pause', load: () => import('./commands/resume') },
-  diff: { usage: 'diff FILE', summary: 'what `start FILE` would change in the running job (--json)', load: () => import('./commands/diff') },
+  diff: {
+    usage: 'diff FILE',
+    summary: 'what `start FILE` would change in the running job (--json)',
+    load: () => import('./commands/diff'),
+  },
   gc: { usage: 'gc', summary: 'remove agents on this machine whose job is gone (--dry-run, --json)', load: () => import('./commands/gc') },
   stop: { usage: 'stop JOB', summary: 'tear a job down, callers first (--force)', load: () => import('./commands/stop') },
   server: { usage: 'server', summary: 'run the embedded Temporal dev server (--detach, --stop)', load: () => import('./commands/server') },

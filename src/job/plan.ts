@@ -150,7 +150,11 @@ export function resolvePlan(job: JobFile, sourceFile: string): DeployPlan {
       dependsOn: graph.ordered ? connectsTo : [],
       run: { ...(a.module ? { module: a.module } : {}), ...(a.command ? { command: a.command } : {}), args: a.args },
       env,
-      health: { path: a.config.health.path, timeoutMs: durationMs(a.config.health.timeout), intervalMs: durationMs(a.config.health.interval) },
+      health: {
+        path: a.config.health.path,
+        timeoutMs: durationMs(a.config.health.timeout),
+        intervalMs: durationMs(a.config.health.interval),
+      },
       restart: {
         policy: a.restart.policy,
         maxRestarts: a.restart.max_restarts,
@@ -222,7 +226,10 @@ function specHash(plan: Omit<AgentPlan, 'specHash'>): string {
 function stableJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
   if (v && typeof v === 'object') {
-    return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`).join(',')}}`;
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(v);
 }

@@ -67,23 +67,37 @@ export const DeploymentSchema = z
     // How long a host worker may take to pick the work up before the deploy fails.
     worker_timeout: duration.default('2m'),
     // remote (SSH); for a host worker's local agents, `host` is the address peers use.
-    host: z.string().regex(/^[A-Za-z0-9.:\-\[\]]+$/, { error: 'host must be a host name or an IP address' }).optional(),
-    user: z.string().regex(/^[a-z_][a-z0-9_-]*$/i, { error: 'user must be a plain login name' }).optional(),
+    host: z
+      .string()
+      .regex(/^[A-Za-z0-9.:\-[\]]+$/, { error: 'host must be a host name or an IP address' })
+      .optional(),
+    user: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_-]*$/i, { error: 'user must be a plain login name' })
+      .optional(),
     ssh_key: z.string().min(1).optional(),
     ssh_port: port.default(22),
     // Host keys are verified: against this known_hosts file (default ~/.ssh/known_hosts),
     // or against a pinned fingerprint ("SHA256:..."). Unknown keys are refused.
     known_hosts: z.string().min(1).optional(),
-    host_key: z.string().regex(/^SHA256:[A-Za-z0-9+/=]+$/, { error: "host_key is an OpenSSH fingerprint like 'SHA256:...'" }).optional(),
+    host_key: z
+      .string()
+      .regex(/^SHA256:[A-Za-z0-9+/=]+$/, { error: "host_key is an OpenSSH fingerprint like 'SHA256:...'" })
+      .optional(),
     workdir: z.string().min(1).optional(),
     node: z.string().min(1).default('node'),
     // container
     image: z.string().min(1).optional(),
     network: z.string().min(1).optional(),
     pull: z.enum(PULL_POLICIES, { error: `pull must be one of: ${PULL_POLICIES.join(', ')}` }).default('if-not-present'),
-    volumes: z.array(z.string().regex(/^[^:]+:[^:]+(:(ro|rw))?$/, { error: "a volume is 'host-path:container-path' with an optional ':ro'" })).default([]),
+    volumes: z
+      .array(z.string().regex(/^[^:]+:[^:]+(:(ro|rw))?$/, { error: "a volume is 'host-path:container-path' with an optional ':ro'" }))
+      .default([]),
     cpus: z.number().positive().optional(),
-    memory: z.string().regex(/^\d+[kmg]?$/i, { error: "memory is a size like '256m' or '1g'" }).optional(),
+    memory: z
+      .string()
+      .regex(/^\d+[kmg]?$/i, { error: "memory is a size like '256m' or '1g'" })
+      .optional(),
   })
   .strict();
 

@@ -55,7 +55,10 @@ export function mentionedAgents(topology: Topology): string[] {
       break;
     case 'hierarchical':
       note(topology.root);
-      for (const [p, cs] of Object.entries(topology.children)) (note(p), cs.forEach(note));
+      for (const [p, cs] of Object.entries(topology.children)) {
+        note(p);
+        cs.forEach(note);
+      }
       break;
   }
   return [...seen];
@@ -76,7 +79,11 @@ export function stagesByHeight(ids: readonly string[], calls: Map<string, string
   }
   const height = new Map<string, number>();
   const queue: string[] = [];
-  for (const id of ids) if ((pending.get(id) ?? 0) === 0) (height.set(id, 0), queue.push(id));
+  for (const id of ids) {
+    if ((pending.get(id) ?? 0) !== 0) continue;
+    height.set(id, 0);
+    queue.push(id);
+  }
   for (let i = 0; i < queue.length; i++) {
     const id = queue[i];
     for (const caller of callers.get(id) ?? []) {
@@ -119,7 +126,11 @@ export function findCycle(calls: Map<string, string[]>): string[] | undefined {
       }
       const to = next[i];
       if (state.get(to) === 1) return [...path.slice(path.indexOf(to)), to];
-      if (!state.has(to)) (state.set(to, 1), path.push(to), iters.push(0));
+      if (!state.has(to)) {
+        state.set(to, 1);
+        path.push(to);
+        iters.push(0);
+      }
     }
   }
   return undefined;

@@ -27,7 +27,10 @@ function fromParsed(file: string, parsed: ParsedYaml): LoadedJob {
   const src = parsed.source;
   const raw = parsed.value;
   if (!isObj(raw)) {
-    return { file, diagnostics: [src.diag([], 'a job file is a mapping with job, agents and topology', 'see jobs/examples/simple-weather.yaml')] };
+    return {
+      file,
+      diagnostics: [src.diag([], 'a job file is a mapping with job, agents and topology', 'see jobs/examples/simple-weather.yaml')],
+    };
   }
   const diagnostics: Diagnostic[] = [];
   const result = JobFileSchema.safeParse(raw);
@@ -49,7 +52,12 @@ function schemaDiagnostics(src: YamlSource, raw: unknown, issue: Issue): Diagnos
     case 'unrecognized_keys': {
       const known = knownKeys(path, raw);
       return issue.keys.map((k) =>
-        src.diag([...path, k], `unknown field '${k}'`, didYouMean(k, known) ?? (known.length ? `allowed here: ${known.join(', ')}` : undefined), 'key'),
+        src.diag(
+          [...path, k],
+          `unknown field '${k}'`,
+          didYouMean(k, known) ?? (known.length ? `allowed here: ${known.join(', ')}` : undefined),
+          'key',
+        ),
       );
     }
     case 'invalid_type': {
@@ -63,24 +71,38 @@ function schemaDiagnostics(src: YamlSource, raw: unknown, issue: Issue): Diagnos
     case 'invalid_union': {
       const value = valueAt(raw, path);
       const options = ((issue as { options?: unknown[] }).options ?? []).map(String);
-      if (value === undefined) return [src.diag(path.slice(0, -1), `missing required field '${field}'`, `one of: ${options.join(', ')}`, 'key')];
-      return [src.diag(path, issue.message.startsWith('Invalid input') ? `invalid value for '${field}'` : issue.message, typeof value === 'string' ? didYouMean(value, options) : undefined)];
+      if (value === undefined)
+        return [src.diag(path.slice(0, -1), `missing required field '${field}'`, `one of: ${options.join(', ')}`, 'key')];
+      return [
+        src.diag(
+          path,
+          issue.message.startsWith('Invalid input') ? `invalid value for '${field}'` : issue.message,
+          typeof value === 'string' ? didYouMean(value, options) : undefined,
+        ),
+      ];
     }
     case 'invalid_value': {
       const value = valueAt(raw, path);
       const values = issue.values.map(String);
-      return [src.diag(path, issue.message.startsWith('Invalid') ? `'${field}' must be one of: ${values.join(', ')}` : issue.message, typeof value === 'string' ? didYouMean(value, values) : undefined)];
+      return [
+        src.diag(
+          path,
+          issue.message.startsWith('Invalid') ? `'${field}' must be one of: ${values.join(', ')}` : issue.message,
+          typeof value === 'string' ? didYouMean(value, values) : undefined,
+        ),
+      ];
     }
     case 'too_small':
     case 'too_big':
     case 'invalid_format':
     case 'custom':
     default: {
-      const message = issue.message.startsWith('Too small') && issue.code === 'too_small' && issue.origin === 'array'
-        ? `'${field}' must list at least ${issue.minimum} item${Number(issue.minimum) === 1 ? '' : 's'}`
-        : issue.message.startsWith('Too small') && issue.code === 'too_small' && issue.origin === 'string'
-          ? `'${field}' must not be empty`
-          : issue.message;
+      const message =
+        issue.message.startsWith('Too small') && issue.code === 'too_small' && issue.origin === 'array'
+          ? `'${field}' must list at least ${issue.minimum} item${Number(issue.minimum) === 1 ? '' : 's'}`
+          : issue.message.startsWith('Too small') && issue.code === 'too_small' && issue.origin === 'string'
+            ? `'${field}' must not be empty`
+            : issue.message;
       return [src.diag(path, message)];
     }
   }
@@ -149,22 +171,54 @@ function crossChecks(src: YamlSource, raw: Record<string, unknown>): Diagnostic[
     if (id !== undefined) {
       const first = index.get(id);
       if (first !== undefined) {
-        out.push(src.diag(['agents', i, 'id'], `duplicate agent id '${id}'`, `first defined at line ${src.locate(['agents', first, 'id']).line}; ids must be unique`));
+        out.push(
+          src.diag(
+            ['agents', i, 'id'],
+            `duplicate agent id '${id}'`,
+            `first defined at line ${src.locate(['agents', first, 'id']).line}; ids must be unique`,
+          ),
+        );
       } else index.set(id, i);
     }
     const name = id ?? `#${i + 1}`;
     const dep = isObj(a.deployment) ? a.deployment : {};
     const target = str(dep.target) ?? 'localhost';
     if (target === 'remote' && dep.host === undefined) {
-      out.push(src.diag(['agents', i, 'deployment', 'target'], `remote agent '${name}' has no host`, 'add deployment.host: the SSH host name or address'));
+      out.push(
+        src.diag(
+          ['agents', i, 'deployment', 'target'],
+          `remote agent '${name}' has no host`,
+          'add deployment.host: the SSH host name or address',
+        ),
+      );
     }
     if (target === 'container' && dep.image === undefined) {
-      out.push(src.diag(['agents', i, 'deployment', 'target'], `container agent '${name}' has no image`, 'add deployment.image: the image to run, e.g. a2a-deploy/agent:latest'));
+      out.push(
+        src.diag(
+          ['agents', i, 'deployment', 'target'],
+          `container agent '${name}' has no image`,
+          'add deployment.image: the image to run, e.g. a2a-deploy/agent:latest',
+        ),
+      );
     }
     if (a.module !== undefined && a.command !== undefined) {
-      out.push(src.diag(['agents', i, 'command'], `agent '${name}' has both module and command`, 'give one: module (a Node entry point) or command (an argument list)', 'key'));
+      out.push(
+        src.diag(
+          ['agents', i, 'command'],
+          `agent '${name}' has both module and command`,
+          'give one: module (a Node entry point) or command (an argument list)',
+          'key',
+        ),
+      );
     } else if (a.module === undefined && a.command === undefined && target !== 'container') {
-      out.push(src.diag(['agents', i], `agent '${name}' has nothing to run`, 'add module: (a Node entry point) or command: [program, args...]', 'value'));
+      out.push(
+        src.diag(
+          ['agents', i],
+          `agent '${name}' has nothing to run`,
+          'add module: (a Node entry point) or command: [program, args...]',
+          'value',
+        ),
+      );
     }
   });
 
@@ -194,16 +248,26 @@ function networkChecks(src: YamlSource, agents: unknown[], topo: Record<string, 
   const list = (k: string) => (Array.isArray(topo[k]) ? (topo[k] as unknown[]).filter((x): x is string => typeof x === 'string') : []);
   if (topo.type === 'hub-spoke' && typeof topo.hub === 'string') for (const s of list('spokes')) edges.push([topo.hub, s]);
   if (topo.type === 'pipeline') list('stages').forEach((s, i, all) => i > 0 && edges.push([all[i - 1], s]));
-  if (topo.type === 'dag' && Array.isArray(topo.connections)) for (const c of topo.connections) if (isObj(c) && typeof c.from === 'string' && typeof c.to === 'string') edges.push([c.from, c.to]);
+  if (topo.type === 'dag' && Array.isArray(topo.connections))
+    for (const c of topo.connections) if (isObj(c) && typeof c.from === 'string' && typeof c.to === 'string') edges.push([c.from, c.to]);
   if (topo.type === 'mesh') for (const a of list('agents')) for (const b of list('agents')) if (a !== b) edges.push([a, b]);
-  if (topo.type === 'hierarchical' && isObj(topo.children)) for (const [p, cs] of Object.entries(topo.children)) if (Array.isArray(cs)) for (const c of cs) if (typeof c === 'string') edges.push([p, c]);
+  if (topo.type === 'hierarchical' && isObj(topo.children))
+    for (const [p, cs] of Object.entries(topo.children))
+      if (Array.isArray(cs)) for (const c of cs) if (typeof c === 'string') edges.push([p, c]);
   const out: Diagnostic[] = [];
   const seen = new Set<string>();
   for (const [from, to] of edges) {
     if (!netOf.has(from) || !netOf.has(to) || netOf.get(from) === netOf.get(to) || seen.has(from)) continue;
     seen.add(from);
     const where = (id: string) => (netOf.get(id) ? `container network '${netOf.get(id)}'` : "this machine's network");
-    out.push(src.diag(['agents', index.get(from)!, 'deployment'], `agent '${from}' on ${where(from)} cannot reach '${to}' on ${where(to)}`, `put agents that call each other on the same network: give both deployment.network: ${netOf.get(to) || netOf.get(from)}, or use network: host for both`, 'key'));
+    out.push(
+      src.diag(
+        ['agents', index.get(from)!, 'deployment'],
+        `agent '${from}' on ${where(from)} cannot reach '${to}' on ${where(to)}`,
+        `put agents that call each other on the same network: give both deployment.network: ${netOf.get(to) || netOf.get(from)}, or use network: host for both`,
+        'key',
+      ),
+    );
   }
   return out;
 }
@@ -222,7 +286,13 @@ function portConflicts(src: YamlSource, agents: unknown[]): Diagnostic[] {
     const prior = used.get(key);
     const id = str(a.id) ?? `#${i + 1}`;
     if (prior) {
-      out.push(src.diag(['agents', i, 'config', 'port'], `port ${a.config.port} on ${host} is already used by agent '${prior.id}'`, `agent '${prior.id}' (line ${src.locate(['agents', prior.i, 'config', 'port']).line}) listens there; give each agent on a host its own port`));
+      out.push(
+        src.diag(
+          ['agents', i, 'config', 'port'],
+          `port ${a.config.port} on ${host} is already used by agent '${prior.id}'`,
+          `agent '${prior.id}' (line ${src.locate(['agents', prior.i, 'config', 'port']).line}) listens there; give each agent on a host its own port`,
+        ),
+      );
     } else used.set(key, { id, i });
   });
   return out;
@@ -239,7 +309,9 @@ function topologyChecks(src: YamlSource, topo: Record<string, unknown>, ids: Set
     mentioned.add(id);
     if (!ids.has(id)) {
       const near = closest(id, ids);
-      out.push(src.diag(path, `unknown agent '${id}'`, near ? `did you mean '${near}'?` : `defined agents: ${[...ids].join(', ') || 'none'}`));
+      out.push(
+        src.diag(path, `unknown agent '${id}'`, near ? `did you mean '${near}'?` : `defined agents: ${[...ids].join(', ') || 'none'}`),
+      );
       return undefined;
     }
     return id;
@@ -250,7 +322,14 @@ function topologyChecks(src: YamlSource, topo: Record<string, unknown>, ids: Set
     list(key).forEach((v, i) => {
       const id = str(v);
       if (id === undefined) return;
-      if (seen.has(id)) out.push(src.diag([...T, key, i], `agent '${id}' appears twice in ${what}`, `first at line ${src.locate([...T, key, seen.get(id)!]).line}`));
+      if (seen.has(id))
+        out.push(
+          src.diag(
+            [...T, key, i],
+            `agent '${id}' appears twice in ${what}`,
+            `first at line ${src.locate([...T, key, seen.get(id)!]).line}`,
+          ),
+        );
       else seen.set(id, i);
     });
   };
@@ -260,7 +339,10 @@ function topologyChecks(src: YamlSource, topo: Record<string, unknown>, ids: Set
       const hub = ref([...T, 'hub'], topo.hub);
       list('spokes').forEach((s, i) => {
         const id = ref([...T, 'spokes', i], s);
-        if (id !== undefined && id === hub) out.push(src.diag([...T, 'spokes', i], `the hub '${hub}' cannot also be a spoke`, 'a hub calls its spokes; remove it from spokes'));
+        if (id !== undefined && id === hub)
+          out.push(
+            src.diag([...T, 'spokes', i], `the hub '${hub}' cannot also be a spoke`, 'a hub calls its spokes; remove it from spokes'),
+          );
       });
       noRepeats('spokes', 'spokes');
       break;
@@ -283,7 +365,15 @@ function topologyChecks(src: YamlSource, topo: Record<string, unknown>, ids: Set
         if (from === undefined || to === undefined) return;
         const key = `${from}\u0000${to}`;
         if (edgeIndex.has(key)) {
-          out.push(src.diag([...T, 'connections', i], `connection ${from} -> ${to} is listed twice`, `first at line ${src.locate([...T, 'connections', edgeIndex.get(key)!]).line}`, 'value', 'warning'));
+          out.push(
+            src.diag(
+              [...T, 'connections', i],
+              `connection ${from} -> ${to} is listed twice`,
+              `first at line ${src.locate([...T, 'connections', edgeIndex.get(key)!]).line}`,
+              'value',
+              'warning',
+            ),
+          );
           return;
         }
         edgeIndex.set(key, i);
@@ -302,7 +392,15 @@ function topologyChecks(src: YamlSource, topo: Record<string, unknown>, ids: Set
   agents.forEach((a, i) => {
     const id = isObj(a) ? str(a.id) : undefined;
     if (id !== undefined && !mentioned.has(id)) {
-      out.push(src.diag(['agents', i, 'id'], `agent '${id}' is not part of the topology`, 'it will run on its own, calling nobody and called by nobody; add it to the topology or remove it', 'value', 'warning'));
+      out.push(
+        src.diag(
+          ['agents', i, 'id'],
+          `agent '${id}' is not part of the topology`,
+          'it will run on its own, calling nobody and called by nobody; add it to the topology or remove it',
+          'value',
+          'warning',
+        ),
+      );
     }
   });
   return out;
@@ -322,12 +420,24 @@ function treeChecks(src: YamlSource, topo: Record<string, unknown>, ref: (path: 
       const child = ref([...T, parentKey, i], k);
       if (child === undefined || parent === undefined) return;
       if (child === root) {
-        out.push(src.diag([...T, parentKey, i], `the root '${root}' cannot be a child of '${parent}'`, 'the root is the top of the tree; nothing may list it as a child'));
+        out.push(
+          src.diag(
+            [...T, parentKey, i],
+            `the root '${root}' cannot be a child of '${parent}'`,
+            'the root is the top of the tree; nothing may list it as a child',
+          ),
+        );
         return;
       }
       const prior = parentOf.get(child);
       if (prior !== undefined) {
-        out.push(src.diag([...T, parentKey, i], `agent '${child}' has two parents: '${prior}' and '${parent}'`, 'in a hierarchy each agent has exactly one parent'));
+        out.push(
+          src.diag(
+            [...T, parentKey, i],
+            `agent '${child}' has two parents: '${prior}' and '${parent}'`,
+            'in a hierarchy each agent has exactly one parent',
+          ),
+        );
         return;
       }
       parentOf.set(child, parent);
@@ -339,10 +449,23 @@ function treeChecks(src: YamlSource, topo: Record<string, unknown>, ref: (path: 
   if (root !== undefined && cycles.length === 0) {
     const reach = new Set<string>([root]);
     const queue = [root];
-    for (let i = 0; i < queue.length; i++) for (const c of calls.get(queue[i]) ?? []) if (!reach.has(c)) (reach.add(c), queue.push(c));
+    for (let i = 0; i < queue.length; i++) {
+      for (const c of calls.get(queue[i]) ?? []) {
+        if (reach.has(c)) continue;
+        reach.add(c);
+        queue.push(c);
+      }
+    }
     for (const parentKey of Object.keys(children)) {
       if (!reach.has(parentKey) && !parentOf.has(parentKey)) {
-        out.push(src.diag([...T, parentKey], `'${parentKey}' is not reachable from the root '${root}'`, `list '${parentKey}' as a child of an agent under '${root}', or make it the root`, 'key'));
+        out.push(
+          src.diag(
+            [...T, parentKey],
+            `'${parentKey}' is not reachable from the root '${root}'`,
+            `list '${parentKey}' as a child of an agent under '${root}', or make it the root`,
+            'key',
+          ),
+        );
       }
     }
   }
@@ -350,15 +473,29 @@ function treeChecks(src: YamlSource, topo: Record<string, unknown>, ref: (path: 
 }
 
 /** Reports cycles one at a time (removing each closing edge) so several are named in one run. */
-function cycleDiagnostics(src: YamlSource, calls: Map<string, string[]>, edgePath: (from: string, to: string) => Path, where: string): Diagnostic[] {
+function cycleDiagnostics(
+  src: YamlSource,
+  calls: Map<string, string[]>,
+  edgePath: (from: string, to: string) => Path,
+  where: string,
+): Diagnostic[] {
   const out: Diagnostic[] = [];
   const graph = new Map([...calls].map(([k, v]) => [k, [...v]]));
   for (let n = 0; n < 20; n++) {
     const cycle = findCycle(graph);
     if (!cycle) break;
     const [from, to] = [cycle[cycle.length - 2], cycle[cycle.length - 1]];
-    out.push(src.diag(edgePath(cycle[0], cycle[1]), `cycle in ${where}: ${cycle.join(' -> ')}`, `an edge means "calls"; callees start first, so calls cannot go round in a circle. Remove one of these edges, e.g. ${from} -> ${to}`));
-    graph.set(from, graph.get(from)!.filter((x) => x !== to));
+    out.push(
+      src.diag(
+        edgePath(cycle[0], cycle[1]),
+        `cycle in ${where}: ${cycle.join(' -> ')}`,
+        `an edge means "calls"; callees start first, so calls cannot go round in a circle. Remove one of these edges, e.g. ${from} -> ${to}`,
+      ),
+    );
+    graph.set(
+      from,
+      graph.get(from)!.filter((x) => x !== to),
+    );
   }
   return out;
 }

@@ -99,7 +99,13 @@ export function parseYamlText(file: string, text: string): ParsedYaml {
       if (isPair(node)) return;
       // The parser sets `tag` only where the text wrote one.
       if ('tag' in node && typeof node.tag === 'string') {
-        diagnostics.push({ file, ...at(node.range?.[0]), severity: 'error', message: `YAML tag '${node.tag}' is not allowed in a job file`, hint: 'remove the tag; write plain values' });
+        diagnostics.push({
+          file,
+          ...at(node.range?.[0]),
+          severity: 'error',
+          message: `YAML tag '${node.tag}' is not allowed in a job file`,
+          hint: 'remove the tag; write plain values',
+        });
       }
       if (isAlias(node)) aliases++;
     },
@@ -114,7 +120,19 @@ export function parseYamlText(file: string, text: string): ParsedYaml {
     const value = doc.toJS({ maxAliasCount: MAX_ALIASES });
     return { source, value, diagnostics };
   } catch (err) {
-    return { source, diagnostics: [{ file, line: 1, col: 1, severity: 'error', message: `YAML: ${firstLine((err as Error).message)}`, hint: 'anchors and aliases may not expand into huge documents' }] };
+    return {
+      source,
+      diagnostics: [
+        {
+          file,
+          line: 1,
+          col: 1,
+          severity: 'error',
+          message: `YAML: ${firstLine((err as Error).message)}`,
+          hint: 'anchors and aliases may not expand into huge documents',
+        },
+      ],
+    };
   }
 }
 

@@ -55,7 +55,10 @@ export function temporalBinary(): string {
     throw new Error(`TEMPORAL_CLI=${fromEnv} is not an executable file; ${hint}`);
   }
   const exe = process.platform === 'win32' ? 'temporal.exe' : 'temporal';
-  const onPath = (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, exe));
+  const onPath = (process.env.PATH ?? '')
+    .split(delimiter)
+    .filter(Boolean)
+    .map((dir) => join(dir, exe));
   const found = [join(packageRoot(), '.tools', 'bin', exe), ...onPath].find(isExecutableFile);
   if (!found) throw new Error(`no Temporal CLI in ${join(packageRoot(), '.tools', 'bin')} or on PATH; ${hint}`);
   return found;
@@ -139,7 +142,9 @@ export async function startDevServerDetached(opts: DevServerOptions, timeoutMs =
   const binary = temporalBinary();
   // start-dev would die with "address already in use" anyway; say whose fault it is up front.
   if (await isPortOpen(dialHost(o.ip), o.port, 1000)) {
-    throw new Error(`${address} is already in use by a process that is not the dev server of ${o.stateDir}; stop it or choose another port`);
+    throw new Error(
+      `${address} is already in use by a process that is not the dev server of ${o.stateDir}; stop it or choose another port`,
+    );
   }
 
   mkdirSync(o.stateDir, { recursive: true });
@@ -276,7 +281,9 @@ async function waitUntilReady(
     const why = exitReason();
     if (why) throw new Error(`the Temporal dev server ${why}; last lines of ${log}:\n${tail(log)}`);
     if (Date.now() >= deadline) {
-      throw new Error(`the Temporal dev server was not ready at ${address} within ${timeoutMs} ms (${last}); last lines of ${log}:\n${tail(log)}`);
+      throw new Error(
+        `the Temporal dev server was not ready at ${address} within ${timeoutMs} ms (${last}); last lines of ${log}:\n${tail(log)}`,
+      );
     }
     if (await isPortOpen(host, port, 1000)) {
       try {

@@ -62,7 +62,11 @@ export async function hasWorker(client: Client, cfg: TemporalConfig): Promise<bo
   // The embedded worker is ours: a live registered process is the truth. The server's
   // poller list remembers workers for a while after they die, so elsewhere only a recent poll counts.
   if (cfg.embedded) return liveLocalWorkers().length > 0;
-  const res = await client.workflowService.describeTaskQueue({ namespace: cfg.namespace, taskQueue: { name: WORKFLOW_TASK_QUEUE }, taskQueueType: 1 });
+  const res = await client.workflowService.describeTaskQueue({
+    namespace: cfg.namespace,
+    taskQueue: { name: WORKFLOW_TASK_QUEUE },
+    taskQueueType: 1,
+  });
   const cutoff = Date.now() - 70_000;
   return (res.pollers ?? []).some((p) => Number(p.lastAccessTime?.seconds ?? 0) * 1000 >= cutoff);
 }
@@ -102,7 +106,11 @@ export function liveLocalWorkers(): number[] {
 async function waitForWorker(client: Client, cfg: TemporalConfig, ms: number) {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
-    const res = await client.workflowService.describeTaskQueue({ namespace: cfg.namespace, taskQueue: { name: WORKFLOW_TASK_QUEUE }, taskQueueType: 1 });
+    const res = await client.workflowService.describeTaskQueue({
+      namespace: cfg.namespace,
+      taskQueue: { name: WORKFLOW_TASK_QUEUE },
+      taskQueueType: 1,
+    });
     if ((res.pollers ?? []).length > 0) return;
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -64,7 +64,15 @@ const runner = (agent: { id: string; target: string; taskQueue: string }, opts: 
 export async function deployJob({ plan: initialPlan, carried }: DeployJobInput): Promise<DeployJobResult> {
   let plan = initialPlan;
   const now = () => new Date().toISOString(); // workflow time: deterministic on replay
-  const fresh = (a: AgentPlan): AgentStatus => ({ id: a.id, stage: a.stage, target: a.target, state: 'pending', url: a.url, since: now(), restarts: 0 });
+  const fresh = (a: AgentPlan): AgentStatus => ({
+    id: a.id,
+    stage: a.stage,
+    target: a.target,
+    state: 'pending',
+    url: a.url,
+    since: now(),
+    restarts: 0,
+  });
   const status: JobStatus = carried?.status ?? {
     job: plan.job,
     topology: plan.topology,
@@ -114,7 +122,10 @@ export async function deployJob({ plan: initialPlan, carried }: DeployJobInput):
     const lines = [
       `**${plan.job}**: ${status.phase}${status.paused ? ' (paused)' : ''}, ${healthy}/${agents.length} agents healthy (${plan.topology}, entry agent ${plan.entry})`,
       '',
-      ...plan.stages.map((stage, i) => `stage ${i}: ${stage.map((id) => `${id} ${status.agents[id].state}${status.agents[id].restarts ? ` (${status.agents[id].restarts} restarts)` : ''}`).join(', ')}`),
+      ...plan.stages.map(
+        (stage, i) =>
+          `stage ${i}: ${stage.map((id) => `${id} ${status.agents[id].state}${status.agents[id].restarts ? ` (${status.agents[id].restarts} restarts)` : ''}`).join(', ')}`,
+      ),
       ...(status.error ? ['', `error: ${status.error}`] : []),
     ];
     setCurrentDetails(lines.join('\n'));
@@ -131,7 +142,10 @@ export async function deployJob({ plan: initialPlan, carried }: DeployJobInput):
     },
     {
       validator: (_req: StopRequest) => {
-        if (ending()) throw new Error(`job ${plan.job} is already ${status.phase === 'failed' ? 'failed and torn down' : status.phase === 'stopped' ? 'stopped' : 'stopping'}`);
+        if (ending())
+          throw new Error(
+            `job ${plan.job} is already ${status.phase === 'failed' ? 'failed and torn down' : status.phase === 'stopped' ? 'stopped' : 'stopping'}`,
+          );
       },
     },
   );
@@ -162,18 +176,15 @@ export async function deployJob({ plan: initialPlan, carried }: DeployJobInput):
       },
     },
   );
-  setHandler(
-    redeployUpdate,
-    async (next) => new Promise<RedeployResult>((done) => (pendingRedeploy = { plan: next, done })),
-    {
-      validator: (next: DeployPlan) => {
-        if (next.job !== plan.job) throw new Error(`this is job ${plan.job}, not ${next.job}`);
-        if (status.phase !== 'running' && status.phase !== 'degraded') throw new Error(`job ${plan.job} is ${status.phase}; a redeploy needs it running`);
-        if (status.paused) throw new Error(`job ${plan.job} is paused; resume it first`);
-        if (pendingRedeploy) throw new Error(`a redeploy of ${plan.job} is already under way`);
-      },
+  setHandler(redeployUpdate, async (next) => new Promise<RedeployResult>((done) => (pendingRedeploy = { plan: next, done })), {
+    validator: (next: DeployPlan) => {
+      if (next.job !== plan.job) throw new Error(`this is job ${plan.job}, not ${next.job}`);
+      if (status.phase !== 'running' && status.phase !== 'degraded')
+        throw new Error(`job ${plan.job} is ${status.phase}; a redeploy needs it running`);
+      if (status.paused) throw new Error(`job ${plan.job} is paused; resume it first`);
+      if (pendingRedeploy) throw new Error(`a redeploy of ${plan.job} is already under way`);
     },
-  );
+  });
   describe();
 
   try {
@@ -213,7 +224,12 @@ export async function deployJob({ plan: initialPlan, carried }: DeployJobInput):
         startToCloseTimeout: agent.stopGraceMs + agent.health.timeoutMs + 90_000,
         ...workerDeadline(agent),
       }).deployAgent({ job: plan.job, agent });
-      setAgent(agent.id, 'healthy', { pid: s.pid, logDir: s.logDir, lastError: undefined, ...(s.containerId ? { containerId: s.containerId } : {}) });
+      setAgent(agent.id, 'healthy', {
+        pid: s.pid,
+        logDir: s.logDir,
+        lastError: undefined,
+        ...(s.containerId ? { containerId: s.containerId } : {}),
+      });
       return;
     }
     // Histories recorded before the patch: start, then wait-healthy, as two activities.
@@ -269,13 +285,19 @@ export async function deployJob({ plan: initialPlan, carried }: DeployJobInput):
     for (const stage of [...stages].reverse()) {
       await Promise.all(
         stage
-          .filter((id) => ids.includes(id) && status.agents[id] && status.agents[id].state !== 'pending' && status.agents[id].state !== 'waiting')
+          .filter(
+            (id) => ids.includes(id) && status.agents[id] && status.agents[id].state !== 'pending' && status.agents[id].state !== 'waiting',
+          )
           .map(async (id) => {
             const agent = agents[id];
             const keep = status.agents[id].state === 'failed' ? 'failed' : 'stopped';
             setAgent(id, 'stopping', { lastError: status.agents[id].lastError });
             try {
-              await runner(agent, { startToCloseTimeout: agent.stopGraceMs + 30_000, ...workerDeadline(agent) }).stopAgent({ job: plan.job, agent, force });
+              await runner(agent, { startToCloseTimeout: agent.stopGraceMs + 30_000, ...workerDeadline(agent) }).stopAgent({
+                job: plan.job,
+                agent,
+                force,
+              });
               setAgent(id, keep, { pid: undefined });
             } catch (err) {
               if (isCancellation(err)) throw err;
@@ -304,7 +326,11 @@ export async function deployJob({ plan: initialPlan, carried }: DeployJobInput):
       }
       const watched = Object.values(status.agents).filter((a) => a.state === 'healthy' && a.pid !== undefined);
       const epoch = watchEpoch;
-      const wake = () => stopRequest !== undefined || watchEpoch !== epoch || (pendingRedeploy !== undefined && inFlight === 0) || workflowInfo().continueAsNewSuggested;
+      const wake = () =>
+        stopRequest !== undefined ||
+        watchEpoch !== epoch ||
+        (pendingRedeploy !== undefined && inFlight === 0) ||
+        workflowInfo().continueAsNewSuggested;
       if (watched.length === 0) {
         await condition(wake);
         continue;
@@ -322,11 +348,21 @@ export async function deployJob({ plan: initialPlan, carried }: DeployJobInput):
       const watches = [...groups.values()].map((group) => {
         const first = plan.agents[group[0].id];
         return scope.run(() =>
-          runner({ id: `${group.length} agents`, target: first.target, taskQueue: first.taskQueue }, { startToCloseTimeout: WATCH_ROUND, retry: { maximumInterval: '10s' } }).watchAgents({
+          runner(
+            { id: `${group.length} agents`, target: first.target, taskQueue: first.taskQueue },
+            { startToCloseTimeout: WATCH_ROUND, retry: { maximumInterval: '10s' } },
+          ).watchAgents({
             job: plan.job,
             agents: group.map((a) => {
               const p = plan.agents[a.id];
-              return { id: a.id, pid: a.pid!, ...(a.containerId ? { containerId: a.containerId } : {}), healthUrl: p.healthUrl, target: p.target, deployment: p.deployment };
+              return {
+                id: a.id,
+                pid: a.pid!,
+                ...(a.containerId ? { containerId: a.containerId } : {}),
+                healthUrl: p.healthUrl,
+                target: p.target,
+                deployment: p.deployment,
+              };
             }),
           }),
         );
@@ -363,7 +399,10 @@ export async function deployJob({ plan: initialPlan, carried }: DeployJobInput):
     const t = Date.now();
     const recent = (restartTimes[ev.id] ?? []).filter((x) => t - x < agent.restart.windowMs);
     if (recent.length >= agent.restart.maxRestarts) {
-      setAgent(ev.id, 'failed', { pid: undefined, lastError: `${lastError}\n(gave up after ${recent.length} restarts within ${agent.restart.windowMs / 1000}s)` });
+      setAgent(ev.id, 'failed', {
+        pid: undefined,
+        lastError: `${lastError}\n(gave up after ${recent.length} restarts within ${agent.restart.windowMs / 1000}s)`,
+      });
       restartTimes[ev.id] = recent;
       settle();
       return;
@@ -410,9 +449,13 @@ export async function deployJob({ plan: initialPlan, carried }: DeployJobInput):
     status.stages = next.stages;
     status.entry = next.entry;
     for (const id of d.added) status.agents[id] = fresh(next.agents[id]);
-    for (const id of d.changed) Object.assign(status.agents[id], { stage: next.agents[id].stage, url: next.agents[id].url, target: next.agents[id].target });
+    for (const id of d.changed)
+      Object.assign(status.agents[id], { stage: next.agents[id].stage, url: next.agents[id].url, target: next.agents[id].target });
     for (const id of d.changed) {
-      await runner(before.agents[id], { startToCloseTimeout: before.agents[id].stopGraceMs + 30_000 }).stopAgent({ job: plan.job, agent: before.agents[id] });
+      await runner(before.agents[id], { startToCloseTimeout: before.agents[id].stopGraceMs + 30_000 }).stopAgent({
+        job: plan.job,
+        agent: before.agents[id],
+      });
       setAgent(id, 'pending', { pid: undefined });
     }
     const failure = await deployAgents([...d.added, ...d.changed]);
@@ -426,7 +469,8 @@ export async function deployJob({ plan: initialPlan, carried }: DeployJobInput):
     plan = before;
     status.stages = before.stages;
     status.entry = before.entry;
-    for (const id of [...d.changed, ...d.removed]) status.agents[id] = { ...fresh(before.agents[id]), restarts: status.agents[id]?.restarts ?? 0 };
+    for (const id of [...d.changed, ...d.removed])
+      status.agents[id] = { ...fresh(before.agents[id]), restarts: status.agents[id]?.restarts ?? 0 };
     const restoreFailure = await deployAgents([...d.changed, ...d.removed]);
     status.error = restoreFailure ? `rollback failed too: ${restoreFailure}` : undefined;
     settle();
@@ -452,7 +496,8 @@ function failureMessage(agent: AgentPlan, err: unknown): string {
     }
   }
   while (cause && cause.cause && !cause.details?.length) cause = cause.cause as typeof cause;
-  const tail = typeof cause?.details?.[0] === 'string' && cause.details[0] ? `\n--- last lines of ${agentId}'s stderr ---\n${cause.details[0]}` : '';
+  const tail =
+    typeof cause?.details?.[0] === 'string' && cause.details[0] ? `\n--- last lines of ${agentId}'s stderr ---\n${cause.details[0]}` : '';
   const message = cause?.message ?? String(err);
   return `${message.includes(agentId) ? message : `agent '${agentId}': ${message}`}${tail}`;
 }

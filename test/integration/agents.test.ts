@@ -4,7 +4,7 @@
 // Jest (on Node 20) cannot load the SDK itself: the SDK's CommonJS build requires `jose`, which is
 // ESM-only, and Jest's module loader has no require(esm). So messages are sent by a short-lived
 // `node` child process using the SDK client, exactly as any other A2A client would.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -62,7 +62,7 @@ function buildAgents(): void {
   );
   try {
     const tsc = require.resolve('typescript/bin/tsc', { paths: [ROOT] });
-    const r = require('node:child_process').spawnSync(process.execPath, [tsc, '-p', config], { cwd: ROOT, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [tsc, '-p', config], { cwd: ROOT, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`tsc failed:\n${r.stdout}${r.stderr}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -152,7 +152,10 @@ function send(agentUrl: string, text: string): Promise<Reply> {
       if (err) return reject(new Error(`sending to ${agentUrl} failed: ${err.message}\n${stderr}`));
       const raw = JSON.parse(stdout);
       const parts: any[] = raw.parts ?? raw.status?.message?.parts ?? [];
-      const text = parts.filter((p) => p.content?.$case === 'text').map((p) => p.content.value).join('\n');
+      const text = parts
+        .filter((p) => p.content?.$case === 'text')
+        .map((p) => p.content.value)
+        .join('\n');
       const data = parts.find((p) => p.content?.$case === 'data')?.content.value;
       resolve({ text, data, raw });
     });
@@ -215,7 +218,7 @@ test('health endpoint and agent card', async () => {
   // A v1.0 reader (A2A-Version: 1.0) gets the v1.0 card, JSON-RPC at the base URL preferred.
   const res = await fetch(`${url(HUB.controller)}/.well-known/agent-card.json`, { headers: { 'A2A-Version': '1.0' } });
   expect(res.status).toBe(200);
-  const card = await res.json();
+  const card: any = await res.json();
   expect(card.name).toBe('controller');
   expect(card.url).toBe(url(HUB.controller));
   expect(card.supportedInterfaces[0]).toEqual({ url: url(HUB.controller), protocolBinding: 'JSONRPC', tenant: '', protocolVersion: '1.0' });
@@ -239,9 +242,12 @@ test('plain v0.3 JSON-RPC (no A2A-Version header) is answered too', async () => 
       params: { message: { kind: 'message', messageId: 'm1', role: 'user', parts: [{ kind: 'text', text: 'Weather in Tokyo?' }] } },
     }),
   });
-  const body = await res.json();
+  const body: any = await res.json();
   expect(body.result.parts[0]).toEqual({ kind: 'text', text: 'weather: tokyo 24°C humid' });
-  expect(body.result.parts[1].data).toMatchObject({ agent: 'weather', result: { forecasts: [{ city: 'tokyo', celsius: 24, conditions: 'humid' }] } });
+  expect(body.result.parts[1].data).toMatchObject({
+    agent: 'weather',
+    result: { forecasts: [{ city: 'tokyo', celsius: 24, conditions: 'humid' }] },
+  });
 });
 
 test('hub-spoke: the coordinator combines weather and maps', async () => {
@@ -263,7 +269,12 @@ test('pipeline: every stage transforms the text in turn', async () => {
   expect(r.text).toBe('ingest(trim) -> validate(validate) -> transform(uppercase) -> output(count): HELLO AGENT WORLD [3 words]');
   expect(contributors(r)).toEqual(['ingest', 'validate', 'transform', 'output']);
   expect(r.data.result.final).toBe('HELLO AGENT WORLD [3 words]');
-  expect(r.data.result.trail.map((s: any) => s.output)).toEqual(['hello agent world', 'hello agent world', 'HELLO AGENT WORLD', 'HELLO AGENT WORLD [3 words]']);
+  expect(r.data.result.trail.map((s: any) => s.output)).toEqual([
+    'hello agent world',
+    'hello agent world',
+    'HELLO AGENT WORLD',
+    'HELLO AGENT WORLD [3 words]',
+  ]);
   expect(r.data.error).toBeUndefined();
 
   const bad = await send(url(PIPE.ingest), '   ');

@@ -24,10 +24,15 @@ afterAll(async () => {
 const example = (f: string) => join(ROOT, 'jobs', 'examples', f);
 
 const cases: [string, string, string, (reply: string) => void][] = [
-  ['simple-weather.yaml', 'simple-weather', 'What is the weather in Paris and how far is it from Paris to Berlin?', (r) => {
-    expect(r).toMatch(/paris -> berlin 8[78]\d km/);
-    expect(r.toLowerCase()).toMatch(/paris/);
-  }],
+  [
+    'simple-weather.yaml',
+    'simple-weather',
+    'What is the weather in Paris and how far is it from Paris to Berlin?',
+    (r) => {
+      expect(r).toMatch(/paris -> berlin 8[78]\d km/);
+      expect(r.toLowerCase()).toMatch(/paris/);
+    },
+  ],
   ['pipeline.yaml', 'pipeline', '  hello   agent world ', (r) => expect(r).toMatch(/HELLO AGENT WORLD/)],
   ['distributed-dag.yaml', 'distributed-dag', 'the quick brown fox jumps', (r) => expect(r).toMatch(/mean/i)],
   ['collaborative-mesh.yaml', 'collaborative-mesh', 'How do durable workflows keep agents alive across crashes?', () => undefined],

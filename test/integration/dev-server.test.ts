@@ -45,7 +45,9 @@ test('finds the Temporal CLI and builds start-dev arguments', () => {
   expect(temporalBinary()).toMatch(/temporal(\.exe)?$/);
   const args = devServerArgs(opts());
   expect(args.slice(0, 2)).toEqual(['server', 'start-dev']);
-  expect(args).toEqual(expect.arrayContaining(['--db-filename', join(stateDir, 'temporal.sqlite'), '--port', String(PORT), '--ui-port', String(UI_PORT)]));
+  expect(args).toEqual(
+    expect.arrayContaining(['--db-filename', join(stateDir, 'temporal.sqlite'), '--port', String(PORT), '--ui-port', String(UI_PORT)]),
+  );
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) expect(args).toContain(`${name}=${type}`);
 });
 
@@ -112,7 +114,9 @@ test('a server that cannot start fails with the end of its log', async () => {
     // Same ports, other state directory: start-dev refuses the taken port and exits.
     const other = mkdtempSync(join(tmpdir(), 'a2a-dev-server-'));
     try {
-      await expect(startDevServerDetached({ ...opts(), stateDir: other, port: PORT + 1 }, 20_000)).rejects.toThrow(/UI port .*address already in use/);
+      await expect(startDevServerDetached({ ...opts(), stateDir: other, port: PORT + 1 }, 20_000)).rejects.toThrow(
+        /UI port .*address already in use/,
+      );
     } finally {
       await stopDevServer(other);
       rmSync(other, { recursive: true, force: true });

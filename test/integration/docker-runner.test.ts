@@ -22,7 +22,11 @@ const WEATHER = '/app/dist/agents/weather.js';
 let workDir: string;
 
 /** One agent of a one-agent job; `deployment` and `extra` are YAML lines indented for the agent. */
-function agentPlan(id: string, port: number, opts: { run?: string; image?: string; pull?: string; deployment?: string[]; extra?: string[] } = {}): AgentPlan {
+function agentPlan(
+  id: string,
+  port: number,
+  opts: { run?: string; image?: string; pull?: string; deployment?: string[]; extra?: string[] } = {},
+): AgentPlan {
   const yaml = [
     `job: { name: ${JOB} }`,
     'agents:',
@@ -90,10 +94,19 @@ describe('host networking', () => {
     const info = await docker.getContainer(first.containerId!).inspect();
     expect(info.Name).toBe(`/${containerName(JOB, 'weather')}`);
     expect(info.Config.Labels).toMatchObject({ 'a2a-deploy.job': JOB, 'a2a-deploy.agent': 'weather', 'a2a-deploy.spec': agent.specHash });
-    expect(info.Config.Env).toEqual(expect.arrayContaining([`A2A_DEPLOY_AGENT=${JOB}/weather`, `A2A_DEPLOY_SPEC=${agent.specHash}`, `AGENT_PORT=${port}`, 'AGENT_HOST=127.0.0.1']));
+    expect(info.Config.Env).toEqual(
+      expect.arrayContaining([
+        `A2A_DEPLOY_AGENT=${JOB}/weather`,
+        `A2A_DEPLOY_SPEC=${agent.specHash}`,
+        `AGENT_PORT=${port}`,
+        'AGENT_HOST=127.0.0.1',
+      ]),
+    );
     expect(info.HostConfig.NetworkMode).toBe('host');
     expect(info.Config.Cmd).toEqual(['node', WEATHER]);
-    expect(await listJobContainers(JOB)).toEqual([expect.objectContaining({ name: containerName(JOB, 'weather'), job: JOB, agent: 'weather', spec: agent.specHash, state: 'running' })]);
+    expect(await listJobContainers(JOB)).toEqual([
+      expect.objectContaining({ name: containerName(JOB, 'weather'), job: JOB, agent: 'weather', spec: agent.specHash, state: 'running' }),
+    ]);
 
     const again = await dockerRunner.startAgent({ job: JOB, agent });
     expect(again).toMatchObject({ reused: true, containerId: first.containerId, pid: first.pid, startedAt: first.startedAt });
@@ -108,7 +121,9 @@ describe('host networking', () => {
 
   test('a changed spec replaces the container (with limits and volumes applied)', async () => {
     const before = await docker.getContainer(containerName(JOB, 'weather')).inspect();
-    const agent = agentPlan('weather', port, { deployment: ['environment: { FLAVOUR: new }', 'cpus: 0.5', 'memory: 128m', 'volumes: ["./data:/data:ro"]'] });
+    const agent = agentPlan('weather', port, {
+      deployment: ['environment: { FLAVOUR: new }', 'cpus: 0.5', 'memory: 128m', 'volumes: ["./data:/data:ro"]'],
+    });
     const s = await dockerRunner.startAgent({ job: JOB, agent });
     expect(s.reused).toBe(false);
     expect(s.containerId).not.toBe(before.Id);
@@ -124,13 +139,19 @@ describe('host networking', () => {
   });
 
   test('a stop sends SIGTERM and removes the container; stopping again is a no-op', async () => {
-    const agent = agentPlan('weather', port, { deployment: ['environment: { FLAVOUR: new }', 'cpus: 0.5', 'memory: 128m', 'volumes: ["./data:/data:ro"]'] });
+    const agent = agentPlan('weather', port, {
+      deployment: ['environment: { FLAVOUR: new }', 'cpus: 0.5', 'memory: 128m', 'volumes: ["./data:/data:ro"]'],
+    });
     const t0 = Date.now();
     expect(await dockerRunner.stopAgent({ job: JOB, agent })).toEqual({ wasRunning: true, forced: false });
     expect(Date.now() - t0).toBeLessThan(5000); // the agent exits on SIGTERM, well within its 10 s grace
     expect(await listJobContainers(JOB)).toEqual([]);
     expect(await dockerRunner.stopAgent({ job: JOB, agent })).toEqual({ wasRunning: false, forced: false });
-    expect(await dockerRunner.readLogs({ job: JOB, agent, tail: 5 })).toEqual({ stdout: '', stderr: '', offsets: { stdout: 0, stderr: 0 } });
+    expect(await dockerRunner.readLogs({ job: JOB, agent, tail: 5 })).toEqual({
+      stdout: '',
+      stderr: '',
+      offsets: { stdout: 0, stderr: 0 },
+    });
   });
 
   test('an exited container with the same spec is started afresh', async () => {
@@ -144,7 +165,7 @@ describe('host networking', () => {
   });
 
   // An agent that ignores SIGTERM (PID 1 under docker-init, which forwards the signal).
-  const stubborn = "command: [node, -e, 'process.on(\"SIGTERM\", () => console.log(\"ignoring SIGTERM\")); setInterval(() => {}, 1000)']";
+  const stubborn = 'command: [node, -e, \'process.on("SIGTERM", () => console.log("ignoring SIGTERM")); setInterval(() => {}, 1000)\']';
 
   test('a forced stop kills at once; an unforced one kills after the grace period', async () => {
     const agent = agentPlan('stubborn', 19602, { run: stubborn, extra: ['stop_grace: 30s'] });
@@ -164,7 +185,7 @@ describe('host networking', () => {
   });
 
   test('a container that exits at once fails the health gate with its exit code and stderr', async () => {
-    const agent = agentPlan('crasher', 19603, { run: "command: [node, -e, 'console.error(\"boom: no config\"); process.exit(3)']" });
+    const agent = agentPlan('crasher', 19603, { run: 'command: [node, -e, \'console.error("boom: no config"); process.exit(3)\']' });
     const s = await dockerRunner.startAgent({ job: JOB, agent });
     const err = await failureOf(dockerRunner.waitHealthy({ job: JOB, agent, pid: s.pid, containerId: s.containerId }));
     expect(err.type).toBe('AgentExited');
@@ -175,7 +196,9 @@ describe('host networking', () => {
   });
 
   test('a watch reports a container that exits, and one that stops answering health checks', async () => {
-    const dying = agentPlan('dying', 19604, { run: "command: [node, -e, 'setTimeout(() => { console.error(\"bye now\"); process.exit(4) }, 1500)']" });
+    const dying = agentPlan('dying', 19604, {
+      run: 'command: [node, -e, \'setTimeout(() => { console.error("bye now"); process.exit(4) }, 1500)\']',
+    });
     const quiet = agentPlan('quiet', 19605, { run: stubborn });
     const a = await dockerRunner.startAgent({ job: JOB, agent: dying });
     const b = await dockerRunner.startAgent({ job: JOB, agent: quiet });
@@ -192,7 +215,13 @@ describe('host networking', () => {
     const exited = await dockerRunner.watchAgents({ job: JOB, agents: [watched(dying, a), watched(quiet, b)], unhealthyAfter: 2 });
     expect(exited).toEqual([{ id: 'dying', kind: 'exited', exitCode: 4, detail: "agent 'dying' exited with code 4", stderr: 'bye now' }]);
     const unhealthy = await dockerRunner.watchAgents({ job: JOB, agents: [watched(quiet, b)], unhealthyAfter: 2 });
-    expect(unhealthy).toEqual([expect.objectContaining({ id: 'quiet', kind: 'unhealthy', detail: expect.stringContaining("failed 2 health checks in a row at http://127.0.0.1:19605/health") })]);
+    expect(unhealthy).toEqual([
+      expect.objectContaining({
+        id: 'quiet',
+        kind: 'unhealthy',
+        detail: expect.stringContaining('failed 2 health checks in a row at http://127.0.0.1:19605/health'),
+      }),
+    ]);
     await dockerRunner.stopAgent({ job: JOB, agent: dying });
     await dockerRunner.stopAgent({ job: JOB, agent: quiet, force: true });
   });
@@ -273,7 +302,8 @@ topology: { type: hub-spoke, hub: controller, spokes: [weather] }
     expect(r.data.result).toEqual({ asked: ['weather'], answered: ['weather'], failed: [] });
 
     // The network goes with the job's last container.
-    for (const id of ['controller', 'weather']) expect(await dockerRunner.stopAgent({ job: NET_JOB, agent: plan.agents[id] })).toEqual({ wasRunning: true, forced: false });
+    for (const id of ['controller', 'weather'])
+      expect(await dockerRunner.stopAgent({ job: NET_JOB, agent: plan.agents[id] })).toEqual({ wasRunning: true, forced: false });
     expect(await listJobContainers(NET_JOB)).toEqual([]);
     expect(await docker.listNetworks({ filters: { name: [NETWORK] } })).toEqual([]);
   });

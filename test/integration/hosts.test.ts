@@ -21,7 +21,8 @@ beforeAll(async () => {
   // The hosts reach the server at the bridge address: the one connection they make, outbound.
   forward = await forwardTcp({ host: '10.203.0.1', port: 27533 }, { host: '127.0.0.1', port: 27533 });
   await stack.startWorker();
-  for (const name of ['h1', 'h2']) hostWorkers.set(name, await stack.startWorker({ name, netns: `a2a-${name}`, address: '10.203.0.1:27533' }));
+  for (const name of ['h1', 'h2'])
+    hostWorkers.set(name, await stack.startWorker({ name, netns: `a2a-${name}`, address: '10.203.0.1:27533' }));
 });
 afterAll(async () => {
   stack?.cli(['stop', 'multi-host', '--force']);
@@ -35,8 +36,8 @@ const fixture = (f: string) => join(ROOT, 'test', 'fixtures', 'jobs', f);
 const status = (job: string): JobStatus => JSON.parse(stack.cli(['status', job, '--json']).stdout);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const netnsOf = (pid: number) => readlinkSync(`/proc/${pid}/ns/net`);
-const netnsInode = (name: string) => execFileSync('ip', ['netns', 'exec', name, 'readlink', '/proc/self/ns/net'], { encoding: 'utf8' }).trim();
-
+const netnsInode = (name: string) =>
+  execFileSync('ip', ['netns', 'exec', name, 'readlink', '/proc/self/ns/net'], { encoding: 'utf8' }).trim();
 
 test('a job spread over three machines deploys, each agent on its own host, and talks across hosts', () => {
   const r = stack.cli(['start', fixture('multi-host.yaml')]);
@@ -47,7 +48,9 @@ test('a job spread over three machines deploys, each agent on its own host, and 
   expect(netnsOf(s.agents.transform.pid!)).toBe(netnsInode('a2a-h2'));
   expect(netnsOf(s.agents.ingest.pid!)).toBe(readlinkSync('/proc/self/ns/net'));
   const sent = stack.cli(['send', 'multi-host', '  across   three hosts ']);
-  expect(sent.stdout).toContain('ingest(trim) -> validate(validate) -> transform(uppercase) -> output(count): ACROSS THREE HOSTS [3 words]');
+  expect(sent.stdout).toContain(
+    'ingest(trim) -> validate(validate) -> transform(uppercase) -> output(count): ACROSS THREE HOSTS [3 words]',
+  );
   // Logs of an agent on h1 come through h1's own worker.
   const logs = stack.cli(['logs', 'multi-host', 'output', '--tail', '5']);
   expect(logs.stdout).toMatch(/output\s+\| .*listening on 10\.203\.0\.11:19173/);
@@ -70,7 +73,7 @@ test('agents keep serving while their host worker is down; a new worker takes ov
   expect(agentProcesses('multi-host')).toEqual([]);
 });
 
-test("a host whose worker never comes: status says so, and the deploy fails naming the host", async () => {
+test('a host whose worker never comes: status says so, and the deploy fails naming the host', async () => {
   expect(stack.cli(['start', '--detach', fixture('absent-host.yaml')]).code).toBe(0);
   await sleep(1000);
   const waiting = status('absent-host');

@@ -32,7 +32,8 @@ const example = (f: string) => join(ROOT, 'jobs', 'examples', f);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const status = (job: string): JobStatus => JSON.parse(stack.cli(['status', job, '--json']).stdout);
 
-const waitPhase = (job: string, phase: string, timeoutMs?: number) => waitFor(`${job} ${phase}`, () => status(job).phase === phase, timeoutMs);
+const waitPhase = (job: string, phase: string, timeoutMs?: number) =>
+  waitFor(`${job} ${phase}`, () => status(job).phase === phase, timeoutMs);
 
 describe('watching and restarting', () => {
   test('a crashed agent is restarted per its policy, through the health gate', async () => {
@@ -163,7 +164,12 @@ describe('stopping', () => {
       expect(agentProcesses('pipeline')).toHaveLength(4);
       const r = stack.cli(['gc', '--json']);
       const removed: { job: string; agent: string }[] = JSON.parse(r.stdout).removed;
-      expect(removed.map((x) => `${x.job}/${x.agent}`).sort()).toEqual(['pipeline/ingest', 'pipeline/output', 'pipeline/transform', 'pipeline/validate']);
+      expect(removed.map((x) => `${x.job}/${x.agent}`).sort()).toEqual([
+        'pipeline/ingest',
+        'pipeline/output',
+        'pipeline/transform',
+        'pipeline/validate',
+      ]);
       expect(agentProcesses('pipeline')).toEqual([]);
       expect(stack.cli(['gc']).stdout).toContain('Nothing to collect');
       expect(agentProcesses('orphan-elsewhere')).toHaveLength(1);
@@ -245,10 +251,14 @@ describe('crash recovery: SIGKILL of the worker', () => {
     expect(after.agents.weather.pid).toBe(before.agents.weather.pid);
     // Supervision still works: a crash after the server restart is restarted.
     process.kill(after.agents.weather.pid!, 'SIGKILL');
-    await waitFor('weather restarted', () => {
-      const s = status('simple-weather').agents.weather;
-      return s.state === 'healthy' && s.pid !== after.agents.weather.pid;
-    }, 90_000);
+    await waitFor(
+      'weather restarted',
+      () => {
+        const s = status('simple-weather').agents.weather;
+        return s.state === 'healthy' && s.pid !== after.agents.weather.pid;
+      },
+      90_000,
+    );
     expect(agentProcesses('simple-weather')).toHaveLength(3);
   });
 });
@@ -277,7 +287,10 @@ describe('rolling redeploy', () => {
 
       // 2. weather moves to another port: weather and its caller (controller) restart.
       writeFileSync(variant, readFileSync(variant, 'utf8').replace('port: 19101', 'port: 19109'));
-      expect(JSON.parse(stack.cli(['diff', variant, '--json']).stdout)).toMatchObject({ changed: ['controller', 'weather'], rewired: ['controller'] });
+      expect(JSON.parse(stack.cli(['diff', variant, '--json']).stdout)).toMatchObject({
+        changed: ['controller', 'weather'],
+        rewired: ['controller'],
+      });
       expect(stack.cli(['start', variant]).code).toBe(0);
       const after = status('simple-weather');
       expect(after.agents.weather.url).toBe('http://127.0.0.1:19109');
@@ -296,7 +309,10 @@ describe('rolling redeploy', () => {
     writeFileSync(variant, running);
     try {
       const before = status('simple-weather');
-      writeFileSync(variant, readFileSync(variant, 'utf8').replace('module: a2a-deploy/agents/maps', 'command: [node, -e, "process.exit(4)"]'));
+      writeFileSync(
+        variant,
+        readFileSync(variant, 'utf8').replace('module: a2a-deploy/agents/maps', 'command: [node, -e, "process.exit(4)"]'),
+      );
       const r = stack.cli(['start', variant]);
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('rolled back');

@@ -24,7 +24,6 @@ let sshd: Sshd;
 let workdir: string;
 const started: AgentPlan[] = [];
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const agent = (id: string, port: number, opts: Partial<Parameters<typeof remoteAgent>[3]> = {}) => {
   const a = remoteAgent(sshd, id, port, { workdir, module: FLAKY, ...opts });
   started.push(a);
@@ -151,7 +150,10 @@ describe('lifecycle on the remote host', () => {
   });
 
   test('an agent that exits at once fails with its exit code and stderr', async () => {
-    const bad = agent('bad', 19654, { module: undefined, command: ['node', '-e', 'console.error("boom: no config for " + process.env.AGENT_ID); process.exit(3)'] });
+    const bad = agent('bad', 19654, {
+      module: undefined,
+      command: ['node', '-e', 'console.error("boom: no config for " + process.env.AGENT_ID); process.exit(3)'],
+    });
     const s = await sshRunner.startAgent({ job: JOB, agent: bad });
     const err = await failureOf(sshRunner.waitHealthy({ job: JOB, agent: bad, pid: s.pid }));
     expect(err.type).toBe('AgentExited');
@@ -168,9 +170,9 @@ describe('lifecycle on the remote host', () => {
     await sshRunner.waitHealthy({ job: JOB, agent: a, pid: s.pid });
     expect(cmdlineOf(childrenOf(s.pid)[0])).toEqual(['node', join(workdir, 'node_modules', 'fake-agent', 'index.js')]);
     await sshRunner.stopAgent({ job: JOB, agent: a });
-    expect((await failureOf(sshRunner.startAgent({ job: JOB, agent: agent('nopkg', 19663, { module: 'no-such-package-xyz' }) }))).message).toMatch(
-      /module no-such-package-xyz cannot be resolved on the host from/,
-    );
+    expect(
+      (await failureOf(sshRunner.startAgent({ job: JOB, agent: agent('nopkg', 19663, { module: 'no-such-package-xyz' }) }))).message,
+    ).toMatch(/module no-such-package-xyz cannot be resolved on the host from/);
   });
 
   test('a missing module or program is refused clearly', async () => {
@@ -179,7 +181,9 @@ describe('lifecycle on the remote host', () => {
     expect(err.message).toMatch(/module \.\/no\/such\/agent\.js not found on the host/);
     expect(err.nonRetryable).toBe(true);
     const noProgram = agent('noprog', 19656, { module: undefined, command: ['no-such-program-xyz'] });
-    expect((await failureOf(sshRunner.startAgent({ job: JOB, agent: noProgram }))).message).toMatch(/no-such-program-xyz not found on the host/);
+    expect((await failureOf(sshRunner.startAgent({ job: JOB, agent: noProgram }))).message).toMatch(
+      /no-such-program-xyz not found on the host/,
+    );
   });
 
   test('watchAgents reports a crash with its exit code, and an unhealthy agent', async () => {
@@ -188,9 +192,22 @@ describe('lifecycle on the remote host', () => {
     const c = await sshRunner.startAgent({ job: JOB, agent: crashy });
     await sshRunner.waitHealthy({ job: JOB, agent: crashy, pid: c.pid });
     const m = await sshRunner.startAgent({ job: JOB, agent: mute });
-    const watched = [crashy, mute].map((a, i) => ({ id: a.id, pid: [c.pid, m.pid][i], healthUrl: a.healthUrl, target: a.target, deployment: a.deployment }));
+    const watched = [crashy, mute].map((a, i) => ({
+      id: a.id,
+      pid: [c.pid, m.pid][i],
+      healthUrl: a.healthUrl,
+      target: a.target,
+      deployment: a.deployment,
+    }));
     const first = await sshRunner.watchAgents({ job: JOB, agents: watched, unhealthyAfter: 100 });
-    expect(first).toEqual([expect.objectContaining({ id: 'crashy', kind: 'exited', exitCode: 1, detail: "agent 'crashy' exited with code 1 on 127.0.0.1:22222" })]);
+    expect(first).toEqual([
+      expect.objectContaining({
+        id: 'crashy',
+        kind: 'exited',
+        exitCode: 1,
+        detail: "agent 'crashy' exited with code 1 on 127.0.0.1:22222",
+      }),
+    ]);
     expect(first[0].stderr).toContain('crashing on purpose');
     const second = await sshRunner.watchAgents({ job: JOB, agents: watched.slice(1), unhealthyAfter: 2 });
     expect(second).toEqual([expect.objectContaining({ id: 'mute', kind: 'unhealthy' })]);
@@ -214,7 +231,12 @@ describe('lifecycle on the remote host', () => {
 describe('hostile values reach the agent verbatim and run nothing', () => {
   test('env values, args, module path and workdir', async () => {
     // Wherever a `touch` could have run: the tmp dir, the remote login dir, the workdir, our cwd.
-    const pwnedFiles = () => [tmp, homedir(), workdir, ROOT, process.cwd()].flatMap((d) => readdirSync(d).filter((f) => f.startsWith('pwned')).map((f) => join(d, f)));
+    const pwnedFiles = () =>
+      [tmp, homedir(), workdir, ROOT, process.cwd()].flatMap((d) =>
+        readdirSync(d)
+          .filter((f) => f.startsWith('pwned'))
+          .map((f) => join(d, f)),
+      );
     const pwned = join(tmp, `pwned-${randomBytes(4).toString('hex')}`);
     const hostile = [
       `'; touch ${pwned}; '`,
@@ -268,7 +290,9 @@ describe('host keys are verified, never accepted blindly', () => {
     const err = await failureOf(probe({ hostKey: wrong }));
     expect(err.type).toBe('SshHostKeyMismatch');
     expect(err.nonRetryable).toBe(true);
-    expect(err.message).toContain(`host key of 127.0.0.1:${SSH_PORT} does not match deployment.host_key: expected ${wrong}, the host presented ${sshd.fingerprint}`);
+    expect(err.message).toContain(
+      `host key of 127.0.0.1:${SSH_PORT} does not match deployment.host_key: expected ${wrong}, the host presented ${sshd.fingerprint}`,
+    );
   });
 
   test('an unknown host is refused, with the fingerprint and how to add it', async () => {
@@ -312,7 +336,9 @@ describe('host keys are verified, never accepted blindly', () => {
     const err = await failureOf(probe({ sshPort: CLOSED_PORT }));
     expect(err.type).toBe('SshUnreachable');
     expect(err.nonRetryable).toBe(false);
-    expect(err.message).toBe(`cannot reach the SSH server at 127.0.0.1:${CLOSED_PORT}: connection refused (is sshd running, and is ssh_port right?) [ECONNREFUSED]`);
+    expect(err.message).toBe(
+      `cannot reach the SSH server at 127.0.0.1:${CLOSED_PORT}: connection refused (is sshd running, and is ssh_port right?) [ECONNREFUSED]`,
+    );
   });
 
   test('a key the host does not accept fails authentication, not retried', async () => {

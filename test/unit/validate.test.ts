@@ -67,11 +67,21 @@ describe('validation reports every error, located at its YAML node', () => {
 
   test('pipelines and meshes may not repeat an agent; a hub is not its own spoke', () => {
     const text = (topology: string) =>
-      ['job: { name: rep }', 'agents:', '  - { id: a, module: x, config: { port: 1001 } }', '  - { id: b, module: x, config: { port: 1002 } }', topology].join('\n');
-    expect(loadJobText('p.yaml', text('topology: { type: pipeline, stages: [a, b, a] }')).diagnostics.map((d) => `${d.line}:${d.col} ${d.message}`)).toEqual([
-      "5:44 agent 'a' appears twice in the pipeline",
+      [
+        'job: { name: rep }',
+        'agents:',
+        '  - { id: a, module: x, config: { port: 1001 } }',
+        '  - { id: b, module: x, config: { port: 1002 } }',
+        topology,
+      ].join('\n');
+    expect(
+      loadJobText('p.yaml', text('topology: { type: pipeline, stages: [a, b, a] }')).diagnostics.map(
+        (d) => `${d.line}:${d.col} ${d.message}`,
+      ),
+    ).toEqual(["5:44 agent 'a' appears twice in the pipeline"]);
+    expect(loadJobText('m.yaml', text('topology: { type: mesh, agents: [a, b, b] }')).diagnostics.map((d) => d.message)).toEqual([
+      "agent 'b' appears twice in the mesh",
     ]);
-    expect(loadJobText('m.yaml', text('topology: { type: mesh, agents: [a, b, b] }')).diagnostics.map((d) => d.message)).toEqual(["agent 'b' appears twice in the mesh"]);
     expect(loadJobText('h.yaml', text('topology: { type: hub-spoke, hub: a, spokes: [b, a] }')).diagnostics.map((d) => d.message)).toEqual([
       "the hub 'a' cannot also be a spoke",
     ]);
@@ -108,12 +118,17 @@ describe('validation reports every error, located at its YAML node', () => {
   });
 
   test('a duplicate key and a document that is not a mapping', () => {
-    expect(loadJobText('d.yaml', 'job: {name: a}\njob: {name: b}\n').diagnostics[0]).toMatchObject({ line: 2, col: 1, message: 'YAML: Map keys must be unique' });
+    expect(loadJobText('d.yaml', 'job: {name: a}\njob: {name: b}\n').diagnostics[0]).toMatchObject({
+      line: 2,
+      col: 1,
+      message: 'YAML: Map keys must be unique',
+    });
     expect(loadJobText('l.yaml', '- a\n- b\n').diagnostics[0].message).toBe('a job file is a mapping with job, agents and topology');
   });
 
   test('ids that are unsafe in process or container names are refused', () => {
-    const text = 'job: { name: ok }\nagents:\n  - { id: "a;rm -rf /", module: x, config: { port: 1001 } }\ntopology: { type: mesh, agents: ["a;rm -rf /"] }\n';
+    const text =
+      'job: { name: ok }\nagents:\n  - { id: "a;rm -rf /", module: x, config: { port: 1001 } }\ntopology: { type: mesh, agents: ["a;rm -rf /"] }\n';
     expect(loadJobText('i.yaml', text).diagnostics.map((d) => `${d.line}:${d.col} ${d.message}`)).toEqual([
       "3:11 agent id must start with a lowercase letter and hold only lowercase letters, digits and '-' (at most 63)",
     ]);

@@ -33,7 +33,11 @@ export async function run(argv: string[]): Promise<number> {
   for (const c of await listJobContainers().catch(() => [])) {
     const why = await goneWhy(c.job);
     if (!why) continue;
-    if (!values['dry-run']) await new Docker().getContainer(c.id).remove({ force: true }).catch(() => undefined);
+    if (!values['dry-run'])
+      await new Docker()
+        .getContainer(c.id)
+        .remove({ force: true })
+        .catch(() => undefined);
     removed.push({ job: c.job, agent: c.agent, container: c.name, why });
   }
   const byJob = new Map<string, { pid: number; agent: string }[]>();
@@ -56,7 +60,11 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (values.json) process.stdout.write(JSON.stringify({ dryRun: !!values['dry-run'], removed }, null, 2) + '\n');
   else if (removed.length === 0) process.stdout.write('Nothing to collect: every agent on this machine belongs to a running job.\n');
-  else for (const r of removed) process.stdout.write(`${values['dry-run'] ? 'would remove' : 'removed'} ${r.job}/${r.agent} (${r.container ? `container ${r.container}` : `pid ${r.pid}`}): ${r.why}\n`);
+  else
+    for (const r of removed)
+      process.stdout.write(
+        `${values['dry-run'] ? 'would remove' : 'removed'} ${r.job}/${r.agent} (${r.container ? `container ${r.container}` : `pid ${r.pid}`}): ${r.why}\n`,
+      );
   return EXIT.ok;
 }
 

@@ -9,7 +9,8 @@ const PHASES = ['deploying', 'running', 'degraded', 'stopping', 'stopped', 'fail
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, usage, { all: { type: 'boolean' }, phase: { type: 'string' }, json: { type: 'boolean' } }, 0, 0);
-  if (values.phase && !PHASES.includes(values.phase)) throw new CliError(`unknown phase '${values.phase}'`, EXIT.invalidInput, `one of: ${PHASES.join(', ')}`);
+  if (values.phase && !PHASES.includes(values.phase))
+    throw new CliError(`unknown phase '${values.phase}'`, EXIT.invalidInput, `one of: ${PHASES.join(', ')}`);
   const ctx = await jobContext({ needWorker: false, quiet: !!values.json });
   const clauses = [`WorkflowType = 'deployJob'`];
   if (!values.all) clauses.push(`ExecutionStatus = 'Running'`);
@@ -30,6 +31,12 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (values.json) process.stdout.write(JSON.stringify(jobs, null, 2) + '\n');
   else if (jobs.length === 0) process.stdout.write(values.all ? 'No jobs.\n' : 'No running jobs (--all shows finished ones).\n');
-  else process.stdout.write(table(['JOB', 'PHASE', 'TOPOLOGY', 'WORKFLOW', 'STARTED'], jobs.map((j) => [j.job, j.phase, j.topology, j.status.toLowerCase(), j.started])) + '\n');
+  else
+    process.stdout.write(
+      table(
+        ['JOB', 'PHASE', 'TOPOLOGY', 'WORKFLOW', 'STARTED'],
+        jobs.map((j) => [j.job, j.phase, j.topology, j.status.toLowerCase(), j.started]),
+      ) + '\n',
+    );
   return EXIT.ok;
 }

@@ -21,7 +21,8 @@ export async function run(argv: string[]): Promise<number> {
   const { handle } = await jobHandle(ctx, name);
   const plan = await handle.query(planQuery);
   const ids = plan.stages.flat();
-  if (only && !ids.includes(only)) throw new CliError(`job '${name}' has no agent '${only}'`, EXIT.invalidInput, `agents: ${ids.join(', ')}`);
+  if (only && !ids.includes(only))
+    throw new CliError(`job '${name}' has no agent '${only}'`, EXIT.invalidInput, `agents: ${ids.join(', ')}`);
   const agents = (only ? [only] : ids).map((id) => plan.agents[id]);
   const width = Math.max(...agents.map((a) => a.id.length + 4));
   const print = (label: string, text: string) => {
@@ -52,7 +53,13 @@ export async function run(argv: string[]): Promise<number> {
  * Logs of agents the main worker runs on this very machine are read from their files; any
  * other agent's are fetched by its own worker, through a short workflow on its host's queue.
  */
-async function readAgentLogs(ctx: JobContext, job: string, agent: AgentPlan, tail: number, offsets?: LogChunk['offsets']): Promise<LogChunk> {
+async function readAgentLogs(
+  ctx: JobContext,
+  job: string,
+  agent: AgentPlan,
+  tail: number,
+  offsets?: LogChunk['offsets'],
+): Promise<LogChunk> {
   const dir = agentDir(job, agent.id);
   if (agent.target === 'localhost' && agent.taskQueue === WORKFLOW_TASK_QUEUE && existsSync(dir)) return readLogDir(dir, tail, offsets);
   try {
@@ -64,6 +71,10 @@ async function readAgentLogs(ctx: JobContext, job: string, agent: AgentPlan, tai
     });
   } catch (err) {
     const why = (err as { cause?: Error }).cause?.message ?? (err as Error).message;
-    return { stdout: '', stderr: `(cannot read logs of ${agent.id} on ${agent.deployment.worker ?? 'the main worker'}: ${why})`, offsets: offsets ?? { stdout: 0, stderr: 0 } };
+    return {
+      stdout: '',
+      stderr: `(cannot read logs of ${agent.id} on ${agent.deployment.worker ?? 'the main worker'}: ${why})`,
+      offsets: offsets ?? { stdout: 0, stderr: 0 },
+    };
   }
 }

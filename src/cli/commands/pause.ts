@@ -20,7 +20,10 @@ export async function toggle(argv: string[], pause: boolean): Promise<number> {
     throw new CliError(`cannot ${pause ? 'pause' : 'resume'} ${name}: ${cause?.message ?? (err as Error).message}`, EXIT.invalidInput);
   }
   if (values.json) process.stdout.write(JSON.stringify({ job: name, phase, paused: pause }) + '\n');
-  else if (pause) process.stdout.write(`Job ${name} paused (${phase}): agents keep running; nothing new starts and no agent is restarted until \`a2a-deploy resume ${name}\`.\n`);
+  else if (pause)
+    process.stdout.write(
+      `Job ${name} paused (${phase}): agents keep running; nothing new starts and no agent is restarted until \`a2a-deploy resume ${name}\`.\n`,
+    );
   else process.stdout.write(`Job ${name} resumed (${phase}).\n`);
   return EXIT.ok;
 }

@@ -28,5 +28,11 @@ export function renderPlan(plan: DeployPlan): string {
     const a = plan.agents[id];
     return [id, String(a.stage), a.target, a.url, a.connectsTo.join(', ') || '-'];
   });
-  return [head, 'Stages start in order; the agents of a stage start in parallel.', ...stages, '', table(['AGENT', 'STAGE', 'TARGET', 'URL', 'CALLS'], rows)].join('\n');
+  return [
+    head,
+    'Stages start in order; the agents of a stage start in parallel.',
+    ...stages,
+    '',
+    table(['AGENT', 'STAGE', 'TARGET', 'URL', 'CALLS'], rows),
+  ].join('\n');
 }

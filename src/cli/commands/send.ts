@@ -8,15 +8,27 @@ import { planQuery } from '../../workflows/api';
 export const usage = 'a2a-deploy send JOB MESSAGE [--agent ID] [--json] [--timeout SECONDS]';
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, usage, { agent: { type: 'string' }, json: { type: 'boolean' }, timeout: { type: 'string' } }, 2, 2);
+  const { values, positionals } = parse(
+    argv,
+    usage,
+    { agent: { type: 'string' }, json: { type: 'boolean' }, timeout: { type: 'string' } },
+    2,
+    2,
+  );
   const [name, text] = positionals;
   const ctx = await jobContext({ needWorker: true, quiet: true });
   const { handle } = await jobHandle(ctx, name);
   const status = await jobStatus(handle);
   const target = values.agent ?? status.entry;
   const agent = status.agents[target];
-  if (!agent) throw new CliError(`job '${name}' has no agent '${target}'`, EXIT.invalidInput, `agents: ${Object.keys(status.agents).join(', ')}`);
-  if (agent.state !== 'healthy') throw new CliError(`agent '${target}' of job '${name}' is ${agent.state}, not healthy`, EXIT.jobFailed, `see \`a2a-deploy status ${name}\``);
+  if (!agent)
+    throw new CliError(`job '${name}' has no agent '${target}'`, EXIT.invalidInput, `agents: ${Object.keys(status.agents).join(', ')}`);
+  if (agent.state !== 'healthy')
+    throw new CliError(
+      `agent '${target}' of job '${name}' is ${agent.state}, not healthy`,
+      EXIT.jobFailed,
+      `see \`a2a-deploy status ${name}\``,
+    );
 
   const timeoutMs = Number(values.timeout ?? 30) * 1000;
   let reply;
@@ -33,8 +45,13 @@ export async function run(argv: string[]): Promise<number> {
   } catch (err) {
     throw new CliError(`sending to ${target} at ${agent.url} failed: ${(err as Error).message}`, EXIT.jobFailed);
   }
-  const message = 'parts' in (reply as object) ? (reply as { parts: unknown[] }) : ((reply as { status?: { message?: { parts: unknown[] } } }).status?.message ?? { parts: [] });
-  const texts = (message.parts as { content?: { $case: string; value: unknown } }[]).filter((p) => p.content?.$case === 'text').map((p) => String(p.content!.value));
+  const message =
+    'parts' in (reply as object)
+      ? (reply as { parts: unknown[] })
+      : ((reply as { status?: { message?: { parts: unknown[] } } }).status?.message ?? { parts: [] });
+  const texts = (message.parts as { content?: { $case: string; value: unknown } }[])
+    .filter((p) => p.content?.$case === 'text')
+    .map((p) => String(p.content!.value));
   if (values.json) process.stdout.write(JSON.stringify({ job: name, agent: target, url: agent.url, reply }, null, 2) + '\n');
   else process.stdout.write(texts.join('\n') + '\n');
   return EXIT.ok;

@@ -10,7 +10,9 @@ export async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, usage, { detach: { type: 'boolean' }, stop: { type: 'boolean' } }, 0, 0);
   const stateDir = homeDir();
   if (values.stop) {
-    process.stdout.write((await stopDevServer(stateDir)) ? 'Embedded Temporal server stopped.\n' : 'No embedded Temporal server was running.\n');
+    process.stdout.write(
+      (await stopDevServer(stateDir)) ? 'Embedded Temporal server stopped.\n' : 'No embedded Temporal server was running.\n',
+    );
     return EXIT.ok;
   }
   if (values.detach) {

@@ -1,7 +1,16 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
 import { workflowUiUrl } from '../../temporal/connection';
 import { deployJob } from '../../workflows';
-import { planQuery, redeployUpdate, SA_JOB, SA_PHASE, SA_TOPOLOGY, WORKFLOW_TASK_QUEUE, workflowIdFor, type JobStatus } from '../../workflows/api';
+import {
+  planQuery,
+  redeployUpdate,
+  SA_JOB,
+  SA_PHASE,
+  SA_TOPOLOGY,
+  WORKFLOW_TASK_QUEUE,
+  workflowIdFor,
+  type JobStatus,
+} from '../../workflows/api';
 import { diffPlans, isEmptyDiff } from '../../job/diff';
 import type { DeployPlan } from '../../job/plan';
 import { renderDiff } from './diff';
@@ -61,9 +70,14 @@ export async function run(argv: string[]): Promise<number> {
     }
     if (status.phase === 'running' || status.phase === 'degraded') {
       if (values.json) {
-        process.stdout.write(JSON.stringify({ job: plan.job, workflowId, phase: status.phase, ui, entry: status.entry, agents: status.agents }, null, 2) + '\n');
+        process.stdout.write(
+          JSON.stringify({ job: plan.job, workflowId, phase: status.phase, ui, entry: status.entry, agents: status.agents }, null, 2) +
+            '\n',
+        );
       } else {
-        const rows = plan.stages.flat().map((id) => [id, status.agents[id].state, status.agents[id].url, String(status.agents[id].pid ?? '-')]);
+        const rows = plan.stages
+          .flat()
+          .map((id) => [id, status.agents[id].state, status.agents[id].url, String(status.agents[id].pid ?? '-')]);
         process.stdout.write(
           [
             '',
@@ -107,7 +121,11 @@ async function redeploy(ctx: JobContext, plan: DeployPlan, json: boolean): Promi
   const current = await handle.query(planQuery);
   const d = diffPlans(current, plan);
   if (isEmptyDiff(d)) {
-    throw new CliError(`job '${plan.job}' is already running with this exact spec`, EXIT.invalidInput, `see \`a2a-deploy status ${plan.job}\`, or stop it first with \`a2a-deploy stop ${plan.job}\``);
+    throw new CliError(
+      `job '${plan.job}' is already running with this exact spec`,
+      EXIT.invalidInput,
+      `see \`a2a-deploy status ${plan.job}\`, or stop it first with \`a2a-deploy stop ${plan.job}\``,
+    );
   }
   if (!json) process.stdout.write(renderDiff(current, plan, d).split('\nApply with')[0] + '\nRolling out ...\n');
   let result;
@@ -118,7 +136,10 @@ async function redeploy(ctx: JobContext, plan: DeployPlan, json: boolean): Promi
     throw new CliError(`cannot redeploy ${plan.job}: ${cause?.message ?? (err as Error).message}`, EXIT.invalidInput);
   }
   if (json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-  else if (result.applied) process.stdout.write(`Redeployed ${plan.job}: ${result.changed.length} changed, ${result.added.length} added, ${result.removed.length} removed; everything else untouched.\n`);
+  else if (result.applied)
+    process.stdout.write(
+      `Redeployed ${plan.job}: ${result.changed.length} changed, ${result.added.length} added, ${result.removed.length} removed; everything else untouched.\n`,
+    );
   else process.stderr.write(`Redeploy of ${plan.job} failed and was rolled back to the previous spec.\n${result.error}\n`);
   return result.applied ? EXIT.ok : EXIT.jobFailed;
 }

@@ -26,7 +26,16 @@ export function renderStatus(s: JobStatus): string {
   const healthy = Object.values(s.agents).filter((a) => a.state === 'healthy').length;
   const rows = s.stages.flat().map((id) => {
     const a = s.agents[id];
-    return [id, a.state, String(a.stage), a.pid ? String(a.pid) : '-', String(a.restarts ?? 0), a.url, a.since.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), a.waitingFor ?? (a.lastError ? a.lastError.split('\n')[0] : '')];
+    return [
+      id,
+      a.state,
+      String(a.stage),
+      a.pid ? String(a.pid) : '-',
+      String(a.restarts ?? 0),
+      a.url,
+      a.since.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+      a.waitingFor ?? (a.lastError ? a.lastError.split('\n')[0] : ''),
+    ];
   });
   const lines = [
     `Job ${s.job} (${s.topology}): ${s.phase}${s.paused ? ', paused' : ''}; ${healthy}/${rows.length} agents healthy; entry agent ${s.entry}`,
@@ -49,10 +58,18 @@ async function noteMissingHostWorkers(ctx: JobContext, handle: WorkflowHandle, s
     const p = plan.agents[a.id];
     if (!p || p.taskQueue === MAIN_TASK_QUEUE) continue;
     if (!queues.has(p.taskQueue)) {
-      const res = await ctx.client.workflowService.describeTaskQueue({ namespace: ctx.cfg.namespace, taskQueue: { name: p.taskQueue }, taskQueueType: 2 /* activity */ });
+      const res = await ctx.client.workflowService.describeTaskQueue({
+        namespace: ctx.cfg.namespace,
+        taskQueue: { name: p.taskQueue },
+        taskQueueType: 2 /* activity */,
+      });
       const cutoff = Date.now() - 70_000;
-      queues.set(p.taskQueue, (res.pollers ?? []).some((x) => Number(x.lastAccessTime?.seconds ?? 0) * 1000 >= cutoff));
+      queues.set(
+        p.taskQueue,
+        (res.pollers ?? []).some((x) => Number(x.lastAccessTime?.seconds ?? 0) * 1000 >= cutoff),
+      );
     }
-    if (!queues.get(p.taskQueue)) a.waitingFor = `waiting for host ${p.deployment.worker}'s worker (a2a-deploy worker --host ${p.deployment.worker})`;
+    if (!queues.get(p.taskQueue))
+      a.waitingFor = `waiting for host ${p.deployment.worker}'s worker (a2a-deploy worker --host ${p.deployment.worker})`;
   }
 }

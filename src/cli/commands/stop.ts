@@ -18,7 +18,8 @@ export async function run(argv: string[]): Promise<number> {
     const cause = (err as { cause?: Error }).cause;
     throw new CliError(`cannot stop ${name}: ${cause?.message ?? (err as Error).message}`, EXIT.invalidInput);
   }
-  if (!values.json) process.stdout.write(`Stopping ${name}${values.force ? ' (forced)' : ''}: callers first, then the agents they call ...\n`);
+  if (!values.json)
+    process.stdout.write(`Stopping ${name}${values.force ? ' (forced)' : ''}: callers first, then the agents they call ...\n`);
   const t0 = Date.now();
   try {
     await handle.result();

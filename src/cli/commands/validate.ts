@@ -16,13 +16,21 @@ export async function run(argv: string[]): Promise<number> {
     const plan = ok ? resolvePlan(loaded.job!, file) : undefined;
     failed ||= !ok;
     if (values.json) {
-      results.push({ file, ok, agents: plan ? Object.keys(plan.agents).length : undefined, stages: plan?.stages.length, diagnostics: loaded.diagnostics });
+      results.push({
+        file,
+        ok,
+        agents: plan ? Object.keys(plan.agents).length : undefined,
+        stages: plan?.stages.length,
+        diagnostics: loaded.diagnostics,
+      });
       continue;
     }
     for (const d of loaded.diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
     if (plan) {
       const n = Object.keys(plan.agents).length;
-      process.stdout.write(`${file}: ok (${n} agent${n === 1 ? '' : 's'}, ${plan.stages.length} stage${plan.stages.length === 1 ? '' : 's'})\n`);
+      process.stdout.write(
+        `${file}: ok (${n} agent${n === 1 ? '' : 's'}, ${plan.stages.length} stage${plan.stages.length === 1 ? '' : 's'})\n`,
+      );
     }
   }
   if (values.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');

@@ -30,7 +30,9 @@ export async function run(argv: string[]): Promise<number> {
   }
   const unregister = registerLocalWorker(values.host);
   const queue = values.host ? hostTaskQueue(values.host) : WORKFLOW_TASK_QUEUE;
-  process.stdout.write(`Worker${values.host ? ` for host ${values.host}` : ''} polling '${queue}' on ${cfg.address} (namespace ${cfg.namespace}, pid ${process.pid}). Ctrl-C stops it; agents keep running.\n`);
+  process.stdout.write(
+    `Worker${values.host ? ` for host ${values.host}` : ''} polling '${queue}' on ${cfg.address} (namespace ${cfg.namespace}, pid ${process.pid}). Ctrl-C stops it; agents keep running.\n`,
+  );
   try {
     await worker.run(); // returns after SIGINT/SIGTERM, which the SDK handles
   } finally {
@@ -40,5 +42,10 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 function checkWorkerName(name: string) {
-  if (!SAFE_ID.test(name)) throw new CliError(`'${name}' is not a worker name`, EXIT.invalidInput, 'worker names are lowercase letters, digits and -, as in the job file\'s deployment.worker');
+  if (!SAFE_ID.test(name))
+    throw new CliError(
+      `'${name}' is not a worker name`,
+      EXIT.invalidInput,
+      "worker names are lowercase letters, digits and -, as in the job file's deployment.worker",
+    );
 }

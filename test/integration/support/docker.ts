@@ -15,7 +15,12 @@ export const docker = new Docker();
 /** Starts (installing if need be) the engine and builds the agent image; returns their one-line reports. */
 export function prepareDocker(): string[] {
   const run = (script: string, ...args: string[]) =>
-    execFileSync('bash', [join(ROOT, 'scripts', script), ...args], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 540_000 }).trim();
+    execFileSync('bash', [join(ROOT, 'scripts', script), ...args], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 540_000,
+    }).trim();
   return [run('install-docker.sh'), run('build-agent-image.sh', IMAGE)];
 }
 
@@ -57,11 +62,14 @@ export async function sendText(url: string, text: string): Promise<{ text: strin
     }),
     signal: AbortSignal.timeout(20_000),
   });
-  const body = await res.json();
+  const body: any = await res.json();
   if (body.error) throw new Error(`${url} answered with an error: ${JSON.stringify(body.error)}`);
   const parts: any[] = body.result.parts ?? body.result.status?.message?.parts ?? [];
   return {
-    text: parts.filter((p) => p.kind === 'text').map((p) => p.text).join('\n'),
+    text: parts
+      .filter((p) => p.kind === 'text')
+      .map((p) => p.text)
+      .join('\n'),
     data: parts.find((p) => p.kind === 'data')?.data,
   };
 }

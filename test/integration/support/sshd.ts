@@ -106,7 +106,16 @@ export function remoteAgent(
   sshd: Sshd,
   id: string,
   port: number,
-  opts: { workdir: string; module?: string; command?: string[]; args?: string[]; env?: Record<string, string>; specHash?: string; stopGraceMs?: number; deployment?: Partial<AgentPlan['deployment']> },
+  opts: {
+    workdir: string;
+    module?: string;
+    command?: string[];
+    args?: string[];
+    env?: Record<string, string>;
+    specHash?: string;
+    stopGraceMs?: number;
+    deployment?: Partial<AgentPlan['deployment']>;
+  },
 ): AgentPlan {
   const url = `http://127.0.0.1:${port}`;
   return {
@@ -119,7 +128,16 @@ export function remoteAgent(
     connectsTo: [],
     dependsOn: [],
     run: { ...(opts.module ? { module: opts.module } : {}), ...(opts.command ? { command: opts.command } : {}), args: opts.args ?? [] },
-    env: { AGENT_HOST: '127.0.0.1', AGENT_ID: id, AGENT_PORT: String(port), AGENT_URL: url, CONNECTED_AGENTS: '', A2A_PEERS: '{}', A2A_JOB: 'sshit', ...opts.env },
+    env: {
+      AGENT_HOST: '127.0.0.1',
+      AGENT_ID: id,
+      AGENT_PORT: String(port),
+      AGENT_URL: url,
+      CONNECTED_AGENTS: '',
+      A2A_PEERS: '{}',
+      A2A_JOB: 'sshit',
+      ...opts.env,
+    },
     health: { path: '/health', timeoutMs: 15_000, intervalMs: 100 },
     restart: { policy: 'never', maxRestarts: 0, windowMs: 60_000, backoffMs: 1000, maxBackoffMs: 1000 },
     stopGraceMs: opts.stopGraceMs ?? 5000,

@@ -1,7 +1,8 @@
 // A real Temporal dev server and a real worker for integration tests, each in its own
 // state directory and ports, driven through the real CLI (node bin/a2a-deploy.js).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startDevServerDetached, stopDevServer } from '../../../src/temporal/dev-server';
@@ -35,7 +36,11 @@ export async function startStack(port: number, uiPort: number, opts: { ip?: stri
     env,
     address: server.address,
     cli(args, opts = {}) {
-      const r = spawnSync(process.execPath, [CLI, ...args], { env: { ...env, ...opts.env }, encoding: 'utf8', timeout: opts.timeoutMs ?? 120_000 });
+      const r = spawnSync(process.execPath, [CLI, ...args], {
+        env: { ...env, ...opts.env },
+        encoding: 'utf8',
+        timeout: opts.timeoutMs ?? 120_000,
+      });
       return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
     },
     cliAsync(args, opts = {}) {
@@ -53,7 +58,10 @@ export async function startStack(port: number, uiPort: number, opts: { ip?: stri
       // A host worker runs in its own network namespace (its "machine") with its own state directory.
       const args = [CLI, 'worker', ...(host ? ['--host', host.name] : [])];
       const child = host?.netns
-        ? spawn('ip', ['netns', 'exec', host.netns, process.execPath, ...args], { env: { ...env, A2A_DEPLOY_HOME: join(home, `host-${host.name}`), ...(host.address ? { TEMPORAL_ADDRESS: host.address } : {}) }, stdio: ['ignore', 'pipe', 'pipe'] })
+        ? spawn('ip', ['netns', 'exec', host.netns, process.execPath, ...args], {
+            env: { ...env, A2A_DEPLOY_HOME: join(home, `host-${host.name}`), ...(host.address ? { TEMPORAL_ADDRESS: host.address } : {}) },
+            stdio: ['ignore', 'pipe', 'pipe'],
+          })
         : spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       child.stdout!.on('data', (d) => (out += d));
@@ -87,7 +95,7 @@ export async function startStack(port: number, uiPort: number, opts: { ip?: stri
 /** Live processes whose environment marks them as agents of `job` (by A2A_DEPLOY_AGENT). */
 export function agentProcesses(job: string): number[] {
   const out: number[] = [];
-  for (const name of require('node:fs').readdirSync('/proc') as string[]) {
+  for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
@@ -104,7 +112,7 @@ export function agentProcesses(job: string): number[] {
 /** Whether something accepts TCP connections on 127.0.0.1:port. */
 export function portOpen(port: number): Promise<boolean> {
   return new Promise((done) => {
-    const s = require('node:net').connect({ host: '127.0.0.1', port });
+    const s = connect({ host: '127.0.0.1', port });
     s.once('connect', () => (s.destroy(), done(true)));
     s.once('error', () => done(false));
   });

@@ -17,7 +17,9 @@ net.createServer((inbound) => {
 `;
 
 export async function forwardTcp(listen: { host: string; port: number }, to: { host: string; port: number }): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['-e', program, listen.host, String(listen.port), to.host, String(to.port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['-e', program, listen.host, String(listen.port), to.host, String(to.port)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await new Promise<void>((resolve, reject) => {
     child.stdout!.once('data', () => resolve());
     child.once('exit', (code) => reject(new Error(`forwarder exited with ${code}`)));
