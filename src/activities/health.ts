@@ -5,6 +5,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { AgentPlan } from '../job/plan';
 import type { AgentEvent, WatchedAgent } from './types';
 import { tailLines } from './log-files';
+import { notReadyMessage, probeReadiness, type ProbeResult, type ReadinessTarget } from './readiness';
 
 export interface HealthProbe {
   alive(): boolean | Promise<boolean>;
@@ -29,16 +30,26 @@ export async function pollHealth(agent: AgentPlan, probe: HealthProbe): Promise<
   const deadline = t0 + agent.health.timeoutMs;
   let wait = 5;
   let attempts = 0;
+  const target: ReadinessTarget = { type: agent.health.type, probeUrl: agent.healthUrl, agentUrl: agent.url };
+  let last: ProbeResult | undefined;
   for (;;) {
     if (probe.signal.aborted) throw ApplicationFailure.retryable('health check cancelled', 'Cancelled');
     attempts++;
-    if (await checkHealthOnce(agent.healthUrl, Math.min(2000, agent.health.timeoutMs))) return { attempts, ms: Date.now() - t0 };
+    last = await probeReadiness(target, Math.min(2000, agent.health.timeoutMs));
+    if (last.ready) return { attempts, ms: Date.now() - t0 };
+    if (last.fatal) {
+      throw ApplicationFailure.nonRetryable(
+        `agent '${agent.id}' is not ready: ${last.saw}. Hint: ${last.hint}`,
+        'AgentNotReady',
+        await probe.stderr(),
+      );
+    }
     if (!(await probe.alive())) {
       throw ApplicationFailure.nonRetryable(await probe.describeExit(), 'AgentExited', await probe.stderr());
     }
     if (Date.now() >= deadline) {
       throw ApplicationFailure.nonRetryable(
-        `agent '${agent.id}' did not become healthy at ${agent.healthUrl} within ${agent.health.timeoutMs} ms`,
+        notReadyMessage(agent.id, target, agent.health.timeoutMs, last),
         'AgentUnhealthy',
         await probe.stderr(),
       );
@@ -69,7 +80,13 @@ export async function healthRound(
   const events: AgentEvent[] = [];
   for (let i = 0; i < agents.length; i += 64) {
     const batch = agents.slice(i, i + 64);
-    const ok = await Promise.all(batch.map((a) => checkHealthOnce(a.healthUrl, 2000)));
+    const ok = await Promise.all(
+      batch.map(async (a) =>
+        a.readiness
+          ? (await probeReadiness({ type: a.readiness.type, probeUrl: a.healthUrl, agentUrl: a.readiness.agentUrl }, 2000)).ready
+          : checkHealthOnce(a.healthUrl, 2000),
+      ),
+    );
     for (const [j, a] of batch.entries()) {
       const n = ok[j] ? 0 : (misses.get(a.id) ?? 0) + 1;
       misses.set(a.id, n);

@@ -1,4 +1,5 @@
 // Inputs and outputs of the runner activities, shared by workflow code and the runners.
+import type { ReadinessType } from './readiness';
 import type { AgentPlan, DeploymentPlan } from '../job/plan';
 
 export interface AgentRef {
@@ -54,6 +55,8 @@ export interface WatchedAgent {
   pid: number;
   containerId?: string;
   healthUrl: string;
+  /** how the watch probes it (absent in older workflows: a plain HTTP check of healthUrl) */
+  readiness?: { type: ReadinessType; agentUrl: string };
   target: AgentPlan['target'];
   deployment: DeploymentPlan;
 }

@@ -12,9 +12,14 @@
 //   PEER_CONNECT_MS   how long to keep retrying a peer that refuses connections (default 10000)
 //
 // Message protocol: a forwarded message carries metadata {"a2aDeploy": {"visited": [ids]}}; an agent
-// forwards only to peers not visited yet and passes visited ∪ {self} ∪ {the peers it forwards to}.
+// forwards only to peers not visited yet and passes visited ∪ {self} ∪ {the peers it forwards to}
+// (README, "Writing agents": agents in any language follow it, or a mesh forwards forever).
 // A reply is one message with a text part (human readable, names every contributing agent) and a
-// data part {agent, result, contributions: [{agent, ...}], error?}.
+// data part {agent, result, contributions: [{agent, ...}], error?}. Streamed (message/stream), the
+// same reply comes as a task: a status update while the agent waits on its peers, then the reply
+// as an artifact, then the completed status.
+//
+// Bindings: JSON-RPC at AGENT_URL, HTTP+JSON at AGENT_URL/rest; the card at both well-known paths.
 //
 // The SDK ships CommonJS builds (its package.json has "require" conditions pointing at .cjs files), so
 // a plain import compiles to require() and works under module: commonjs. Its one ESM-only dependency
@@ -22,19 +27,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import express from 'express';
-import { AGENT_CARD_PATH, Role } from '@a2a-js/sdk';
-import type { AgentCard, AgentSkill, Message, Part, Task } from '@a2a-js/sdk';
+import { AGENT_CARD_PATH, Role, TaskState } from '@a2a-js/sdk';
+import type { AgentCard, AgentSkill, Message, Part } from '@a2a-js/sdk';
+import { dataPart, messageData, messageText, replyMessage, textPart, userMessage } from './messages';
 import { AgentEvent, DefaultRequestHandler, InMemoryTaskStore } from '@a2a-js/sdk/server';
 import type { AgentExecutor, ExecutionEventBus, RequestContext } from '@a2a-js/sdk/server';
-import { UserBuilder, agentCardHandler, jsonRpcHandler } from '@a2a-js/sdk/server/express';
-import {
-  ClientFactory,
-  ClientFactoryOptions,
-  DefaultAgentCardResolver,
-  JsonRpcTransportFactory,
-  RestTransportFactory,
-} from '@a2a-js/sdk/client';
+import { UserBuilder, agentCardHandler, jsonRpcHandler, restHandler } from '@a2a-js/sdk/server/express';
 import type { Client } from '@a2a-js/sdk/client';
+import { a2aClientFactory } from './client';
 
 export const METADATA_KEY = 'a2aDeploy';
 
@@ -145,80 +145,7 @@ export const indent = (text: string, prefix = '  '): string =>
     .map((l) => prefix + l)
     .join('\n');
 
-// ---------------------------------------------------------------------------------------------
-// Messages.
-
-const textPart = (value: string): Part => ({
-  content: { $case: 'text', value },
-  metadata: undefined,
-  filename: '',
-  mediaType: 'text/plain',
-});
-const dataPart = (value: unknown): Part => ({
-  content: { $case: 'data', value },
-  metadata: undefined,
-  filename: '',
-  mediaType: 'application/json',
-});
-
-/** Text parts of a message, joined by newlines. Accepts the SDK's shape and the plain JSON shape. */
-/** A message part as either protocol version shapes it (v1.0's `content` union, or v0.3's flat fields). */
-type LoosePart = { content?: { $case?: string; value?: unknown }; text?: unknown; data?: unknown } | undefined;
-
-export function messageText(message: Message | undefined): string {
-  const out: string[] = [];
-  for (const p of (message?.parts ?? []) as LoosePart[]) {
-    if (p?.content?.$case === 'text') out.push(String(p.content.value));
-    else if (typeof p?.text === 'string') out.push(p.text);
-  }
-  return out.join('\n');
-}
-
-/** The first data part of a message, if any. */
-export function messageData(message: Message | undefined): unknown {
-  for (const p of (message?.parts ?? []) as LoosePart[]) {
-    if (p?.content?.$case === 'data') return p.content.value;
-    if (p && 'data' in p && !('content' in p)) return p.data;
-  }
-  return undefined;
-}
-
-/** The message an A2A send resolved to: the message itself, or a task's final status message. */
-export function replyMessage(result: Message | Task): Message | undefined {
-  if ('parts' in result && Array.isArray(result.parts)) return result as Message;
-  const task = result as Task;
-  if (task.status?.message) return task.status.message;
-  const last = task.artifacts?.[task.artifacts.length - 1];
-  return last ? ({ parts: last.parts } as Message) : undefined;
-}
-
-export function userMessage(text: string, metadata?: Record<string, unknown>): Message {
-  return {
-    messageId: randomUUID(),
-    contextId: '',
-    taskId: '',
-    role: Role.ROLE_USER,
-    parts: [textPart(text)],
-    metadata,
-    extensions: [],
-    referenceTaskIds: [],
-  };
-}
-
-// Peers may be any A2A agent, so v0.3 agents are understood too (v1.0 is preferred when both are offered).
-const clientFactory = new ClientFactory(
-  ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
-    transports: [
-      new JsonRpcTransportFactory({ legacyCompat: { enabled: true } }),
-      new RestTransportFactory({ legacyCompat: { enabled: true } }),
-    ],
-    // A peer that accepts the connection but never answers must not hold the card fetch forever.
-    cardResolver: new DefaultAgentCardResolver({
-      legacyCompat: { enabled: true },
-      fetchImpl: (input, init) => fetch(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(10_000) }),
-    }),
-  }),
-);
+const clientFactory = a2aClientFactory();
 const clients = new Map<string, Promise<Client>>();
 
 function isConnectionError(err: unknown): boolean {
@@ -264,11 +191,29 @@ export async function sendText(
       );
       return replyMessage(result);
     } catch (err) {
-      if (!isConnectionError(err) || Date.now() >= deadline) throw err;
+      if (!isConnectionError(err) || Date.now() >= deadline) throw await withDialledUrl(err, url);
       clients.delete(url);
       await new Promise((r) => setTimeout(r, Math.min(1000, 100 * 2 ** attempt)));
     }
   }
+}
+
+/**
+ * A caller dials the URL a peer's card advertises, not the one it was given: when they differ,
+ * the error names the one actually dialled.
+ */
+async function withDialledUrl(err: unknown, url: string): Promise<unknown> {
+  try {
+    const client = await clients.get(url);
+    const card = await client?.getAgentCard({ signal: AbortSignal.timeout(2000) });
+    const dialled = card?.supportedInterfaces?.[0]?.url;
+    if (dialled && dialled.replace(/\/+$/, '') !== url && err instanceof Error) {
+      err.message += ` (dialled ${dialled}, the URL its agent card advertises instead of ${url})`;
+    }
+  } catch {
+    // no card to consult: the error stands as it is
+  }
+  return err;
 }
 
 /** Parse a reply message into a PeerReply (works for agents that are not ours too). */
@@ -350,6 +295,58 @@ function defaultText(id: string, summary: string, peerReplies: PeerReply[]): str
 // ---------------------------------------------------------------------------------------------
 // Server.
 
+const REST_PATH = '/rest';
+const LEGACY_CARD_PATH = '/.well-known/agent.json';
+
+/** Where the executor learns that its caller streams (message/stream) and wants to see progress. */
+const STREAMED = 'a2aDeploy.streamed';
+
+class StreamAwareRequestHandler extends DefaultRequestHandler {
+  override async *sendMessageStream(...args: Parameters<DefaultRequestHandler['sendMessageStream']>) {
+    args[1].state.set(STREAMED, true);
+    yield* super.sendMessageStream(...args);
+  }
+}
+
+function agentMessage(contextId: string, taskId: string, parts: Part[]): Message {
+  return {
+    messageId: randomUUID(),
+    contextId,
+    taskId,
+    role: Role.ROLE_AGENT,
+    parts,
+    metadata: undefined,
+    extensions: [],
+    referenceTaskIds: [],
+  };
+}
+
+/**
+ * Errors before the SDK sees a request (a body over the JSON parser's limit, or one it cannot
+ * parse) are answered as A2A errors in the binding's shape, never as Express's HTML page.
+ */
+function a2aErrors(
+  err: { status?: number; statusCode?: number; type?: string; message?: string },
+  req: express.Request,
+  res: express.Response,
+  next: express.NextFunction,
+): void {
+  if (res.headersSent) return next(err);
+  const status = err.status ?? err.statusCode ?? 500;
+  const message =
+    err.type === 'entity.too.large'
+      ? 'message too large: the agent accepts requests of up to 100 KiB'
+      : status < 500
+        ? `invalid request: ${err.message ?? 'bad request'}`
+        : 'internal error';
+  if (req.path.startsWith(REST_PATH)) {
+    res.status(status).json({ error: { code: status, status: status === 413 ? 'INVALID_ARGUMENT' : 'INTERNAL', message } });
+  } else {
+    // JSON-RPC errors travel in a 200 answer, as the SDK sends its own.
+    res.status(200).json({ jsonrpc: '2.0', id: null, error: { code: status < 500 ? -32600 : -32603, message } });
+  }
+}
+
 /** Build and start the agent described by `def`; resolves once it is listening. */
 export async function runAgent(def: AgentDefinition): Promise<RunningAgent> {
   const id = process.env.AGENT_ID?.trim() || def.name;
@@ -382,11 +379,13 @@ export async function runAgent(def: AgentDefinition): Promise<RunningAgent> {
     // A2A-Version header (which means 0.3) are answered through the SDK's compat layer.
     supportedInterfaces: [
       { url, protocolBinding: 'JSONRPC', tenant: '', protocolVersion: '1.0' },
+      { url: `${url}${REST_PATH}`, protocolBinding: 'HTTP+JSON', tenant: '', protocolVersion: '1.0' },
       { url, protocolBinding: 'JSONRPC', tenant: '', protocolVersion: '0.3' },
+      { url: `${url}${REST_PATH}`, protocolBinding: 'HTTP+JSON', tenant: '', protocolVersion: '0.3' },
     ],
     provider: { organization: 'a2a-deploy', url: 'https://github.com/a2aproject' },
     version: '0.1.0',
-    capabilities: { streaming: false, pushNotifications: false, extensions: [] },
+    capabilities: { streaming: true, pushNotifications: false, extensions: [] },
     securitySchemes: {},
     securityRequirements: [],
     defaultInputModes: ['text/plain'],
@@ -397,7 +396,8 @@ export async function runAgent(def: AgentDefinition): Promise<RunningAgent> {
   // Not part of the v1.0 AgentCard type, but handy for plain HTTP readers (and what v0.3 cards had).
   Object.assign(card, { url });
 
-  const callPeers = async (visited: string[], text: string, targets: Peer[]): Promise<PeerReply[]> => {
+  const callPeers = async (visited: string[], text: string, targets: Peer[], progress: (note: string) => void): Promise<PeerReply[]> => {
+    if (targets.length) progress(`${id}: asking ${targets.map((p) => p.id).join(', ')}`);
     const nextVisited = [...new Set([...visited, id, ...targets.map((p) => p.id)])];
     return Promise.all(
       targets.map(async (peer) => {
@@ -425,6 +425,28 @@ export async function runAgent(def: AgentDefinition): Promise<RunningAgent> {
       const incoming = ctx.userMessage;
       const text = messageText(incoming);
       const { visited, forwarded } = readVisited(incoming, ctx.request);
+      const streamed = ctx.context.state.get(STREAMED) === true;
+      const base = { taskId: ctx.taskId, contextId: ctx.contextId, metadata: undefined };
+      const status = (state: TaskState, note?: string) => ({
+        state,
+        message: note === undefined ? undefined : agentMessage(ctx.contextId, ctx.taskId, [textPart(note)]),
+        timestamp: new Date().toISOString(),
+      });
+      // A streaming caller sees the agent at work: a task first, then what it waits for.
+      if (streamed) {
+        bus.publish(
+          AgentEvent.task({
+            id: ctx.taskId,
+            contextId: ctx.contextId,
+            status: status(TaskState.TASK_STATE_WORKING),
+            artifacts: [],
+            history: [incoming],
+            metadata: undefined,
+          }),
+        );
+      }
+      const progress = (note: string) =>
+        streamed && bus.publish(AgentEvent.statusUpdate({ ...base, status: status(TaskState.TASK_STATE_WORKING, note) }));
       const unvisitedPeers = peers.filter((p) => !visited.includes(p.id) && p.id !== id);
       let data: ReplyData;
       let human: string;
@@ -436,7 +458,7 @@ export async function runAgent(def: AgentDefinition): Promise<RunningAgent> {
           forwarded,
           peers,
           unvisitedPeers,
-          callPeers: (t, targets) => callPeers(visited, t, targets ?? unvisitedPeers),
+          callPeers: (t, targets) => callPeers(visited, t, targets ?? unvisitedPeers, progress),
         });
         const peerReplies = out.peerReplies ?? [];
         // An error the handler merely passes on from a peer is that peer's, not this agent's.
@@ -464,17 +486,21 @@ export async function runAgent(def: AgentDefinition): Promise<RunningAgent> {
           error,
         };
       }
-      const reply: Message = {
-        messageId: randomUUID(),
-        contextId: ctx.contextId,
-        taskId: '',
-        role: Role.ROLE_AGENT,
-        parts: [textPart(human), dataPart(data)],
-        metadata: undefined,
-        extensions: [],
-        referenceTaskIds: [],
-      };
-      bus.publish(AgentEvent.message(reply));
+      const parts = [textPart(human), dataPart(data)];
+      if (streamed) {
+        bus.publish(
+          AgentEvent.artifactUpdate({
+            ...base,
+            artifact: { artifactId: randomUUID(), name: 'reply', description: `${id}'s reply`, parts, metadata: undefined, extensions: [] },
+            append: false,
+            lastChunk: true,
+          }),
+        );
+        // Completed even when the reply reports an error: the error is the answer, in both modes.
+        bus.publish(AgentEvent.statusUpdate({ ...base, status: status(TaskState.TASK_STATE_COMPLETED) }));
+      } else {
+        bus.publish(AgentEvent.message(agentMessage(ctx.contextId, '', parts)));
+      }
       bus.finished();
     },
     async cancelTask(): Promise<void> {
@@ -482,13 +508,18 @@ export async function runAgent(def: AgentDefinition): Promise<RunningAgent> {
     },
   };
 
-  const handler = new DefaultRequestHandler(card, new InMemoryTaskStore(), executor);
+  const handler = new StreamAwareRequestHandler(card, new InMemoryTaskStore(), executor);
   const app = express();
   app.get('/health', (_req, res) => {
     res.status(200).json({ status: 'ok', agent: id });
   });
-  app.use(`/${AGENT_CARD_PATH}`, agentCardHandler({ agentCardProvider: handler, cache: { maxAge: 0 }, legacyCompat: { enabled: true } }));
-  app.use('/', jsonRpcHandler({ requestHandler: handler, userBuilder: UserBuilder.noAuthentication, legacyCompat: { enabled: true } }));
+  const cardRoute = agentCardHandler({ agentCardProvider: handler, cache: { maxAge: 0 }, legacyCompat: { enabled: true } });
+  app.use(`/${AGENT_CARD_PATH}`, cardRoute);
+  app.use(LEGACY_CARD_PATH, cardRoute); // where agents before A2A 0.3 served it
+  const bindings = { requestHandler: handler, userBuilder: UserBuilder.noAuthentication, legacyCompat: { enabled: true } };
+  app.use(REST_PATH, restHandler(bindings));
+  app.use('/', jsonRpcHandler(bindings));
+  app.use(a2aErrors);
 
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(port, host);

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { durationMs, type AgentSpec, type JobFile, type Target, type TopologyType } from './schema';
+import { readinessOf, type ReadinessType } from './readiness';
 import { callGraph, mentionedAgents, stagesByHeight } from './topology';
 
 export interface RestartPlan {
@@ -31,7 +32,8 @@ export interface AgentPlan {
   run: { module?: string; command?: string[]; args: string[] };
   /** the complete environment the agent gets on top of the runner's own */
   env: Record<string, string>;
-  health: { path: string; timeoutMs: number; intervalMs: number };
+  /** `type` is absent in plans made before readiness types (they meant http) */
+  health: { type?: ReadinessType; path: string; timeoutMs: number; intervalMs: number };
   restart: RestartPlan;
   stopGraceMs: number;
   deployment: DeploymentPlan;
@@ -136,6 +138,10 @@ export function resolvePlan(job: JobFile, sourceFile: string): DeployPlan {
       A2A_JOB: name,
     };
     const d = a.deployment;
+    const { type, path } = readinessOf(a.config.health);
+    // An http check is recorded as plans recorded it before readiness types (no type): the
+    // same job file keeps the same spec hash, so upgrading restarts nothing.
+    const health = type === 'http' ? { path } : { type, path };
     const plan: Omit<AgentPlan, 'specHash'> = {
       id: a.id,
       ...(a.type ? { type: a.type } : {}),
@@ -144,14 +150,14 @@ export function resolvePlan(job: JobFile, sourceFile: string): DeployPlan {
       url,
       // Checked from the machine that runs the agent: a published container port or a
       // local process answers on loopback, except on a host worker bound to its address.
-      healthUrl: `${d.target === 'remote' || (d.target === 'localhost' && d.worker) ? url : `http://127.0.0.1:${a.config.port}`}${a.config.health.path}`,
+      healthUrl: `${d.target === 'remote' || (d.target === 'localhost' && d.worker) ? url : `http://127.0.0.1:${a.config.port}`}${health.path}`,
       stage: height.get(a.id) ?? 0,
       connectsTo,
       dependsOn: graph.ordered ? connectsTo : [],
       run: { ...(a.module ? { module: a.module } : {}), ...(a.command ? { command: a.command } : {}), args: a.args },
       env,
       health: {
-        path: a.config.health.path,
+        ...health,
         timeoutMs: durationMs(a.config.health.timeout),
         intervalMs: durationMs(a.config.health.interval),
       },

@@ -38,13 +38,22 @@ const environment = z.record(
   z.union([z.string(), z.number(), z.boolean()]),
 );
 
+// Readiness: `a2a` (the default) reads the agent card, `http` GETs `path` (the default for a job
+// that gives a path, as before readiness types existed), `tcp` connects to the port.
+export const HEALTH_TYPES = ['a2a', 'http', 'tcp'] as const;
+
 export const HealthSchema = z
   .object({
-    path: z.string().startsWith('/', { error: "health path must start with '/'" }).default('/health'),
+    type: z.enum(HEALTH_TYPES, { error: `health type must be one of: ${HEALTH_TYPES.join(', ')}` }).optional(),
+    path: z.string().startsWith('/', { error: "health path must start with '/'" }).optional(),
     timeout: duration.default('30s'),
     interval: duration.default('100ms'),
   })
-  .strict();
+  .strict()
+  .refine((h) => !h.path || !h.type || h.type === 'http', {
+    path: ['path'],
+    error: 'health.path applies to health.type http only (a2a reads the agent card, tcp connects to the port)',
+  });
 
 export const ConfigSchema = z
   .object({

@@ -360,6 +360,7 @@ export async function deployJob({ plan: initialPlan, carried }: DeployJobInput):
                 pid: a.pid!,
                 ...(a.containerId ? { containerId: a.containerId } : {}),
                 healthUrl: p.healthUrl,
+                ...(p.health.type ? { readiness: { type: p.health.type, agentUrl: p.url } } : {}),
                 target: p.target,
                 deployment: p.deployment,
               };

@@ -26,13 +26,19 @@ export function renderPlan(plan: DeployPlan): string {
   const stages = plan.stages.map((s, i) => `  stage ${i}: ${s.join(', ')}`);
   const rows = plan.stages.flat().map((id) => {
     const a = plan.agents[id];
-    return [id, String(a.stage), a.target, a.url, a.connectsTo.join(', ') || '-'];
+    return [id, String(a.stage), a.target, a.url, readinessLabel(a), a.connectsTo.join(', ') || '-'];
   });
   return [
     head,
     'Stages start in order; the agents of a stage start in parallel.',
     ...stages,
     '',
-    table(['AGENT', 'STAGE', 'TARGET', 'URL', 'CALLS'], rows),
+    table(['AGENT', 'STAGE', 'TARGET', 'URL', 'READY WHEN', 'CALLS'], rows),
   ].join('\n');
+}
+
+/** How the deployer decides the agent is ready: `a2a card`, `http /health`, `tcp`. */
+function readinessLabel(a: DeployPlan['agents'][string]): string {
+  const type = a.health.type ?? 'http';
+  return type === 'http' ? `http ${a.health.path}` : type === 'a2a' ? 'a2a card' : 'tcp';
 }

@@ -1,17 +1,16 @@
-import { randomUUID } from 'node:crypto';
-import { ClientFactory } from '@a2a-js/sdk/client';
 import { parse } from '../args';
+import { failureText, sendText } from '../a2a-send';
 import { CliError, EXIT } from '../exit-codes';
 import { jobContext, jobHandle, jobStatus } from '../jobs';
 import { planQuery } from '../../workflows/api';
 
-export const usage = 'a2a-deploy send JOB MESSAGE [--agent ID] [--json] [--timeout SECONDS]';
+export const usage = 'a2a-deploy send JOB MESSAGE [--agent ID] [--stream] [--json] [--timeout SECONDS]';
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(
     argv,
     usage,
-    { agent: { type: 'string' }, json: { type: 'boolean' }, timeout: { type: 'string' } },
+    { agent: { type: 'string' }, json: { type: 'boolean' }, stream: { type: 'boolean' }, timeout: { type: 'string' } },
     2,
     2,
   );
@@ -31,28 +30,21 @@ export async function run(argv: string[]): Promise<number> {
     );
 
   const timeoutMs = Number(values.timeout ?? 30) * 1000;
-  let reply;
+  // A container on a job network is known to its peers by name; from here it answers on
+  // its port published on 127.0.0.1, which is where its health is checked too.
+  const plan = await handle.query(planQuery);
+  const url = plan.agents[target]?.target === 'container' ? new URL(plan.agents[target].healthUrl).origin : agent.url;
+  const json = values.json === true;
   try {
-    // A container on a job network is known to its peers by name; from here it answers on
-    // its port published on 127.0.0.1, which is where its health is checked too.
-    const plan = await handle.query(planQuery);
-    const url = plan.agents[target]?.target === 'container' ? new URL(plan.agents[target].healthUrl).origin : agent.url;
-    const client = await new ClientFactory().createFromUrl(url);
-    reply = await client.sendMessage(
-      { message: { messageId: randomUUID(), role: 'ROLE_USER', parts: [{ content: { $case: 'text', value: text } }] } } as never,
-      { signal: AbortSignal.timeout(timeoutMs) } as never,
-    );
+    const outcome = await sendText(url, text, {
+      timeoutMs,
+      stream: values.stream === true,
+      onLine: (line) => json || process.stdout.write(line + '\n'),
+      onNote: (note) => process.stderr.write(`note: ${note}\n`),
+    });
+    if (json) process.stdout.write(JSON.stringify({ job: name, agent: target, url: agent.url, ...outcome }, null, 2) + '\n');
+    return outcome.state === 'failed' || outcome.state === 'rejected' ? EXIT.jobFailed : EXIT.ok;
   } catch (err) {
-    throw new CliError(`sending to ${target} at ${agent.url} failed: ${(err as Error).message}`, EXIT.jobFailed);
+    throw new CliError(`sending to ${target} at ${url} failed: ${failureText(err)}`, EXIT.jobFailed);
   }
-  const message =
-    'parts' in (reply as object)
-      ? (reply as { parts: unknown[] })
-      : ((reply as { status?: { message?: { parts: unknown[] } } }).status?.message ?? { parts: [] });
-  const texts = (message.parts as { content?: { $case: string; value: unknown } }[])
-    .filter((p) => p.content?.$case === 'text')
-    .map((p) => String(p.content!.value));
-  if (values.json) process.stdout.write(JSON.stringify({ job: name, agent: target, url: agent.url, reply }, null, 2) + '\n');
-  else process.stdout.write(texts.join('\n') + '\n');
-  return EXIT.ok;
 }
