@@ -219,7 +219,7 @@ describe('host networking', () => {
       expect.objectContaining({
         id: 'quiet',
         kind: 'unhealthy',
-        detail: expect.stringContaining('failed 2 health checks in a row at http://127.0.0.1:19605/health'),
+        detail: expect.stringContaining('failed 2 health checks in a row at http://127.0.0.1:19605/'),
       }),
     ]);
     await dockerRunner.stopAgent({ job: JOB, agent: dying });
