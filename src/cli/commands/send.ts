@@ -1,5 +1,6 @@
 import { parse } from '../args';
-import { failureText, sendText } from '../a2a-send';
+import { failureText } from '../a2a-reply';
+import { sendText } from '../a2a-send';
 import { CliError, EXIT } from '../exit-codes';
 import { jobContext, jobHandle, jobStatus } from '../jobs';
 import { planQuery } from '../../workflows/api';
