@@ -12,18 +12,7 @@ import { sleep } from '../common/sleep';
 import { agentDir } from '../config/paths';
 import type { AgentPlan } from '../job/plan';
 import { liveEnviron, scanProcesses, terminateProcess } from '../process';
-import type {
-  AgentEvent,
-  AgentRef,
-  LogChunk,
-  LogRequest,
-  RunnerActivities,
-  StartedAgent,
-  StopOptions,
-  StoppedAgent,
-  WatchedAgent,
-  WatchOptions,
-} from './types';
+import type { AgentEvent, RunnerActivities, WatchedAgent } from './types';
 import { readLogDir } from './log-files';
 import { pollHealth, stderrTail } from './health';
 import { heartbeat } from './context';
@@ -132,7 +121,7 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
   const stderrOf = (job: string, agent: string) => stderrTail(join(dirOf(job, agent), 'stderr.log'));
 
   return {
-    async startAgent({ job, agent }: AgentRef): Promise<StartedAgent> {
+    async startAgent({ job, agent }) {
       const dir = dirOf(job, agent.id);
       mkdirSync(dir, { recursive: true });
       const marker = markerOf(job, agent.id);
@@ -192,7 +181,7 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
       });
     },
 
-    async stopAgent({ job, agent, force }: StopOptions): Promise<StoppedAgent> {
+    async stopAgent({ job, agent, force }) {
       const dir = dirOf(job, agent.id);
       const running = ledgerProcesses(dir, markerOf(job, agent.id));
       let forced = false;
@@ -205,7 +194,7 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
       return { wasRunning: running.length > 0, forced };
     },
 
-    async watchAgents(opts: WatchOptions) {
+    async watchAgents(opts) {
       const { job } = opts;
       // Liveness is a /proc read, so it is checked often; health is an HTTP call, less often.
       return watchLoop(opts, {
@@ -234,7 +223,7 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
       });
     },
 
-    async readLogs({ job, agent, tail, offsets }: LogRequest): Promise<LogChunk> {
+    async readLogs({ job, agent, tail, offsets }) {
       return readLogDir(dirOf(job, agent.id), tail, offsets);
     },
   };

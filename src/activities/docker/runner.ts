@@ -21,17 +21,7 @@ import { lastLines } from '../../common/text-tail';
 import { containerName } from '../../job/plan';
 import { activityContext, withHeartbeat } from '../context';
 import { pollHealth } from '../health';
-import type {
-  AgentEvent,
-  AgentRef,
-  LogChunk,
-  LogRequest,
-  RunnerActivities,
-  StartedAgent,
-  StopOptions,
-  StoppedAgent,
-  WatchedAgent,
-} from '../types';
+import type { AgentEvent, RunnerActivities, WatchedAgent } from '../types';
 import { watchLoop } from '../watch';
 import { createAndStart, describeExit, removeContainer, started, terminate } from './containers';
 import { inspectContainer } from './engine';
@@ -48,7 +38,7 @@ export interface DockerRunnerDeps {
 export function createDockerRunner({ docker }: DockerRunnerDeps): RunnerActivities {
   const networks = new JobNetworks(docker);
   return {
-    async startAgent({ job, agent }: AgentRef): Promise<StartedAgent> {
+    async startAgent({ job, agent }) {
       const name = containerName(job, agent.id);
       const image = agent.deployment.image;
       if (!image)
@@ -95,7 +85,7 @@ export function createDockerRunner({ docker }: DockerRunnerDeps): RunnerActiviti
       });
     },
 
-    async stopAgent({ job, agent, force }: StopOptions): Promise<StoppedAgent> {
+    async stopAgent({ job, agent, force }) {
       const name = containerName(job, agent.id);
       return withHeartbeat(async () => {
         const info = await inspectContainer(docker, name);
@@ -138,7 +128,7 @@ export function createDockerRunner({ docker }: DockerRunnerDeps): RunnerActiviti
       });
     },
 
-    async readLogs({ job, agent, tail, offsets }: LogRequest): Promise<LogChunk> {
+    async readLogs({ job, agent, tail, offsets }) {
       // The whole log (bounded by json-file rotation) so that offsets are exact byte counts of
       // each stream; a follower passes them back and gets only what came after.
       const logs = await containerLogs(docker, containerName(job, agent.id));

@@ -15,17 +15,7 @@ import type { AgentPlan, DeploymentPlan } from '../../job/plan';
 import { terminateWithGrace } from '../../process/terminate';
 import { activityContext, heartbeat } from '../context';
 import { pollHealth } from '../health';
-import type {
-  AgentEvent,
-  AgentRef,
-  LogChunk,
-  LogRequest,
-  RunnerActivities,
-  StartedAgent,
-  StopOptions,
-  StoppedAgent,
-  WatchedAgent,
-} from '../types';
+import type { AgentEvent, RunnerActivities, WatchedAgent } from '../types';
 import { watchLoop } from '../watch';
 import { endpointOf, hostKey } from './endpoint';
 import { COMMAND_TIMEOUT_MS, type SshPool } from './pool';
@@ -141,7 +131,7 @@ export function createSshRunner({ pool }: SshRunnerDeps): RunnerActivities {
   };
 
   return {
-    async startAgent({ job, agent }: AgentRef): Promise<StartedAgent> {
+    async startAgent({ job, agent }) {
       const d = agent.deployment;
       for (const [name] of Object.entries(agent.env)) {
         // The schema allows only such names; checked again because a name is not quoted as a value is.
@@ -199,7 +189,7 @@ export function createSshRunner({ pool }: SshRunnerDeps): RunnerActivities {
       });
     },
 
-    async stopAgent({ job, agent, force }: StopOptions): Promise<StoppedAgent> {
+    async stopAgent({ job, agent, force }) {
       // The same round trip that finds the agent sends the first signal, and when nothing
       // runs it is all there is to do.
       const out = (await remote(agent.deployment, agent.baseDir, stopScript(job, agent, !!force))).stdout;
@@ -254,7 +244,7 @@ export function createSshRunner({ pool }: SshRunnerDeps): RunnerActivities {
       });
     },
 
-    async readLogs({ job, agent, tail, offsets }: LogRequest): Promise<LogChunk> {
+    async readLogs({ job, agent, tail, offsets }) {
       // One command per stream, run side by side: its first line is the file's size, then the text.
       const read = async (name: 'stdout' | 'stderr') => {
         const from = offsets ? Math.max(0, Math.floor(Number(offsets[name]) || 0)) : undefined;
