@@ -7,7 +7,8 @@ export function homeDir(): string {
   return resolve(process.env.A2A_DEPLOY_HOME || join(homedir(), '.a2a-deploy'));
 }
 
-export const agentDir = (job: string, agent: string) => join(homeDir(), 'jobs', job, agent);
+export const jobDir = (job: string) => join(homeDir(), 'jobs', job);
+export const agentDir = (job: string, agent: string) => join(jobDir(job), agent);
 
 /** Repository (package) root, from src/config or dist/config alike. */
 export const packageRoot = () => resolve(__dirname, '..', '..');

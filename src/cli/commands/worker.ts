@@ -1,17 +1,12 @@
 import { temporalConfig, unreachable } from '../../temporal/connection';
 import { registerLocalWorker, startWorkerDetached, stopWorkerDetached, workerLogFile } from '../../temporal/embedded';
 import { hostTaskQueue } from '../../job/plan';
-import { SAFE_ID } from '../../job/schema';
 import { WORKFLOW_TASK_QUEUE } from '../../workflows/api';
-import { CliError } from '../exit-codes';
 import { parse } from '../args';
 import { EXIT } from '../exit-codes';
 
-export const usage = 'a2a-deploy worker [--host NAME] [--detach | --stop]';
-
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parse(argv, usage, { detach: { type: 'boolean' }, stop: { type: 'boolean' }, host: { type: 'string' } }, 0, 0);
-  if (values.host !== undefined) checkWorkerName(values.host);
+  const { values } = parse(argv, 'worker');
   if (values.stop) {
     process.stdout.write((await stopWorkerDetached()) ? 'Background worker stopped.\n' : 'No background worker was running.\n');
     return EXIT.ok;
@@ -39,13 +34,4 @@ export async function run(argv: string[]): Promise<number> {
     unregister();
   }
   return EXIT.ok;
-}
-
-function checkWorkerName(name: string) {
-  if (!SAFE_ID.test(name))
-    throw new CliError(
-      `'${name}' is not a worker name`,
-      EXIT.invalidInput,
-      "worker names are lowercase letters, digits and -, as in the job file's deployment.worker",
-    );
 }
