@@ -39,7 +39,7 @@ export async function jobHandle(ctx: JobContext, name: string): Promise<{ handle
  * A query is answered by a worker; with none, the server holds it for about 30 s. A loaded but
  * live worker answers well within this; past it, the commands say no worker runs.
  */
-const QUERY_DEADLINE_MS = 5000;
+const QUERY_DEADLINE_MS = 3000;
 /** A worker polls at least once a minute; a poller not seen for longer is gone. */
 const POLLER_FRESH_MS = 70_000;
 
