@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { arity, checkMessage, commandHelp, globalHelp, parse, parseDuration, shown, usageLine } from '../../src/cli/args';
 import { CliError } from '../../src/cli/exit-codes';
+import { renderServerView } from '../../src/cli/commands/status';
 import { COMMAND_SPECS, MAX_MESSAGE_BYTES, MAX_TAIL_LINES, type CommandName } from '../../src/cli/specs';
 
 const names = Object.keys(COMMAND_SPECS) as CommandName[];
@@ -130,4 +131,28 @@ test('durations', () => {
   expect(parseDuration('1.5')).toBe(1500);
   expect(parseDuration('2m')).toBe(120_000);
   for (const bad of ['abc', '30 s', '-1s', '5d', '', '9'.repeat(30)]) expect(parseDuration(bad)).toBeUndefined();
+});
+
+test("status without a worker shows the workflow's memo, with each agent's last error and when", () => {
+  const text = renderServerView({
+    job: 'web',
+    workflow: 'RUNNING',
+    phase: 'degraded',
+    updatedAt: '2026-11-25T10:00:01.123Z',
+    agents: {
+      api: { state: 'healthy', pid: 42, url: 'http://127.0.0.1:19100', restarts: 0 },
+      db: {
+        state: 'restarting',
+        url: 'http://127.0.0.1:19101',
+        restarts: 2,
+        lastError: 'exited with code 3\nstack',
+        lastErrorAt: '2026-11-25T09:59:58.000Z',
+      },
+    },
+  });
+  expect(text).toContain('Job web: degraded; workflow running; as of 2026-11-25 10:00:01Z');
+  expect(text).toMatch(/db +restarting +- +2 +http:\/\/127\.0\.0\.1:19101 +exited with code 3 \(at 2026-11-25 09:59:58Z\)\n?$/);
+  expect(renderServerView({ job: 'web', workflow: 'COMPLETED', phase: 'stopped' })).toContain(
+    'the per-agent state is kept by the workflow',
+  );
 });
