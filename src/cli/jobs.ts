@@ -80,10 +80,17 @@ async function askWorkflow<T>(handle: WorkflowHandle, ask: () => Promise<T>): Pr
   try {
     return await handle.client.withDeadline(Date.now() + QUERY_DEADLINE_MS, ask);
   } catch (err) {
-    const code = (err as { cause?: { code?: number } }).cause?.code;
-    if ((err as Error).name === 'ServiceError' && (code === 4 /* DEADLINE_EXCEEDED */ || code === 1) /* CANCELLED */)
-      throw noWorkerError(job, ` (none answered within ${QUERY_DEADLINE_MS / 1000} s)`);
-    throw err;
+    // The server is up (it listed pollers), so a failed query means no worker could answer it:
+    // out of time, or at once when the server knows the worker that had the job is gone.
+    const cause = (err as { cause?: { code?: number; details?: string } }).cause;
+    if ((err as Error).name !== 'ServiceError' || cause?.code === 14 /* UNAVAILABLE: the server itself */) throw err;
+    const timedOut = cause?.code === 4 /* DEADLINE_EXCEEDED */ || cause?.code === 1; /* CANCELLED */
+    throw noWorkerError(
+      job,
+      timedOut
+        ? ` (none answered within ${QUERY_DEADLINE_MS / 1000} s)`
+        : ` (its query failed: ${cause?.details ?? (err as Error).message})`,
+    );
   }
 }
 
