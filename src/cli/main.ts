@@ -2,6 +2,7 @@
 import { globalHelp, shown } from './args';
 import { CliError, EXIT } from './exit-codes';
 import type { CommandName } from './specs';
+import { TemporalUnreachableError } from '../temporal/errors';
 
 type Loader = () => Promise<{ run(argv: string[]): Promise<number> }>;
 
@@ -68,10 +69,8 @@ export function main(argv: string[]): void {
 /** The errors a user can act on, whichever module raised them. */
 function asCliError(err: unknown): CliError | undefined {
   if (err instanceof CliError) return err;
-  const e = err as { name?: string; message?: string; hint?: string; code?: number } | undefined;
-  // src/temporal raises its own error type for an unreachable server; matched by name so that
-  // the CLI does not depend on where it is defined.
-  if (e?.name === 'TemporalUnreachableError') return new CliError(e.message ?? 'Temporal unreachable', EXIT.temporalUnreachable, e.hint);
+  if (err instanceof TemporalUnreachableError) return new CliError(err.message, EXIT.temporalUnreachable, err.hint);
+  const e = err as { name?: string } | undefined;
   // gRPC UNAVAILABLE in the middle of a command: the server went away.
   if (e?.name === 'ServiceError' && (e as { cause?: { code?: number } }).cause?.code === 14)
     return new CliError(

@@ -1,6 +1,7 @@
 // Every command's arguments, options and summary, declared once: the parser, `--help` (global
 // and per command) and the README check (test/unit/cli-specs.test.ts) are all built from this.
-// Pure data and no imports, so `a2a-deploy --help` never loads a command or the Temporal SDK.
+// Pure data, so `a2a-deploy --help` never loads a command or the Temporal SDK.
+import { JOB_PHASES } from '../config/names';
 
 export type OptionKind = 'boolean' | 'string' | 'integer' | 'duration' | 'choice';
 
@@ -64,7 +65,7 @@ export const COMMAND_SPECS = {
       phase: {
         kind: 'choice',
         value: 'PHASE',
-        choices: ['deploying', 'running', 'degraded', 'stopping', 'stopped', 'failed'],
+        choices: JOB_PHASES,
         help: 'only jobs in this phase',
       },
       json,

@@ -10,7 +10,7 @@ export async function run(argv: string[]): Promise<number> {
   const clauses = [`WorkflowType = 'deployJob'`];
   if (!values.all) clauses.push(`ExecutionStatus = 'Running'`);
   // Phase is a plain value from a fixed list, checked by the parser (specs), so it is safe in the query.
-  if (values.phase) clauses.push(`A2APhase = '${values.phase}'`);
+  if (values.phase) clauses.push(`${SA_PHASE.name} = '${values.phase}'`);
   const jobs = [];
   for await (const wf of ctx.client.workflow.list({ query: clauses.join(' AND ') })) {
     jobs.push({

@@ -1,7 +1,6 @@
 import { temporalConfig, unreachable } from '../../temporal/connection';
 import { registerLocalWorker, startWorkerDetached, stopWorkerDetached, workerLogFile } from '../../temporal/embedded';
-import { hostTaskQueue } from '../../job/plan';
-import { WORKFLOW_TASK_QUEUE } from '../../workflows/api';
+import { hostTaskQueue, WORKFLOW_TASK_QUEUE } from '../../config/names';
 import { parse } from '../args';
 import { EXIT } from '../exit-codes';
 
