@@ -1,9 +1,10 @@
-// Shared by the commands that act on a deployed job: find it, read its status.
+// Shared by the commands that act on a deployed job: find it, ask its workflow (which needs a
+// worker), and, when no worker answers, what the server alone knows about it.
 import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
-import { SAFE_ID } from '../job/schema';
+import type { DeployPlan } from '../job/plan';
 import { temporalConfig, type TemporalConfig } from '../temporal/connection';
 import { connectForJobs } from '../temporal/embedded';
-import { statusQuery, workflowIdFor, type JobStatus } from '../workflows/api';
+import { planQuery, SA_PHASE, statusQuery, WORKFLOW_TASK_QUEUE, workflowIdFor, type JobStatus } from '../workflows/api';
 import { CliError, EXIT } from './exit-codes';
 
 export interface JobContext {
@@ -11,23 +12,17 @@ export interface JobContext {
   client: Client;
 }
 
+/**
+ * Connects. In the embedded mode a missing worker is started in the background (needWorker);
+ * elsewhere the commands find out themselves, per job, whether a worker answers.
+ */
 export async function jobContext(opts: { needWorker: boolean; quiet?: boolean }): Promise<JobContext> {
   const cfg = temporalConfig();
-  const client = await connectForJobs(cfg, { needWorker: opts.needWorker, ...(opts.quiet ? { say: () => {} } : {}) });
+  const client = await connectForJobs(cfg, { needWorker: opts.needWorker && cfg.embedded, ...(opts.quiet ? { say: () => {} } : {}) });
   return { cfg, client };
 }
 
-export function checkJobName(name: string) {
-  if (!SAFE_ID.test(name))
-    throw new CliError(
-      `'${name}' is not a job name`,
-      EXIT.invalidInput,
-      'job names are lowercase letters, digits and -; see `a2a-deploy list`',
-    );
-}
-
 export async function jobHandle(ctx: JobContext, name: string): Promise<{ handle: WorkflowHandle; running: boolean }> {
-  checkJobName(name);
   const handle = ctx.client.workflow.getHandle(workflowIdFor(name));
   try {
     const d = await handle.describe();
@@ -40,6 +35,132 @@ export async function jobHandle(ctx: JobContext, name: string): Promise<{ handle
   }
 }
 
-export async function jobStatus(handle: WorkflowHandle): Promise<JobStatus> {
-  return handle.query(statusQuery);
+/**
+ * A query is answered by a worker; with none, the server holds it for about 30 s. A loaded but
+ * live worker answers well within this; past it, the commands say no worker runs.
+ */
+const QUERY_DEADLINE_MS = 3000;
+/** A worker polls at least once a minute; a poller not seen for longer is gone. */
+const POLLER_FRESH_MS = 70_000;
+
+export const NO_WORKER_HINT = 'start one with `a2a-deploy worker` (or `a2a-deploy worker --detach`)';
+
+export function noWorkerError(job: string, what = ''): CliError {
+  return new CliError(`no worker is running for job '${job}'${what}`, EXIT.noWorker, NO_WORKER_HINT);
+}
+
+export const isNoWorker = (err: unknown) => err instanceof CliError && err.exitCode === EXIT.noWorker;
+
+/** Whether a worker has polled the main task queue lately (a quick answer, from the server). */
+export async function workerPolls(client: {
+  workflowService: Client['workflowService'];
+  options: { namespace: string };
+}): Promise<boolean> {
+  const res = await client.workflowService.describeTaskQueue({
+    namespace: client.options.namespace,
+    taskQueue: { name: WORKFLOW_TASK_QUEUE },
+    taskQueueType: 1 /* workflow */,
+  });
+  const cutoff = Date.now() - POLLER_FRESH_MS;
+  return (res.pollers ?? []).some((p) => Number(p.lastAccessTime?.seconds ?? 0) * 1000 >= cutoff);
+}
+
+// `start` asks every 150 ms: the poller list is checked once in a while, not on every query.
+const pollersSeenAt = new WeakMap<object, number>();
+
+/** Runs a query, or throws noWorkerError (exit 4) within seconds when no worker answers it. */
+async function askWorkflow<T>(handle: WorkflowHandle, ask: () => Promise<T>): Promise<T> {
+  const job = handle.workflowId.replace(/^a2a-job-/, '');
+  // A freshly killed worker stays in the poller list for a minute; only the deadline tells then.
+  const seen = pollersSeenAt.get(handle.client) ?? 0;
+  if (Date.now() - seen > 10_000) {
+    if (!(await workerPolls(handle.client))) throw noWorkerError(job);
+    pollersSeenAt.set(handle.client, Date.now());
+  }
+  try {
+    return await handle.client.withDeadline(Date.now() + QUERY_DEADLINE_MS, ask);
+  } catch (err) {
+    // The server is up (it listed pollers), so a failed query means no worker could answer it:
+    // out of time, or at once when the server knows the worker that had the job is gone.
+    const cause = (err as { cause?: { code?: number; details?: string } }).cause;
+    if ((err as Error).name !== 'ServiceError' || cause?.code === 14 /* UNAVAILABLE: the server itself */) throw err;
+    const timedOut = cause?.code === 4 /* DEADLINE_EXCEEDED */ || cause?.code === 1; /* CANCELLED */
+    throw noWorkerError(
+      job,
+      timedOut
+        ? ` (none answered within ${QUERY_DEADLINE_MS / 1000} s)`
+        : ` (its query failed: ${cause?.details ?? (err as Error).message})`,
+    );
+  }
+}
+
+export const jobStatus = (handle: WorkflowHandle): Promise<JobStatus> => askWorkflow(handle, () => handle.query(statusQuery));
+export const jobPlan = (handle: WorkflowHandle): Promise<DeployPlan> => askWorkflow(handle, () => handle.query(planQuery));
+
+/** Whether a worker answers the job's workflow now (within seconds either way). */
+export async function workerAnswers(handle: WorkflowHandle): Promise<boolean> {
+  try {
+    await jobStatus(handle);
+    return true;
+  } catch (err) {
+    if (isNoWorker(err)) return false;
+    throw err;
+  }
+}
+
+/** Per agent, what the workflow last recorded in its memo (key `status`) for readers without a worker. */
+export interface MemoAgent {
+  state: string;
+  pid?: number;
+  url: string;
+  restarts: number;
+  lastError?: string;
+  lastErrorAt?: string;
+}
+
+/** What the server knows of a job without asking its workflow. */
+export interface ServerView {
+  job: string;
+  /** the workflow execution's status: RUNNING, COMPLETED, FAILED, TERMINATED, ... */
+  workflow: string;
+  phase?: string;
+  paused?: boolean;
+  /** when the workflow last wrote its memo */
+  updatedAt?: string;
+  agents?: Record<string, MemoAgent>;
+}
+
+export async function serverView(handle: WorkflowHandle, job: string): Promise<ServerView> {
+  const d = await handle.describe();
+  let memo = d.memo?.status as Partial<ServerView> | string | undefined;
+  if (typeof memo === 'string') {
+    try {
+      memo = JSON.parse(memo) as Partial<ServerView>;
+    } catch {
+      memo = undefined;
+    }
+  }
+  const m = memo && typeof memo === 'object' ? memo : {};
+  const phase = m.phase ?? d.typedSearchAttributes.get(SA_PHASE);
+  return {
+    job,
+    workflow: d.status.name,
+    ...(phase ? { phase } : {}),
+    ...(typeof m.paused === 'boolean' ? { paused: m.paused } : {}),
+    ...(m.updatedAt ? { updatedAt: m.updatedAt } : {}),
+    ...(m.agents && typeof m.agents === 'object' ? { agents: m.agents } : {}),
+  };
+}
+
+/**
+ * With no worker, a stop, pause or resume cannot be answered, but a signal is recorded in the
+ * job's history at once and the workflow acts on it when a worker runs it again.
+ */
+export async function recordRequest(handle: WorkflowHandle, job: string, what: 'stop' | 'pause' | 'resume', force = false) {
+  await handle.signal(what, ...(what === 'stop' ? [{ force }] : []));
+  return new CliError(
+    `no worker is running for job '${job}': the ${what}${force ? ' (forced)' : ''} request is recorded and applies when a worker runs`,
+    EXIT.noWorker,
+    NO_WORKER_HINT,
+  );
 }

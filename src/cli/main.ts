@@ -1,79 +1,97 @@
 // a2a-deploy: one entry point, one file per command under ./commands.
+import { globalHelp, shown } from './args';
 import { CliError, EXIT } from './exit-codes';
+import type { CommandName } from './specs';
 import { TemporalUnreachableError } from '../temporal/errors';
 
-type Command = { usage: string; summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> };
+type Loader = () => Promise<{ run(argv: string[]): Promise<number> }>;
 
-// Commands are loaded lazily so `validate` never pays for loading the Temporal SDK.
-const COMMANDS: Record<string, Command> = {
-  validate: {
-    usage: 'validate FILE...',
-    summary: 'check job files; every error with FILE:LINE:COL',
-    load: () => import('./commands/validate'),
-  },
-  plan: { usage: 'plan FILE', summary: 'show stages, URLs and calls (--json, --format mermaid)', load: () => import('./commands/plan') },
-  start: {
-    usage: 'start FILE',
-    summary: 'deploy a job and show progress until healthy (--detach, --json)',
-    load: () => import('./commands/start'),
-  },
-  status: { usage: 'status JOB', summary: 'phase and per-agent state (--json)', load: () => import('./commands/status') },
-  list: { usage: 'list', summary: 'running jobs (--all, --phase PHASE, --json)', load: () => import('./commands/list') },
-  send: { usage: 'send JOB MESSAGE', summary: "send an A2A message to the job's entry agent", load: () => import('./commands/send') },
-  logs: { usage: 'logs JOB [AGENT]', summary: 'agent output (--tail N, --follow)', load: () => import('./commands/logs') },
-  pause: { usage: 'pause JOB', summary: 'start nothing new and suspend restarts', load: () => import('./commands/pause') },
-  resume: { usage: 'resume JOB', summary: 'undo pause', load: () => import('./commands/resume') },
-  diff: {
-    usage: 'diff FILE',
-    summary: 'what `start FILE` would change in the running job (--json)',
-    load: () => import('./commands/diff'),
-  },
-  gc: { usage: 'gc', summary: 'remove agents on this machine whose job is gone (--dry-run, --json)', load: () => import('./commands/gc') },
-  stop: { usage: 'stop JOB', summary: 'tear a job down, callers first (--force)', load: () => import('./commands/stop') },
-  server: { usage: 'server', summary: 'run the embedded Temporal dev server (--detach, --stop)', load: () => import('./commands/server') },
-  worker: { usage: 'worker', summary: 'run a worker in the foreground (--detach, --stop)', load: () => import('./commands/worker') },
+// Commands are loaded lazily so `validate` never pays for loading the Temporal SDK. What each
+// takes and does is declared in ./specs; a command listed here must have a spec there.
+const COMMANDS: Record<CommandName, Loader> = {
+  validate: () => import('./commands/validate'),
+  plan: () => import('./commands/plan'),
+  start: () => import('./commands/start'),
+  status: () => import('./commands/status'),
+  list: () => import('./commands/list'),
+  send: () => import('./commands/send'),
+  logs: () => import('./commands/logs'),
+  pause: () => import('./commands/pause'),
+  resume: () => import('./commands/resume'),
+  diff: () => import('./commands/diff'),
+  gc: () => import('./commands/gc'),
+  stop: () => import('./commands/stop'),
+  server: () => import('./commands/server'),
+  worker: () => import('./commands/worker'),
 };
-
-export function usageText(): string {
-  const width = Math.max(...Object.values(COMMANDS).map((c) => c.usage.length));
-  return [
-    'usage: a2a-deploy COMMAND [options]',
-    '',
-    ...Object.values(COMMANDS).map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
-    '',
-    'Exit codes: 0 done, 1 the job failed, 2 invalid input, 3 Temporal unreachable.',
-  ].join('\n');
-}
 
 export async function runCli(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(usageText() + '\n');
+    if (name === 'help' && rest[0] && isCommand(rest[0])) return (await COMMANDS[rest[0]]()).run(['--help']);
+    process.stdout.write(globalHelp() + '\n');
     return name ? EXIT.ok : EXIT.invalidInput;
   }
-  const command = COMMANDS[name];
-  if (!command) {
+  if (!isCommand(name)) {
     const { didYouMean } = await import('../job/diagnostics');
-    throw new CliError(`unknown command '${name}'`, EXIT.invalidInput, didYouMean(name, Object.keys(COMMANDS)) ?? 'run a2a-deploy --help');
+    const guess = name.length <= 64 ? didYouMean(name, Object.keys(COMMANDS)) : undefined;
+    throw new CliError(`unknown command ${shown(name)}`, EXIT.invalidInput, guess ?? 'run a2a-deploy --help');
   }
-  return (await command.load()).run(rest);
+  return (await COMMANDS[name]()).run(rest);
 }
 
+const isCommand = (name: string): name is CommandName => Object.hasOwn(COMMANDS, name);
+
 export function main(argv: string[]): void {
+  endQuietlyWhenOutputCloses();
   runCli(argv).then(
     (code) => {
       process.exitCode = code;
     },
     (err: unknown) => {
-      if (err instanceof TemporalUnreachableError) err = new CliError(err.message, EXIT.temporalUnreachable, err.hint);
-      if (err instanceof CliError) {
-        if (err.message) process.stderr.write(`a2a-deploy: ${err.message}\n`);
-        if (err.hint) process.stderr.write(`  hint: ${err.hint}\n`);
-        process.exitCode = err.exitCode;
+      const known = asCliError(err);
+      if (known) {
+        if (known.message) process.stderr.write(`a2a-deploy: ${known.message}\n`);
+        if (known.hint) process.stderr.write(`  hint: ${known.hint}\n`);
+        process.exitCode = known.exitCode;
       } else {
-        process.stderr.write(`a2a-deploy: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);
+        // A stack trace helps a developer, not a user; it is one variable away.
+        const debug = process.env.A2A_DEPLOY_DEBUG === '1';
+        const text = debug ? ((err as Error)?.stack ?? String(err)) : errorMessage(err);
+        process.stderr.write(`a2a-deploy: unexpected error: ${text}\n`);
+        if (!debug) process.stderr.write('  hint: A2A_DEPLOY_DEBUG=1 shows where it came from\n');
         process.exitCode = EXIT.jobFailed;
       }
     },
   );
+}
+
+/** The errors a user can act on, whichever module raised them. */
+function asCliError(err: unknown): CliError | undefined {
+  if (err instanceof CliError) return err;
+  if (err instanceof TemporalUnreachableError) return new CliError(err.message, EXIT.temporalUnreachable, err.hint);
+  const e = err as { name?: string } | undefined;
+  // gRPC UNAVAILABLE in the middle of a command: the server went away.
+  if (e?.name === 'ServiceError' && (e as { cause?: { code?: number } }).cause?.code === 14)
+    return new CliError(
+      `lost the connection to Temporal: ${errorMessage(err)}`,
+      EXIT.temporalUnreachable,
+      'is the Temporal server still running?',
+    );
+  return undefined;
+}
+
+const errorMessage = (err: unknown) => (err instanceof Error ? err.message.split('\n')[0] : String(err));
+
+/**
+ * `a2a-deploy … | head` closes our stdout early: stop then, with no EPIPE stack trace. What the
+ * command had set in motion (a deploy, a stop) goes on in Temporal regardless.
+ */
+function endQuietlyWhenOutputCloses() {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') process.exit(process.exitCode ?? EXIT.ok);
+      throw err;
+    });
+  }
 }

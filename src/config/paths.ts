@@ -7,8 +7,9 @@ export function homeDir(): string {
   return resolve(process.env.A2A_DEPLOY_HOME || join(homedir(), '.a2a-deploy'));
 }
 
-/** An agent's folder under a state home (the worker hands its runners the home it uses). */
-export const agentDir = (job: string, agent: string, home = homeDir()) => join(home, 'jobs', job, agent);
+/** A job's and an agent's folders under a state home (the worker hands its runners the home it uses). */
+export const jobDir = (job: string, home = homeDir()) => join(home, 'jobs', job);
+export const agentDir = (job: string, agent: string, home = homeDir()) => join(jobDir(job, home), agent);
 
 /** Repository (package) root, from src/config or dist/config alike. */
 export const packageRoot = () => resolve(__dirname, '..', '..');

@@ -59,15 +59,22 @@ export function unreachable(cfg: TemporalConfig, err?: unknown): TemporalUnreach
 }
 
 export async function connectClient(cfg: TemporalConfig): Promise<Client> {
-  try {
-    const connection = await Connection.connect({
-      address: cfg.address,
-      connectTimeout: '3s',
-      ...(cfg.tls ? { tls: cfg.tls } : {}),
-      ...(cfg.apiKey ? { apiKey: cfg.apiKey } : {}),
-    });
-    return new Client({ connection, namespace: cfg.namespace });
-  } catch (err) {
-    throw unreachable(cfg, err);
+  // A busy server can miss one connect (1 of 15 parallel commands did): retry with backoff for
+  // a bounded time before calling it unreachable.
+  const giveUpAt = Date.now() + 8000;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const connection = await Connection.connect({
+        address: cfg.address,
+        connectTimeout: `${Math.min(3000, Math.max(250, giveUpAt - Date.now()))}ms`,
+        ...(cfg.tls ? { tls: cfg.tls } : {}),
+        ...(cfg.apiKey ? { apiKey: cfg.apiKey } : {}),
+      });
+      return new Client({ connection, namespace: cfg.namespace });
+    } catch (err) {
+      const pause = Math.min(250 * 2 ** attempt, 2000);
+      if (Date.now() + pause >= giveUpAt) throw unreachable(cfg, err);
+      await new Promise((r) => setTimeout(r, pause));
+    }
   }
 }

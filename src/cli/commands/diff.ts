@@ -1,20 +1,17 @@
 import { diffPlans, type PlanDiff } from '../../job/diff';
 import type { DeployPlan } from '../../job/plan';
-import { planQuery } from '../../workflows/api';
 import { parse } from '../args';
 import { CliError, EXIT } from '../exit-codes';
-import { jobContext, jobHandle } from '../jobs';
+import { jobContext, jobHandle, jobPlan } from '../jobs';
 import { loadPlanOrExit } from '../load';
 
-export const usage = 'a2a-deploy diff FILE [--json]';
-
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, usage, { json: { type: 'boolean' } }, 1, 1);
+  const { values, positionals } = parse(argv, 'diff');
   const next = loadPlanOrExit(positionals[0], { quietWarnings: !!values.json });
   const ctx = await jobContext({ needWorker: true, quiet: true });
   const { handle, running } = await jobHandle(ctx, next.job);
   if (!running) throw new CliError(`job '${next.job}' is not running; \`a2a-deploy start\` deploys it afresh`, EXIT.invalidInput);
-  const current = await handle.query(planQuery);
+  const current = await jobPlan(handle);
   const d = diffPlans(current, next);
   if (values.json) process.stdout.write(JSON.stringify(d, null, 2) + '\n');
   else process.stdout.write(renderDiff(current, next, d) + '\n');

@@ -9,11 +9,9 @@ import { parse } from '../args';
 import { EXIT } from '../exit-codes';
 import { jobContext } from '../jobs';
 
-export const usage = 'a2a-deploy gc [--dry-run] [--json]';
-
 /** Removes agent processes on this machine whose job's workflow is no longer running. */
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parse(argv, usage, { 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } }, 0, 0);
+  const { values } = parse(argv, 'gc');
   const ctx = await jobContext({ needWorker: false, quiet: true });
   const verdicts = new Map<string, string | undefined>(); // job -> why it is gone (undefined: running)
   const goneWhy = async (job: string) => {

@@ -1,21 +1,15 @@
 import { parse } from '../args';
-import { CliError, EXIT } from '../exit-codes';
+import { EXIT } from '../exit-codes';
 import { jobContext } from '../jobs';
 import { table } from '../table';
 import { SA_JOB, SA_PHASE, SA_TOPOLOGY } from '../../workflows/api';
-import { JOB_PHASES } from '../../config/names';
-
-export const usage = 'a2a-deploy list [--all] [--phase PHASE] [--json]';
-const PHASES: readonly string[] = JOB_PHASES;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parse(argv, usage, { all: { type: 'boolean' }, phase: { type: 'string' }, json: { type: 'boolean' } }, 0, 0);
-  if (values.phase && !PHASES.includes(values.phase))
-    throw new CliError(`unknown phase '${values.phase}'`, EXIT.invalidInput, `one of: ${PHASES.join(', ')}`);
+  const { values } = parse(argv, 'list');
   const ctx = await jobContext({ needWorker: false, quiet: !!values.json });
   const clauses = [`WorkflowType = 'deployJob'`];
   if (!values.all) clauses.push(`ExecutionStatus = 'Running'`);
-  // Phase is a plain value from a fixed list, checked above, so it is safe in the query.
+  // Phase is a plain value from a fixed list, checked by the parser (specs), so it is safe in the query.
   if (values.phase) clauses.push(`${SA_PHASE.name} = '${values.phase}'`);
   const jobs = [];
   for await (const wf of ctx.client.workflow.list({ query: clauses.join(' AND ') })) {

@@ -1,44 +1,71 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { readLogDir } from '../../activities/log-files';
 import type { LogChunk } from '../../activities/types';
-import { agentDir } from '../../config/paths';
+import { agentDir, jobDir } from '../../config/paths';
 import type { AgentPlan } from '../../job/plan';
 import { agentLogs } from '../../workflows';
-import { planQuery, WORKFLOW_TASK_QUEUE } from '../../workflows/api';
+import { WORKFLOW_TASK_QUEUE } from '../../workflows/api';
 import { parse } from '../args';
 import { CliError, EXIT } from '../exit-codes';
-import { jobContext, jobHandle, type JobContext } from '../jobs';
-
-export const usage = 'a2a-deploy logs JOB [AGENT] [--tail N] [--follow]';
+import { isNoWorker, jobContext, jobHandle, jobPlan, noWorkerError, type JobContext } from '../jobs';
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, usage, { tail: { type: 'string' }, follow: { type: 'boolean', short: 'f' } }, 1, 2);
+  const { values, positionals } = parse(argv, 'logs');
   const [name, only] = positionals;
-  const tail = values.tail === undefined ? 50 : Number(values.tail);
-  if (!Number.isInteger(tail) || tail < 0) throw new CliError(`--tail takes a whole number, not '${values.tail}'`, EXIT.invalidInput);
+  const tail = values.tail ?? 50;
   const ctx = await jobContext({ needWorker: true, quiet: true });
   const { handle } = await jobHandle(ctx, name);
-  const plan = await handle.query(planQuery);
+  let plan;
+  try {
+    plan = await jobPlan(handle);
+  } catch (err) {
+    if (!isNoWorker(err)) throw err;
+    return localLogs(name, only, tail, !!values.follow, (err as Error).message);
+  }
   const ids = plan.stages.flat();
   if (only && !ids.includes(only))
     throw new CliError(`job '${name}' has no agent '${only}'`, EXIT.invalidInput, `agents: ${ids.join(', ')}`);
-  const agents = (only ? [only] : ids).map((id) => plan.agents[id]);
-  const width = Math.max(...agents.map((a) => a.id.length + 4));
+  return printLogs(only ? [only] : ids, (id, offsets) => readAgentLogs(ctx, name, plan.agents[id], tail, offsets), !!values.follow);
+}
+
+/** No worker answers: the log files on this machine, which is where a local agent writes them. */
+async function localLogs(job: string, only: string | undefined, tail: number, follow: boolean, why: string): Promise<number> {
+  const dir = jobDir(job);
+  let ids: string[] = [];
+  try {
+    ids = readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
+  } catch {
+    /* none here */
+  }
+  if (only) ids = ids.filter((id) => id === only);
+  if (ids.length === 0)
+    throw noWorkerError(job, only ? ` and agent '${only}' has no log files on this machine` : ' and it has no log files on this machine');
+  process.stderr.write(`a2a-deploy: ${why}; showing the log files in ${dir} (agents on other hosts are not shown)\n`);
+  return printLogs(ids, (id, offsets) => Promise.resolve(readLogDir(agentDir(job, id), tail, offsets)), follow);
+}
+
+type Reader = (id: string, offsets?: LogChunk['offsets']) => Promise<LogChunk>;
+
+async function printLogs(ids: string[], read: Reader, follow: boolean): Promise<number> {
+  const width = Math.max(...ids.map((id) => id.length + 4));
   const print = (label: string, text: string) => {
     for (const line of text.split('\n')) if (line.length > 0) process.stdout.write(`${label.padEnd(width)} | ${line}\n`);
   };
   const offsets = new Map<string, LogChunk['offsets']>();
   const readAll = async (first: boolean) => {
-    const chunks = await Promise.all(agents.map((a) => readAgentLogs(ctx, name, a, tail, first ? undefined : offsets.get(a.id))));
-    agents.forEach((a, i) => {
-      print(a.id, chunks[i].stdout);
-      print(`${a.id}:err`, chunks[i].stderr);
-      offsets.set(a.id, chunks[i].offsets);
+    const chunks = await Promise.all(ids.map((id) => read(id, first ? undefined : offsets.get(id))));
+    ids.forEach((id, i) => {
+      print(id, chunks[i].stdout);
+      print(`${id}:err`, chunks[i].stderr);
+      offsets.set(id, chunks[i].offsets);
     });
   };
   await readAll(true);
-  if (!values.follow) return EXIT.ok;
+  if (!follow) return EXIT.ok;
   let stop = false;
   process.once('SIGINT', () => (stop = true));
   process.once('SIGTERM', () => (stop = true));

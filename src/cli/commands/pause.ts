@@ -1,17 +1,17 @@
 import { pauseUpdate, resumeUpdate } from '../../workflows/api';
 import { parse } from '../args';
 import { CliError, EXIT } from '../exit-codes';
-import { jobContext, jobHandle } from '../jobs';
-
-export const usage = 'a2a-deploy pause|resume JOB [--json]';
+import { jobContext, jobHandle, recordRequest, workerAnswers } from '../jobs';
 
 /** Shared by pause and resume: a Temporal update, so the answer is definite (or a reason). */
 export async function toggle(argv: string[], pause: boolean): Promise<number> {
-  const { values, positionals } = parse(argv, usage, { json: { type: 'boolean' } }, 1, 1);
+  const { values, positionals } = parse(argv, pause ? 'pause' : 'resume');
   const name = positionals[0];
   const ctx = await jobContext({ needWorker: true, quiet: true });
   const { handle, running } = await jobHandle(ctx, name);
   if (!running) throw new CliError(`job '${name}' is not running`, EXIT.invalidInput);
+  // An update needs a worker to answer it and would wait for one forever.
+  if (!(await workerAnswers(handle))) throw await recordRequest(handle, name, pause ? 'pause' : 'resume');
   let phase;
   try {
     phase = await handle.executeUpdate(pause ? pauseUpdate : resumeUpdate);

@@ -5,16 +5,8 @@ import { CliError, EXIT } from '../exit-codes';
 import { jobContext, jobHandle, jobStatus } from '../jobs';
 import { planQuery } from '../../workflows/api';
 
-export const usage = 'a2a-deploy send JOB MESSAGE [--agent ID] [--stream] [--json] [--timeout SECONDS]';
-
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(
-    argv,
-    usage,
-    { agent: { type: 'string' }, json: { type: 'boolean' }, stream: { type: 'boolean' }, timeout: { type: 'string' } },
-    2,
-    2,
-  );
+  const { values, positionals } = parse(argv, 'send');
   const [name, text] = positionals;
   const ctx = await jobContext({ needWorker: true, quiet: true });
   const { handle } = await jobHandle(ctx, name);
@@ -30,7 +22,7 @@ export async function run(argv: string[]): Promise<number> {
       `see \`a2a-deploy status ${name}\``,
     );
 
-  const timeoutMs = Number(values.timeout ?? 30) * 1000;
+  const timeoutMs = values.timeout ?? 30_000;
   // A container on a job network is known to its peers by name; from here it answers on
   // its port published on 127.0.0.1, which is where its health is checked too.
   const plan = await handle.query(planQuery);

@@ -4,10 +4,8 @@ import { devServerArgs, startDevServerDetached, stopDevServer, temporalBinary } 
 import { parse } from '../args';
 import { EXIT } from '../exit-codes';
 
-export const usage = 'a2a-deploy server [--detach | --stop]';
-
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parse(argv, usage, { detach: { type: 'boolean' }, stop: { type: 'boolean' } }, 0, 0);
+  const { values } = parse(argv, 'server');
   const stateDir = homeDir();
   if (values.stop) {
     process.stdout.write(

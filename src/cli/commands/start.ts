@@ -1,30 +1,19 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
 import { workflowUiUrl } from '../../temporal/connection';
 import { deployJob } from '../../workflows';
-import {
-  planQuery,
-  redeployUpdate,
-  SA_JOB,
-  SA_PHASE,
-  SA_TOPOLOGY,
-  WORKFLOW_TASK_QUEUE,
-  workflowIdFor,
-  type JobStatus,
-} from '../../workflows/api';
+import { redeployUpdate, SA_JOB, SA_PHASE, SA_TOPOLOGY, WORKFLOW_TASK_QUEUE, workflowIdFor, type JobStatus } from '../../workflows/api';
 import { diffPlans, isEmptyDiff } from '../../job/diff';
 import type { DeployPlan } from '../../job/plan';
 import { renderDiff } from './diff';
 import type { JobContext } from '../jobs';
 import { parse } from '../args';
 import { CliError, EXIT } from '../exit-codes';
-import { jobContext, jobStatus } from '../jobs';
+import { isNoWorker, jobContext, jobPlan, jobStatus, NO_WORKER_HINT, workerPolls } from '../jobs';
 import { loadPlanOrExit } from '../load';
 import { table } from '../table';
 
-export const usage = 'a2a-deploy start FILE [--detach] [--json]';
-
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, usage, { detach: { type: 'boolean' }, json: { type: 'boolean' } }, 1, 1);
+  const { values, positionals } = parse(argv, 'start');
   const plan = loadPlanOrExit(positionals[0], { quietWarnings: !!values.json });
   checkPlanSize(plan, positionals[0]);
   const ctx = await jobContext({ needWorker: true, quiet: !!values.json });
@@ -38,6 +27,15 @@ export async function run(argv: string[]): Promise<number> {
     throw err;
   }
   const ui = workflowUiUrl(ctx.cfg, workflowId);
+  let warned = false;
+  const warnNoWorker = () => {
+    if (!warned)
+      process.stderr.write(
+        `a2a-deploy: warning: no worker is running: job ${plan.job} is submitted and deploys when one runs; ${NO_WORKER_HINT}\n`,
+      );
+    warned = true;
+  };
+  if (!(await workerPolls(ctx.client))) warnNoWorker();
   if (values.detach) {
     if (values.json) process.stdout.write(JSON.stringify({ job: plan.job, workflowId, runId: handle.firstExecutionRunId, ui }) + '\n');
     else process.stdout.write(`Submitted job ${plan.job} (${n} agents). Watch it: a2a-deploy status ${plan.job}  or  ${ui}\n`);
@@ -52,6 +50,12 @@ export async function run(argv: string[]): Promise<number> {
     try {
       status = await jobStatus(handle);
     } catch (err) {
+      if (isNoWorker(err)) {
+        // Submitted all the same: keep waiting, so a worker started now deploys it under our eyes.
+        warnNoWorker();
+        await new Promise((r) => setTimeout(r, 1000));
+        continue;
+      }
       // The workflow may have ended (failed) between two polls; its result says why.
       try {
         await handle.result();
@@ -118,7 +122,7 @@ function reportFailure(json: boolean | undefined, job: string, error: string): n
 /** `start` on a running job: refuse an identical file, roll out a changed one. */
 async function redeploy(ctx: JobContext, plan: DeployPlan, json: boolean): Promise<number> {
   const handle = ctx.client.workflow.getHandle(workflowIdFor(plan.job));
-  const current = await handle.query(planQuery);
+  const current = await jobPlan(handle);
   const d = diffPlans(current, plan);
   if (isEmptyDiff(d)) {
     throw new CliError(

@@ -2,16 +2,16 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { stopUpdate } from '../../workflows/api';
 import { parse } from '../args';
 import { CliError, EXIT } from '../exit-codes';
-import { jobContext, jobHandle, jobStatus } from '../jobs';
-
-export const usage = 'a2a-deploy stop JOB [--force] [--json]';
+import { jobContext, jobHandle, jobStatus, recordRequest, workerAnswers } from '../jobs';
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, usage, { force: { type: 'boolean' }, json: { type: 'boolean' } }, 1, 1);
+  const { values, positionals } = parse(argv, 'stop');
   const name = positionals[0];
   const ctx = await jobContext({ needWorker: true, quiet: !!values.json });
   const { handle, running } = await jobHandle(ctx, name);
   if (!running) throw new CliError(`job '${name}' is not running`, EXIT.invalidInput, `see \`a2a-deploy status ${name}\``);
+  // An update needs a worker to answer it and would wait for one forever.
+  if (!(await workerAnswers(handle))) throw await recordRequest(handle, name, 'stop', !!values.force);
   try {
     await handle.executeUpdate(stopUpdate, { args: [{ force: !!values.force }] });
   } catch (err) {

@@ -4,10 +4,8 @@ import { loadJobFile } from '../../job/validate';
 import { EXIT } from '../exit-codes';
 import { parse } from '../args';
 
-export const usage = 'a2a-deploy validate FILE... [--json]';
-
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, usage, { json: { type: 'boolean' } }, 1);
+  const { values, positionals } = parse(argv, 'validate');
   let failed = false;
   const results = [];
   for (const file of positionals) {

@@ -1,16 +1,11 @@
 import { temporalConfig, unreachable } from '../../temporal/connection';
 import { registerLocalWorker, startWorkerDetached, stopWorkerDetached, workerLogFile } from '../../temporal/embedded';
 import { hostTaskQueue, WORKFLOW_TASK_QUEUE } from '../../config/names';
-import { SAFE_ID } from '../../job/schema';
-import { CliError } from '../exit-codes';
 import { parse } from '../args';
 import { EXIT } from '../exit-codes';
 
-export const usage = 'a2a-deploy worker [--host NAME] [--detach | --stop]';
-
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parse(argv, usage, { detach: { type: 'boolean' }, stop: { type: 'boolean' }, host: { type: 'string' } }, 0, 0);
-  if (values.host !== undefined) checkWorkerName(values.host);
+  const { values } = parse(argv, 'worker');
   if (values.stop) {
     process.stdout.write((await stopWorkerDetached()) ? 'Background worker stopped.\n' : 'No background worker was running.\n');
     return EXIT.ok;
@@ -38,13 +33,4 @@ export async function run(argv: string[]): Promise<number> {
     unregister();
   }
   return EXIT.ok;
-}
-
-function checkWorkerName(name: string) {
-  if (!SAFE_ID.test(name))
-    throw new CliError(
-      `'${name}' is not a worker name`,
-      EXIT.invalidInput,
-      "worker names are lowercase letters, digits and -, as in the job file's deployment.worker",
-    );
 }

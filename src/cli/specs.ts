@@ -1,0 +1,132 @@
+// Every command's arguments, options and summary, declared once: the parser, `--help` (global
+// and per command) and the README check (test/unit/cli-specs.test.ts) are all built from this.
+// Pure data, so `a2a-deploy --help` never loads a command or the Temporal SDK.
+import { JOB_PHASES } from '../config/names';
+
+export type OptionKind = 'boolean' | 'string' | 'integer' | 'duration' | 'choice';
+
+export interface OptionSpec {
+  kind: OptionKind;
+  /** the value's placeholder in usage lines, e.g. N (not for booleans) */
+  value?: string;
+  short?: string;
+  help: string;
+  /** integer: the accepted range */
+  min?: number;
+  max?: number;
+  /** duration: the longest accepted, in milliseconds */
+  maxMs?: number;
+  /** string: a name with the job file's rule for names */
+  names?: 'agent' | 'worker';
+  /** choice: the accepted values */
+  choices?: readonly string[];
+}
+
+export interface CommandSpec {
+  /** positionals as shown in usage: NAME is required, [NAME] optional, NAME... one or more */
+  args: string;
+  summary: string;
+  options: Readonly<Record<string, OptionSpec>>;
+  /** options that cannot be given together */
+  exclusive?: readonly (readonly string[])[];
+}
+
+const json = { kind: 'boolean', help: 'print JSON for scripts' } as const;
+const detach = { kind: 'boolean', help: 'start it in the background and return' } as const;
+const stopBg = { kind: 'boolean', help: 'stop the background one started with --detach' } as const;
+
+/** Longest message `send` accepts: an A2A message is for a prompt, not a file upload. */
+export const MAX_MESSAGE_BYTES = 64 * 1024;
+/** Most lines `logs --tail` prints per stream (at most the last 1 MiB of each file is read). */
+export const MAX_TAIL_LINES = 10_000;
+
+export const COMMAND_SPECS = {
+  validate: { args: 'FILE...', summary: 'check job files; every error as FILE:LINE:COL with a hint', options: { json } },
+  plan: {
+    args: 'FILE',
+    summary: "show stages, each agent's target, URL and calls",
+    options: {
+      json: { kind: 'boolean', help: 'print JSON (same as --format json)' },
+      format: { kind: 'choice', value: 'FORMAT', choices: ['table', 'json', 'mermaid'], help: 'table (default), json or mermaid' },
+    },
+    exclusive: [['json', 'format']],
+  },
+  start: {
+    args: 'FILE',
+    summary: 'deploy a job (or roll out a changed file) and show progress until healthy',
+    options: { detach: { kind: 'boolean', help: 'submit and return without waiting' }, json },
+  },
+  status: { args: 'JOB', summary: 'phase and per-agent state, restarts and last error', options: { json } },
+  list: {
+    args: '',
+    summary: 'running jobs',
+    options: {
+      all: { kind: 'boolean', help: 'finished jobs too' },
+      phase: {
+        kind: 'choice',
+        value: 'PHASE',
+        choices: JOB_PHASES,
+        help: 'only jobs in this phase',
+      },
+      json,
+    },
+  },
+  send: {
+    args: 'JOB MESSAGE',
+    summary: `send an A2A message (at most ${MAX_MESSAGE_BYTES / 1024} KiB) to the job's entry agent (any A2A agent, v1.0 or v0.3) and print the reply`,
+    options: {
+      agent: { kind: 'string', names: 'agent', value: 'ID', help: 'send to this agent instead of the entry agent' },
+      stream: {
+        kind: 'boolean',
+        help: 'stream the reply (message/stream): status updates and artifacts print as they arrive; an agent that does not stream gets a blocking send and a note',
+      },
+      timeout: {
+        kind: 'duration',
+        value: 'DURATION',
+        maxMs: 3_600_000,
+        help: 'how long to wait for the reply: 30s (default), 500ms, 2m, at most 1h; a bare number is seconds',
+      },
+      json,
+    },
+  },
+  logs: {
+    args: 'JOB [AGENT]',
+    summary: 'agent stdout/stderr, from log files when no worker runs',
+    options: {
+      tail: {
+        kind: 'integer',
+        value: 'N',
+        min: 0,
+        max: MAX_TAIL_LINES,
+        help: `last N lines per stream (default 50, at most ${MAX_TAIL_LINES}, from the last 1 MiB of each file)`,
+      },
+      follow: { kind: 'boolean', short: 'f', help: 'keep printing new output until Ctrl-C' },
+    },
+  },
+  pause: { args: 'JOB', summary: 'start nothing new and suspend restarts', options: { json } },
+  resume: { args: 'JOB', summary: 'undo pause', options: { json } },
+  stop: {
+    args: 'JOB',
+    summary: 'tear a job down, callers before callees, and wait until all is down',
+    options: { force: { kind: 'boolean', help: 'kill at once instead of SIGTERM and stop_grace' }, json },
+  },
+  diff: { args: 'FILE', summary: 'what `start FILE` would change in the running job', options: { json } },
+  gc: {
+    args: '',
+    summary: 'remove agents on this machine whose job is gone',
+    options: { 'dry-run': { kind: 'boolean', help: 'only say what would be removed' }, json },
+  },
+  server: { args: '', summary: 'run the embedded Temporal dev server', options: { detach, stop: stopBg }, exclusive: [['detach', 'stop']] },
+  worker: {
+    args: '',
+    summary: 'run a worker in the foreground',
+    options: {
+      host: { kind: 'string', names: 'worker', value: 'NAME', help: 'a host worker: runs the agents of deployment.worker NAME' },
+      detach,
+      stop: stopBg,
+    },
+    exclusive: [['detach', 'stop']],
+  },
+} as const satisfies Record<string, CommandSpec>;
+
+export type CommandName = keyof typeof COMMAND_SPECS;
