@@ -32,6 +32,7 @@ export async function startBenchStack(port = 27933, uiPort = 28933): Promise<Ben
   const log = createWriteStream(workerLog, { flags: 'a' });
   let tail = ''; // only the end in memory; everything in the log file
   let ended: string | undefined = 'is not running';
+  let closing: Promise<void> | undefined;
   const stack: BenchStack = {
     shared,
     env: shared.env,
@@ -64,14 +65,16 @@ export async function startBenchStack(port = 27933, uiPort = 28933): Promise<Ben
       await shared.killWorker(signal);
       ended = `was killed (${signal})`;
     },
-    async close() {
-      try {
-        await shared.close();
-      } finally {
-        await connection.close().catch(() => {});
-        log.end();
-      }
-    },
+    // Once, however often asked: an interrupt and the run's own end may both close it.
+    close: () =>
+      (closing ??= (async () => {
+        try {
+          await shared.close();
+        } finally {
+          await connection.close().catch(() => {});
+          log.end();
+        }
+      })()),
   };
   return stack;
 }
