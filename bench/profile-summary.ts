@@ -1,5 +1,7 @@
 // Sums a V8 .cpuprofile (node --cpu-prof) by function and by file, to see where a process
 // spent its CPU: node -r ./bench/register.js bench/profile-summary.ts FILE.cpuprofile [top=25]
+// A worker's profile, for instance: `node --cpu-prof --cpu-prof-dir=/tmp/prof bin/a2a-deploy.js worker`
+// (node writes the profile when the worker exits).
 import { readFileSync } from 'node:fs';
 
 interface CpuProfile {

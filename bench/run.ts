@@ -24,6 +24,7 @@ import { ROOT } from '../test/integration/support/stack';
 import { deployAndTeardown } from './lib/a2a';
 import { parseArgs, usage, UsageError, type Options } from './lib/args';
 import { startBenchStack, type BenchStack } from './lib/bench-stack';
+import { downActiveCompose } from './lib/compose';
 import { runContainers } from './lib/containers';
 import { evaluate } from './lib/evaluate';
 import { killFloor, runFloor } from './lib/floor-runner';
@@ -144,19 +145,20 @@ async function main() {
     const n = killMarked(ctx.prefix);
     if (n) say(`cleanup: killed ${n} leftover agent processes`);
   };
-  process.once('SIGINT', () => {
-    say('\ninterrupted: cleaning up');
-    killFloor(); // first, so it starts nothing more
-    cleanup();
-    void stack
-      .close()
-      .catch(() => {})
-      .finally(() => {
-        cleanup(); // anything started meanwhile
-        rmSync(ctx.work, { recursive: true, force: true });
-        process.exit(130);
-      });
-  });
+  const interrupted = (signal: NodeJS.Signals) => {
+    say(`\ninterrupted (${signal}): cleaning up`);
+    void (async () => {
+      await killFloor(); // first, so it starts nothing more
+      cleanup();
+      await downActiveCompose();
+      await stack.close().catch(() => {});
+      cleanup(); // anything started meanwhile (an agent spawned just before the kill carries its marker once it runs)
+      rmSync(ctx.work, { recursive: true, force: true });
+      process.exit(130);
+    })();
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     await measure(ctx, stack, results);
   } finally {

@@ -150,12 +150,20 @@ function healthyCount(project: string): Promise<number> {
   });
 }
 
+let active: (() => Promise<unknown>) | undefined; // `down` for the project under way, for an interrupt
+
+/** Takes down the compose project under way, if any (an interrupted run leaves no containers). */
+export async function downActiveCompose(): Promise<void> {
+  await active?.().catch(() => {});
+}
+
 /** One compose run: `up -d` and wait until Docker says every container is healthy; then `down`. */
 export async function composeDeployAndTeardown(docker: Docker, plan: DeployPlan, dir: string): Promise<Timing> {
   const file = join(dir, `${plan.job}.compose.json`);
   writeFileSync(file, composeFile(plan, docker));
   const project = plan.job;
   const n = Object.keys(plan.agents).length;
+  active = () => composeRun(docker, ['-p', project, '-f', file, 'down', '-t', '1']);
   const t0 = performance.now();
   try {
     await composeRun(docker, ['-p', project, '-f', file, 'up', '-d']);
@@ -165,7 +173,9 @@ export async function composeDeployAndTeardown(docker: Docker, plan: DeployPlan,
     await composeRun(docker, ['-p', project, '-f', file, 'down']);
     return { deployMs, teardownMs: performance.now() - t1 };
   } catch (err) {
-    await composeRun(docker, ['-p', project, '-f', file, 'down', '-t', '1']).catch(() => {});
+    await downActiveCompose();
     throw err;
+  } finally {
+    active = undefined;
   }
 }

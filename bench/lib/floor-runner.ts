@@ -22,7 +22,11 @@ export function runFloor(files: string[], env: NodeJS.ProcessEnv): Promise<Timin
   });
 }
 
-/** Ends the floor under way, if any, so that it starts nothing more. */
-export function killFloor(): void {
-  if (current?.exitCode === null) current.kill('SIGKILL');
+/** Ends the floor under way, if any, and resolves once it is gone: it starts nothing more. */
+export async function killFloor(): Promise<void> {
+  const child = current;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await exited;
 }
