@@ -1,9 +1,8 @@
 // /proc readings: CPU and memory of the processes under test, and the agents a benchmark run
 // left behind (found by their environment marker, killed by pid).
-import { readdirSync, readFileSync } from 'node:fs';
-
-/** The marker every agent a2a-deploy starts carries (A2A_DEPLOY_AGENT=job/agent, see README). */
-const MARKER = 'A2A_DEPLOY_AGENT';
+import { readFileSync } from 'node:fs';
+import { MARKER } from '../../src/activities/markers';
+import { scanProcesses } from '../../src/process';
 
 /** The floor's own marker: not the runner's, so `a2a-deploy gc` never takes its agents for ours. */
 export const FLOOR_MARKER = 'A2A_BENCH_FLOOR_AGENT';
@@ -42,26 +41,16 @@ export function memory(pid: number | undefined): Memory {
   }
 }
 
-const markerPattern = new RegExp(`(?:^|\\0)(?:${MARKER}|${FLOOR_MARKER})=([^\\0]*)`);
-
 /**
  * Live processes whose environment marker (the local runner's, or the floor's) names a job
  * starting with `prefix`. Group leaders only.
  */
 export function markedProcesses(prefix: string): { pid: number; marker: string }[] {
-  const out: { pid: number; marker: string }[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const fields = statFields(name);
-    if (!fields || fields[0] === 'Z' || Number(fields[2]) !== Number(name)) continue; // zombie, or not a group leader
-    try {
-      const m = markerPattern.exec(readFileSync(`/proc/${name}/environ`, 'utf8'));
-      if (m && m[1].startsWith(prefix)) out.push({ pid: Number(name), marker: m[1] });
-    } catch {
-      /* gone meanwhile, or not ours to read */
-    }
-  }
-  return out;
+  const markerOf = (env: Record<string, string>) => env[MARKER] ?? env[FLOOR_MARKER];
+  return scanProcesses((env) => markerOf(env)?.startsWith(prefix) ?? false, { leadersOnly: true }).map((p) => ({
+    pid: p.pid,
+    marker: markerOf(p.env)!,
+  }));
 }
 
 /** Kills (SIGKILL, whole group) the agents of jobs starting with `prefix`; returns how many. */

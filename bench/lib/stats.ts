@@ -27,4 +27,4 @@ export function summary(xs: number[]): Summary {
 }
 
 export const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export { sleep } from '../../src/common/sleep';
