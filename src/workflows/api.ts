@@ -95,3 +95,23 @@ export const resumeUpdate = defineUpdate<JobPhase, []>('resume');
 export const redeployUpdate = defineUpdate<RedeployResult, [DeployPlan]>('redeploy');
 /** Accepted at once (the validator refuses a job that is already stopping); teardown follows. */
 export const stopUpdate = defineUpdate<JobPhase, [StopRequest]>('stop');
+
+/** How a job's workflow is started: by `start`, and by the benchmark, which must do the same
+ *  (pure data, so this contract module stays importable by workflow code). */
+export function deployJobStart(plan: DeployPlan) {
+  const n = Object.keys(plan.agents).length;
+  return {
+    workflowId: workflowIdFor(plan.job),
+    taskQueue: WORKFLOW_TASK_QUEUE,
+    args: [{ plan }] as [{ plan: DeployPlan }],
+    workflowIdConflictPolicy: 'FAIL' as const,
+    workflowIdReusePolicy: 'ALLOW_DUPLICATE' as const,
+    typedSearchAttributes: [
+      { key: SA_JOB, value: plan.job },
+      { key: SA_PHASE, value: 'deploying' },
+      { key: SA_TOPOLOGY, value: plan.topology },
+    ],
+    staticSummary: `a2a job ${plan.job}: ${n} agents, ${plan.topology}`,
+    staticDetails: `${plan.description ?? ''}\n\nfrom ${plan.sourceFile}\nstages: ${plan.stages.map((s) => s.join(', ')).join(' -> ')}`,
+  };
+}

@@ -1,7 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
 import { workflowUiUrl } from '../../temporal/connection';
 import { deployJob } from '../../workflows';
-import { redeployUpdate, SA_JOB, SA_PHASE, SA_TOPOLOGY, WORKFLOW_TASK_QUEUE, workflowIdFor, type JobStatus } from '../../workflows/api';
+import { deployJobStart, redeployUpdate, workflowIdFor, type JobStatus } from '../../workflows/api';
 import { diffPlans, isEmptyDiff } from '../../job/diff';
 import type { DeployPlan } from '../../job/plan';
 import { renderDiff } from './diff';
@@ -160,23 +160,4 @@ function checkPlanSize(plan: DeployPlan, file: string) {
     EXIT.invalidInput,
     'split the job into several jobs (for example one per host or per subtree), or shorten environments and peer lists',
   );
-}
-
-/** How a job's workflow is started: by `start`, and by the benchmark, which must do the same. */
-export function deployJobStart(plan: DeployPlan) {
-  const n = Object.keys(plan.agents).length;
-  return {
-    workflowId: workflowIdFor(plan.job),
-    taskQueue: WORKFLOW_TASK_QUEUE,
-    args: [{ plan }] as [{ plan: DeployPlan }],
-    workflowIdConflictPolicy: 'FAIL' as const,
-    workflowIdReusePolicy: 'ALLOW_DUPLICATE' as const,
-    typedSearchAttributes: [
-      { key: SA_JOB, value: plan.job },
-      { key: SA_PHASE, value: 'deploying' },
-      { key: SA_TOPOLOGY, value: plan.topology },
-    ],
-    staticSummary: `a2a job ${plan.job}: ${n} agents, ${plan.topology}`,
-    staticDetails: `${plan.description ?? ''}\n\nfrom ${plan.sourceFile}\nstages: ${plan.stages.map((s) => s.join(', ')).join(' -> ')}`,
-  };
 }

@@ -17,6 +17,8 @@ export interface Stack {
   home: string;
   env: NodeJS.ProcessEnv;
   address: string;
+  /** the dev server's pid (the benchmark reads its CPU time) */
+  serverPid: number;
   worker?: ChildProcess;
   cli(args: string[], opts?: { timeoutMs?: number; env?: NodeJS.ProcessEnv }): { code: number; stdout: string; stderr: string };
   cliAsync(args: string[], opts?: { timeoutMs?: number }): Promise<{ code: number; stdout: string; stderr: string }>;
@@ -38,6 +40,7 @@ export async function startStack(port: number, uiPort: number, opts: { ip?: stri
     home,
     env,
     address: server.address,
+    serverPid: server.pid,
     cli(args, opts = {}) {
       const r = spawnSync(process.execPath, [CLI, ...args], {
         env: { ...env, ...opts.env },

@@ -1,19 +1,18 @@
-#!/usr/bin/env node
 // Validate + plan a generated 2,000-agent DAG, beside a baseline measured in the same run:
 // a bare YAML parse of the same text (the floor any validator pays).
-// Usage: node bench/plan.js [agents=2000] [runs=7]   (needs `npm run build` first)
-'use strict';
-const { parse } = require('yaml');
-const { loadJobText } = require('../dist/job/validate');
-const { resolvePlan } = require('../dist/job/plan');
+// Usage: node -r ./bench/register.js bench/plan.ts [agents=2000] [runs=7]
+import { parse } from 'yaml';
+import { resolvePlan } from '../src/job/plan';
+import { loadJobText } from '../src/job/validate';
+import { stats, type Stats } from './lib/stats';
 
 const n = Number(process.argv[2] ?? 2000);
 const runs = Number(process.argv[3] ?? 7);
 
-function generate(n) {
+function generate(n: number): string {
   // 20 levels; each agent calls up to 3 agents of the next level, so the DAG is wide and deep.
   const perLevel = Math.ceil(n / 20);
-  const id = (i) => `agent-${i}`;
+  const id = (i: number) => `agent-${i}`;
   const lines = ['job:', '  name: bench-dag', 'agents:'];
   for (let i = 0; i < n; i++)
     lines.push(`  - id: ${id(i)}`, '    module: a2a-deploy/agents/coordinator', `    config: { port: ${10000 + i} }`);
@@ -27,15 +26,14 @@ function generate(n) {
   return lines.join('\n') + '\n';
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-function time(fn) {
-  const out = [];
+function time(fn: () => void): Stats {
+  const out: number[] = [];
   for (let r = 0; r < runs; r++) {
     const t0 = process.hrtime.bigint();
     fn();
     out.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
-  return { median: median(out), min: Math.min(...out), max: Math.max(...out) };
+  return stats(out);
 }
 
 const text = generate(n);
@@ -52,7 +50,7 @@ const ours = time(() => {
     );
   stages = resolvePlan(loaded.job, 'bench.yaml').stages.length;
 });
-const fmt = (t) => `${t.median.toFixed(1).padStart(8)} ms  (min ${t.min.toFixed(1)}, max ${t.max.toFixed(1)})`;
+const fmt = (t: Stats) => `${t.median.toFixed(1).padStart(8)} ms  (min ${t.min.toFixed(1)}, max ${t.max.toFixed(1)})`;
 const edges = text.split('\n').filter((l) => l.includes('from:')).length;
 console.log(
   `validate + plan: ${n} agents, ${edges} edges, ${stages} stages, ${(text.length / 1024).toFixed(0)} KiB of YAML, median of ${runs}`,

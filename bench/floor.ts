@@ -1,27 +1,37 @@
-#!/usr/bin/env node
 // The floor: the least any deployer could do for these job files on this machine, with no
 // orchestration at all. It spawns the same agents a2a-deploy would (same program, same
 // environment, detached, output to log files), each as soon as every agent it calls is
 // healthy, and polls health every few milliseconds; then tears them down callers first
 // (SIGTERM, each agent as soon as its callers have exited) and waits for every exit.
 //
-//   node bench/floor.js JOB.yaml [JOB.yaml ...]     (several files: deployed at once)
+//   node -r ./bench/register.js bench/floor.ts JOB.yaml [JOB.yaml ...]   (several files: deployed at once)
 //
 // Prints one JSON line: { deployMs, teardownMs, agents }. Runs in its own process so the
-// harness's own polling and memory do not slow it down. Needs `npm run build` (it plans the
-// files with the compiled a2a-deploy code, so the agents get exactly the planned env).
-'use strict';
-const { spawn } = require('node:child_process');
-const { closeSync, mkdtempSync, openSync, rmSync } = require('node:fs');
-const http = require('node:http');
-const { tmpdir } = require('node:os');
-const { join } = require('node:path');
-const { dist, loadPlan } = require('./lib/common');
+// harness's own polling and memory do not slow it down. It plans the files with a2a-deploy's
+// own validate + plan, so the agents get exactly the planned environment.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { AgentPlan } from '../src/job/plan';
+import { loadPlan } from './lib/plan-file';
+import { FLOOR_MARKER } from './lib/procfs';
 
 const POLL_MS = 5;
 
+interface Node {
+  job: string;
+  agent: AgentPlan;
+  deps: Node[];
+  callers: Node[];
+  state: 'waiting' | 'starting' | 'healthy';
+  child?: ChildProcess;
+  exited?: Promise<unknown>;
+}
+
 /** One HTTP GET of the health URL, on a fresh connection; true on 200. */
-function healthy(url) {
+function healthy(url: string): Promise<boolean> {
   return new Promise((done) => {
     const req = http.get(url, { agent: false, timeout: 1000 }, (res) => {
       res.resume();
@@ -32,38 +42,47 @@ function healthy(url) {
   });
 }
 
-async function floor(files) {
-  const { agentArgv } = dist('activities/local-runner');
-  const plans = files.map(loadPlan);
-  const logs = mkdtempSync(join(tmpdir(), 'a2a-bench-floor-'));
-  const nodes = []; // every agent of every plan
-  for (const plan of plans) {
-    const byId = new Map();
+/** The agent's argv as the local runner builds it: `node <module> args…`, or its command. */
+function argvOf(a: AgentPlan): string[] {
+  if (a.run.command) return [...a.run.command, ...a.run.args];
+  // The benchmark's job files name the agent by its path (bench/lib/topologies.ts).
+  return [process.execPath, resolve(a.baseDir, a.run.module!), ...a.run.args];
+}
+
+function graph(files: string[]): Node[] {
+  const nodes: Node[] = []; // every agent of every plan
+  for (const plan of files.map(loadPlan)) {
+    const byId = new Map<string, Node>();
     for (const a of Object.values(plan.agents)) byId.set(a.id, { job: plan.job, agent: a, deps: [], callers: [], state: 'waiting' });
     for (const n of byId.values()) {
-      n.deps = n.agent.dependsOn.map((d) => byId.get(d));
+      n.deps = n.agent.dependsOn.map((d) => byId.get(d)!);
       for (const d of n.deps) d.callers.push(n);
       nodes.push(n);
     }
   }
+  return nodes;
+}
 
-  const spawnAgent = (n) => {
+export async function floor(files: string[]): Promise<{ deployMs: number; teardownMs: number; agents: number }> {
+  const nodes = graph(files);
+  const logs = mkdtempSync(join(tmpdir(), 'a2a-bench-floor-'));
+  const spawnAgent = (n: Node) => {
     const a = n.agent;
-    const argv = agentArgv(a);
+    const [program, ...args] = argvOf(a);
     const out = openSync(join(logs, `${n.job}.${a.id}.out`), 'a');
     const err = openSync(join(logs, `${n.job}.${a.id}.err`), 'a');
-    n.child = spawn(argv[0], argv.slice(1), {
+    const child = spawn(program, args, {
       cwd: a.baseDir,
       // The same environment the local runner gives (its own and the plan's), and a marker of
-      // the floor's own, so the harness can find strays if this process dies. It is not the
-      // runner's marker: a2a-deploy (`gc`) must never take these for agents of its own.
-      env: { ...process.env, ...a.env, A2A_BENCH_FLOOR_AGENT: `${n.job}/${a.id}` },
+      // the floor's own, so the harness can find strays if this process dies.
+      env: { ...process.env, ...a.env, [FLOOR_MARKER]: `${n.job}/${a.id}` },
       detached: true,
       stdio: ['ignore', out, err],
     });
     closeSync(out);
     closeSync(err);
-    n.exited = new Promise((r) => n.child.once('exit', r));
+    n.child = child;
+    n.exited = new Promise((r) => child.once('exit', r));
     n.state = 'starting';
   };
   const startReady = () => {
@@ -83,8 +102,8 @@ async function floor(files) {
           n.state = 'healthy';
           left--;
           startReady(); // dependants start at once, not at the next round
-        } else if (n.child.exitCode !== null) {
-          throw new Error(`${n.job}/${n.agent.id} exited with ${n.child.exitCode} before it was healthy (logs in ${logs})`);
+        } else if (n.child!.exitCode !== null) {
+          throw new Error(`${n.job}/${n.agent.id} exited with ${n.child!.exitCode} before it was healthy (logs in ${logs})`);
         }
       }),
     );
@@ -97,7 +116,7 @@ async function floor(files) {
     nodes.map(async (n) => {
       await Promise.all(n.callers.map((c) => c.exited)); // callers first
       try {
-        process.kill(-n.child.pid, 'SIGTERM');
+        process.kill(-n.child!.pid!, 'SIGTERM');
       } catch {
         /* already gone */
       }
@@ -109,12 +128,10 @@ async function floor(files) {
   return { deployMs, teardownMs, agents: nodes.length };
 }
 
-module.exports = { floor };
-
 if (require.main === module) {
   floor(process.argv.slice(2)).then(
     (r) => process.stdout.write(JSON.stringify(r) + '\n'),
-    (err) => {
+    (err: Error) => {
       process.stderr.write(`floor: ${err.stack ?? err}\n`);
       process.exit(1);
     },

@@ -1,0 +1,100 @@
+// Derived figures (overhead per level and per extra agent) and the targets, met or missed.
+import { f0, f1 } from './format';
+import { completed, type Results, type Target } from './results';
+import { LIMITS, TARGETS } from './scenarios';
+
+const miss = (ok: boolean, by: string) => (ok ? 'met' : `MISSED by ${by}`);
+
+/** Adds `overhead` to every completed scenario, and `perLevelMs` and `targetsEvaluated` to the results. */
+export function evaluate(results: Results): void {
+  const done = completed(results);
+  const pipe = done.find((s) => s.name === 'pipeline-5');
+  // Per level: the pipeline has one agent per level, so its whole overhead is per level.
+  const perLevel = pipe ? (pipe.a2a.deploy.median - pipe.floor.deploy.median) / pipe.levels : undefined;
+  for (const s of done) {
+    const overhead = s.a2a.deploy.median - s.floor.deploy.median;
+    const levelsOnPath = s.levels; // jobs in parallel share their levels
+    s.overhead = {
+      deployMs: overhead,
+      teardownMs: s.a2a.teardown.median - s.floor.teardown.median,
+      perLevelMs: overhead / levelsOnPath,
+      // What the extra (non-critical-path) agents cost beyond the per-level overhead.
+      perExtraAgentMs: s.agents > levelsOnPath ? (overhead - levelsOnPath * (perLevel ?? 0)) / (s.agents - levelsOnPath) : undefined,
+    };
+  }
+  const targets: Target[] = [];
+  if (pipe && perLevel !== undefined) {
+    targets.push({
+      target: `orchestration overhead ≤ ${TARGETS.perLevelMs} ms per dependency level (pipeline-5)`,
+      value: `${f0(perLevel)} ms/level`,
+      status: miss(perLevel <= TARGETS.perLevelMs, `${f0(perLevel - TARGETS.perLevelMs)} ms/level (${f1(perLevel / TARGETS.perLevelMs)}×)`),
+    });
+  }
+  for (const s of done) {
+    const v = s.overhead.perExtraAgentMs;
+    if (v === undefined) continue;
+    targets.push({
+      target: `≤ ${TARGETS.perAgentMs} ms per extra agent above the floor (${s.name})`,
+      value: `${f1(v)} ms/agent${pipe ? '' : ' (no pipeline-5 in this run: whole overhead charged to agents)'}`,
+      status: miss(v <= TARGETS.perAgentMs, `${f1(v - TARGETS.perAgentMs)} ms/agent (${f1(v / TARGETS.perAgentMs)}×)`),
+    });
+  }
+  for (const c of results.containers?.scenarios ?? []) {
+    if (!c.a2a || !c.compose) continue;
+    const d = c.a2a.deploy.median - c.compose.deploy.median;
+    targets.push({
+      target: `faster than docker-compose on the same containers (${c.name})`,
+      value: `${f0(c.a2a.deploy.median)} vs ${f0(c.compose.deploy.median)} ms`,
+      status: miss(d < 0, `${f0(d)} ms (${f1(c.a2a.deploy.median / c.compose.deploy.median)}× compose)`),
+    });
+  }
+  if (results.containers?.skipped)
+    targets.push({
+      target: 'faster than docker-compose on the same containers',
+      value: '-',
+      status: `not measured: ${results.containers.skipped}`,
+    });
+  targets.push(...bigJobTarget(results));
+  for (const s of done) {
+    const idle = s.idle;
+    if (!idle) continue;
+    targets.push({
+      target: `watching costs no history events while nothing changes (${s.name}, ${s.agents} agents)`,
+      value: `${idle.eventsAdded} events in ${idle.seconds} s idle (worker ${f1(idle.workerCpuPct)}% CPU, server ${f1(idle.serverCpuPct)}%)`,
+      status: miss(idle.eventsAdded === 0, `${idle.eventsAdded} events`),
+    });
+  }
+  results.perLevelMs = perLevel;
+  results.targetsEvaluated = targets;
+}
+
+/** 1,000 agents in one job, against Temporal's history limits: met, missed, or failed. */
+function bigJobTarget(results: Results): Target[] {
+  const big = completed(results).find((s) => s.name === 'job-1000');
+  if (big) {
+    const h = big.history;
+    const payload = h.largestPayload?.bytes ?? 0;
+    const worst = Math.max(h.maxRunEvents / LIMITS.events, h.maxRunBytes / LIMITS.bytes, payload / LIMITS.blob);
+    return [
+      {
+        target:
+          "1,000 agents in one job: deploy, watch, stop far from Temporal's history limits (each run ≤ 50% of 50K events / 50 MB; every payload ≤ 50% of the 2 MB blob limit)",
+        value: `largest run ${f0(h.maxRunEvents)} events (${f0((100 * h.maxRunEvents) / LIMITS.events)}%), ${f1(h.maxRunBytes / 2 ** 20)} MiB (${f0((100 * h.maxRunBytes) / LIMITS.bytes)}%); ${f1(h.runsPerJob)} runs (continue-as-new), ${f0(h.eventsAtEnd)} events in all; largest payload ${f0(payload / 1024)} KiB (${f0((100 * payload) / LIMITS.blob)}% of 2 MB: ${h.largestPayload?.what})`,
+        status: miss(worst <= 0.5, `${f0(100 * worst)}% of a limit`),
+      },
+    ];
+  }
+  const failed = results.scenarios.find((s) => s.name === 'job-1000');
+  if (!failed) return [];
+  const p = failed.partial;
+  const planBytes = failed.planBytes ?? NaN;
+  return [
+    {
+      target: "1,000 agents in one job: deploy, watch, stop far from Temporal's history limits",
+      value: p
+        ? `history when it failed (after ${f0(p.afterMs / 1000)} s): ${p.historyLength} events (${f0((100 * p.historyLength) / LIMITS.events)}% of 50K), ${f1(p.historyBytes / 2 ** 20)} MiB (${f0((100 * p.historyBytes) / LIMITS.bytes)}% of 50 MB); workflow input ${f0(planBytes / 1024)} KiB (${f0((100 * planBytes) / LIMITS.blob)}% of the 2 MB blob limit)`
+        : '-',
+      status: `MISSED: the job did not deploy (${String(failed.error).split('\n')[0]})`,
+    },
+  ];
+}
