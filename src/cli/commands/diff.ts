@@ -4,13 +4,13 @@ import { planQuery } from '../../workflows/api';
 import { parse } from '../args';
 import { CliError, EXIT } from '../exit-codes';
 import { jobContext, jobHandle } from '../jobs';
-import { loadPlanOrExit } from '../load';
+import { ENV_FILE_OPTION, loadPlanOrExit } from '../load';
 
-export const usage = 'a2a-deploy diff FILE [--json]';
+export const usage = 'a2a-deploy diff FILE [--json] [--env-file FILE]...';
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, usage, { json: { type: 'boolean' } }, 1, 1);
-  const next = loadPlanOrExit(positionals[0], { quietWarnings: !!values.json });
+  const { values, positionals } = parse(argv, usage, { json: { type: 'boolean' }, ...ENV_FILE_OPTION }, 1, 1);
+  const next = loadPlanOrExit(positionals[0], { quietWarnings: !!values.json, envFiles: values['env-file'] });
   const ctx = await jobContext({ needWorker: true, quiet: true });
   const { handle, running } = await jobHandle(ctx, next.job);
   if (!running) throw new CliError(`job '${next.job}' is not running; \`a2a-deploy start\` deploys it afresh`, EXIT.invalidInput);

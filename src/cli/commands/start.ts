@@ -18,14 +18,14 @@ import type { JobContext } from '../jobs';
 import { parse } from '../args';
 import { CliError, EXIT } from '../exit-codes';
 import { jobContext, jobStatus } from '../jobs';
-import { loadPlanOrExit } from '../load';
+import { ENV_FILE_OPTION, loadPlanOrExit } from '../load';
 import { table } from '../table';
 
-export const usage = 'a2a-deploy start FILE [--detach] [--json]';
+export const usage = 'a2a-deploy start FILE [--detach] [--json] [--env-file FILE]...';
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, usage, { detach: { type: 'boolean' }, json: { type: 'boolean' } }, 1, 1);
-  const plan = loadPlanOrExit(positionals[0], { quietWarnings: !!values.json });
+  const { values, positionals } = parse(argv, usage, { detach: { type: 'boolean' }, json: { type: 'boolean' }, ...ENV_FILE_OPTION }, 1, 1);
+  const plan = loadPlanOrExit(positionals[0], { quietWarnings: !!values.json, envFiles: values['env-file'] });
   checkPlanSize(plan, positionals[0]);
   const ctx = await jobContext({ needWorker: true, quiet: !!values.json });
   const workflowId = workflowIdFor(plan.job);

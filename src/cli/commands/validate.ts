@@ -1,17 +1,19 @@
 import { formatDiagnostic, hasErrors } from '../../job/diagnostics';
 import { resolvePlan } from '../../job/plan';
 import { loadJobFile } from '../../job/validate';
+import { ENV_FILE_OPTION, jobVarsOrExit } from '../load';
 import { EXIT } from '../exit-codes';
 import { parse } from '../args';
 
-export const usage = 'a2a-deploy validate FILE... [--json]';
+export const usage = 'a2a-deploy validate FILE... [--json] [--env-file FILE]...';
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, usage, { json: { type: 'boolean' } }, 1);
+  const { values, positionals } = parse(argv, usage, { json: { type: 'boolean' }, ...ENV_FILE_OPTION }, 1);
+  const vars = jobVarsOrExit(values['env-file']);
   let failed = false;
   const results = [];
   for (const file of positionals) {
-    const loaded = loadJobFile(file);
+    const loaded = loadJobFile(file, { vars });
     const ok = !!loaded.job && !hasErrors(loaded.diagnostics);
     const plan = ok ? resolvePlan(loaded.job!, file) : undefined;
     failed ||= !ok;
