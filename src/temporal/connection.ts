@@ -3,6 +3,8 @@
 import { Client, Connection } from '@temporalio/client';
 import { readFileSync } from 'node:fs';
 import { CliError, EXIT } from '../cli/exit-codes';
+import { codecConverter } from './codec';
+import { keyRingFor } from './codec-keys';
 
 export interface TemporalConfig {
   address: string;
@@ -54,6 +56,8 @@ export function unreachable(cfg: TemporalConfig, err?: unknown): CliError {
 }
 
 export async function connectClient(cfg: TemporalConfig): Promise<Client> {
+  // Every payload this client sends is encrypted when there are keys (see codec.ts).
+  const codec = codecConverter(keyRingFor(cfg));
   try {
     const connection = await Connection.connect({
       address: cfg.address,
@@ -61,7 +65,7 @@ export async function connectClient(cfg: TemporalConfig): Promise<Client> {
       ...(cfg.tls ? { tls: cfg.tls } : {}),
       ...(cfg.apiKey ? { apiKey: cfg.apiKey } : {}),
     });
-    return new Client({ connection, namespace: cfg.namespace });
+    return new Client({ connection, namespace: cfg.namespace, ...codec });
   } catch (err) {
     throw unreachable(cfg, err);
   }

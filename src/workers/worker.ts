@@ -3,6 +3,8 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { activities } from '../activities';
+import { codecConverter } from '../temporal/codec';
+import { keyRingFor } from '../temporal/codec-keys';
 import { temporalConfig, type TemporalConfig } from '../temporal/connection';
 import { hostTaskQueue } from '../job/plan';
 import { WORKFLOW_TASK_QUEUE } from '../workflows/api';
@@ -37,6 +39,8 @@ export async function createWorker(cfg: TemporalConfig = temporalConfig(), opts:
     taskQueue: opts.host ? hostTaskQueue(opts.host) : WORKFLOW_TASK_QUEUE,
     ...(opts.host ? {} : workflowSource()),
     activities,
+    // Payloads are decrypted and encrypted here, outside the workflow sandbox (codec.ts).
+    ...codecConverter(keyRingFor(cfg)),
     // Agents are started in parallel; each deployAgent holds its slot while its agent boots.
     // More slots do not help a wide level: spawns share this one thread, and with 2,000 slots
     // the 250 agents of a level started at once and some missed their 5 s heartbeat (the

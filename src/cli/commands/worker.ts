@@ -26,6 +26,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     worker = await createWorker(cfg, values.host ? { host: values.host } : {});
   } catch (err) {
+    if (err instanceof CliError) throw err; // e.g. a bad key file
     throw unreachable(cfg, err);
   }
   const unregister = registerLocalWorker(values.host);
