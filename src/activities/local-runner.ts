@@ -36,6 +36,11 @@ import { readLogDir } from './log-files';
 import { healthRound, pollHealth, stderrTail } from './health';
 import { heartbeat } from './context';
 import { MARKER, markerOf, SERVER, serverMarker, SPEC } from './markers';
+import { buildAgentEnv, resolveSecretsOrFail, scrub, secretValues } from './agent-env';
+
+/** An agent's stderr tail with its secret values hidden: it reaches status and history. */
+const scrubbedTail = (job: string, a: { id: string; deployment: AgentPlan['deployment'] }) =>
+  scrub(stderrTail(join(agentDir(job, a.id), 'stderr.log')), secretValues(a.id, a.deployment.secrets, process.env));
 
 interface PidRecord {
   pid: number;
@@ -196,6 +201,8 @@ export const localRunner: RunnerActivities = {
       rmSync(join(dir, STARTING), { force: true });
       return { pid: same.pid, reused: true, startedAt, logDir: dir };
     }
+    // Read before anything is stopped: a missing secret fails this deploy and leaves what runs alone.
+    const secrets = resolveSecretsOrFail(agent.id, agent.deployment.secrets, process.env);
     for (const p of running) await terminate(p.pid, agent.stopGraceMs, false); // an older spec, or strays
 
     const argv = agentArgv(agent);
@@ -208,7 +215,13 @@ export const localRunner: RunnerActivities = {
     try {
       const child = spawn(argv[0], argv.slice(1), {
         cwd: agent.deployment.workdir ? resolve(agent.baseDir, agent.deployment.workdir) : agent.baseDir,
-        env: { ...process.env, ...agent.env, [MARKER]: marker, [SPEC]: agent.specHash, [SERVER]: serverMarker() },
+        env: buildAgentEnv({
+          workerEnv: process.env,
+          inherit: agent.deployment.inheritEnv,
+          planEnv: agent.env,
+          secrets,
+          markers: { [MARKER]: marker, [SPEC]: agent.specHash, [SERVER]: serverMarker() },
+        }),
         detached: true, // its own process group: it outlives the worker, and stops as a group
         stdio: ['ignore', out, err],
       });
@@ -230,7 +243,6 @@ export const localRunner: RunnerActivities = {
   },
 
   async waitHealthy({ job, agent, pid }) {
-    const dir = agentDir(job, agent.id);
     return pollHealth(agent, {
       alive: () => processMarker(pid)?.marker === markerOf(job, agent.id),
       describeExit: async () => {
@@ -240,7 +252,7 @@ export const localRunner: RunnerActivities = {
         const how = e ? (e.signal ? `was killed by ${e.signal}` : `exited with code ${e.code}`) : 'exited';
         return `agent '${agent.id}' ${how} before becoming healthy`;
       },
-      stderr: () => stderrTail(join(dir, 'stderr.log')),
+      stderr: () => scrubbedTail(job, agent),
       signal: Context.current().cancellationSignal,
       heartbeat: (d) => Context.current().heartbeat(d),
     });
@@ -274,12 +286,11 @@ export const localRunner: RunnerActivities = {
           kind: 'exited',
           exitCode: e ? e.code : null,
           detail: `agent '${a.id}' ${how}`,
-          stderr: stderrTail(join(agentDir(job, a.id), 'stderr.log')),
+          stderr: scrubbedTail(job, a),
         });
         return false;
       });
-      if (round % 4 === 0)
-        events.push(...(await healthRound(alive, misses, unhealthyAfter, (a) => stderrTail(join(agentDir(job, a.id), 'stderr.log')))));
+      if (round % 4 === 0) events.push(...(await healthRound(alive, misses, unhealthyAfter, (a) => scrubbedTail(job, a))));
       if (events.length > 0) return events;
       ctx.heartbeat({ round });
       await Promise.race([new Promise((r) => setTimeout(r, 500)), ctx.cancelled]);
