@@ -83,3 +83,11 @@ export class EncryptionCodec implements PayloadCodec {
 /** The data converter options for a client or worker: the codec when there are keys, else nothing. */
 export const codecConverter = (keys: KeyRing | undefined) =>
   keys ? { dataConverter: { payloadCodecs: [new EncryptionCodec(keys)] } } : {};
+
+/** How many bytes `value` takes as a payload on its way to Temporal: compressed and encrypted when there are keys. */
+export function payloadBytes(value: unknown, keys: KeyRing | undefined): number {
+  const json = Buffer.from(JSON.stringify(value));
+  if (!keys) return json.length;
+  const payload = { metadata: { [METADATA_ENCODING]: utf8('json/plain') }, data: json };
+  return new EncryptionCodec(keys).encodeOne(payload).data!.length;
+}
