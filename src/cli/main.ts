@@ -30,6 +30,11 @@ const COMMANDS: Record<string, Command> = {
   gc: { usage: 'gc', summary: 'remove agents on this machine whose job is gone (--dry-run, --json)', load: () => import('./commands/gc') },
   stop: { usage: 'stop JOB', summary: 'tear a job down, callers first (--force)', load: () => import('./commands/stop') },
   server: { usage: 'server', summary: 'run the embedded Temporal dev server (--detach, --stop)', load: () => import('./commands/server') },
+  'codec-server': {
+    usage: 'codec-server',
+    summary: 'decode encrypted payloads for the Web UI (--port, --origin)',
+    load: () => import('./commands/codec-server'),
+  },
   worker: { usage: 'worker', summary: 'run a worker in the foreground (--detach, --stop)', load: () => import('./commands/worker') },
 };
 

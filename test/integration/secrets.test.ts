@@ -7,6 +7,7 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EncryptionCodec } from '../../src/temporal/codec';
@@ -122,6 +123,60 @@ test('an agent gets its secrets; history, status and plan hold neither value; ra
   expect(raw).not.toContain(PLAIN);
   expect(raw).not.toContain(`127.0.0.1:${AGENT_PORT}`);
   expect(raw).not.toContain('IT_DB_PASSWORD');
+});
+
+test('the codec server decodes what the worker encoded, answers the Web UI preflight, refuses a wrong token', async () => {
+  const CODEC_PORT = 27861;
+  const server = spawn(process.execPath, [join(ROOT, 'bin', 'a2a-deploy.js'), 'codec-server', '--port', String(CODEC_PORT)], {
+    env: { ...stack.env, A2A_DEPLOY_CODEC_TOKEN: 'it-token' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  try {
+    let out = '';
+    server.stdout.on('data', (d) => (out += d));
+    for (let i = 0; i < 100 && !out.includes('Codec server on'); i++) await new Promise((r) => setTimeout(r, 100));
+    const url = `http://127.0.0.1:${CODEC_PORT}`;
+    const { events } = await historyOf('secrets-it');
+    // An activity result: encrypted by the worker, never by this test or the CLI.
+    const result = events.find((e) => e.activityTaskCompletedEventAttributes)!.activityTaskCompletedEventAttributes!.result!.payloads![0];
+    const body = JSON.stringify({
+      payloads: [
+        {
+          metadata: Object.fromEntries(Object.entries(result.metadata!).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+          data: Buffer.from(result.data!).toString('base64'),
+        },
+      ],
+    });
+    const origin = `http://127.0.0.1:${UI}`;
+    const post = (token: string) =>
+      fetch(`${url}/decode`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}`, Origin: origin, 'X-Namespace': 'default' },
+        body,
+      });
+    const ok = await post('it-token');
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('access-control-allow-origin')).toBe(origin);
+    const decoded = (await ok.json()) as { payloads: { metadata: Record<string, string>; data: string }[] };
+    expect(Buffer.from(decoded.payloads[0].metadata.encoding, 'base64').toString()).toBe('json/plain');
+    expect(JSON.parse(Buffer.from(decoded.payloads[0].data, 'base64').toString())).toMatchObject({ pid: expect.any(Number) });
+    expect((await post('wrong-token')).status).toBe(401);
+    const preflight = await fetch(`${url}/decode`, {
+      method: 'OPTIONS',
+      headers: {
+        Origin: origin,
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'authorization,content-type,x-namespace',
+      },
+    });
+    expect(preflight.status).toBe(200);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe(origin);
+    expect(preflight.headers.get('access-control-allow-headers')).toContain('Authorization');
+    const stranger = await fetch(`${url}/decode`, { method: 'OPTIONS', headers: { Origin: 'http://evil.example' } });
+    expect(stranger.headers.get('access-control-allow-origin')).toBeNull();
+  } finally {
+    server.kill('SIGTERM');
+  }
 });
 
 test("a crashing agent's output reaches status and history with its secrets scrubbed", async () => {
