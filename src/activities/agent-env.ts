@@ -29,11 +29,13 @@ export interface AgentEnvInput {
   secrets?: Record<string, string>;
   /** the runner's own markers (identity, spec hash, server): not credentials */
   markers?: Record<string, string>;
+  /** false for a container, whose image brings its own PATH, HOME...: only inherit_env crosses over */
+  base?: boolean;
 }
 
 export function buildAgentEnv(input: AgentEnvInput): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(input.workerEnv)) if (v !== undefined && isBaseName(k)) env[k] = v;
+  if (input.base !== false) for (const [k, v] of Object.entries(input.workerEnv)) if (v !== undefined && isBaseName(k)) env[k] = v;
   for (const k of input.inherit ?? []) {
     const v = input.workerEnv[k];
     if (v !== undefined) env[k] = v;

@@ -34,6 +34,11 @@ import type {
 } from './types';
 import { activityContext, heartbeat } from './context';
 import { MARKER, markerOf, SPEC } from './markers';
+import { buildAgentEnv, resolveSecretsOrFail, scrub, secretValues } from './agent-env';
+
+/** A container's stderr tail with the agent's secret values hidden (it reaches status and history). */
+const scrubbedTail = async (ref: string, a: { id: string; deployment: AgentPlan['deployment'] }) =>
+  scrub(await stderrTail(ref), secretValues(a.id, a.deployment.secrets, process.env));
 
 export const LABEL_JOB = 'a2a-deploy.job';
 export const LABEL_AGENT = 'a2a-deploy.agent';
@@ -375,7 +380,16 @@ async function createAndStart(job: string, agent: AgentPlan, name: string, image
   const options: Docker.ContainerCreateOptions = {
     name,
     Image: image,
-    Env: Object.entries({ ...agent.env, [MARKER]: markerOf(job, agent.id), [SPEC]: agent.specHash }).map(([k, v]) => `${k}=${v}`),
+    Env: Object.entries(
+      buildAgentEnv({
+        base: false,
+        workerEnv: process.env,
+        inherit: d.inheritEnv,
+        planEnv: agent.env,
+        secrets: resolveSecretsOrFail(agent.id, d.secrets, process.env),
+        markers: { [MARKER]: markerOf(job, agent.id), [SPEC]: agent.specHash },
+      }),
+    ).map(([k, v]) => `${k}=${v}`),
     Labels: { [LABEL_JOB]: job, [LABEL_AGENT]: agent.id, [LABEL_SPEC]: agent.specHash },
     StopSignal: 'SIGTERM',
     StopTimeout: Math.max(1, Math.ceil(agent.stopGraceMs / 1000)), // for a plain `docker stop` too
@@ -515,7 +529,7 @@ export const dockerRunner: RunnerActivities = {
         return !!last?.State.Running;
       },
       describeExit: () => describeExit(agent.id, last, 'before becoming healthy'),
-      stderr: () => stderrTail(id),
+      stderr: () => scrubbedTail(id, agent),
       signal: ctx?.cancellationSignal ?? new AbortController().signal,
       heartbeat: (d) => ctx?.heartbeat(d),
     });
@@ -555,10 +569,10 @@ export const dockerRunner: RunnerActivities = {
           kind: 'exited',
           exitCode: info ? info.State.ExitCode : null,
           detail: describeExit(a.id, info),
-          stderr: await stderrTail(refOf(a)),
+          stderr: await scrubbedTail(refOf(a), a),
         });
       }
-      if (round % 4 === 0) events.push(...(await healthRound(alive, misses, unhealthyAfter, (a) => stderrTail(refOf(a)))));
+      if (round % 4 === 0) events.push(...(await healthRound(alive, misses, unhealthyAfter, (a) => scrubbedTail(refOf(a), a))));
       if (events.length > 0) return events;
       ctx?.heartbeat({ round });
       await Promise.race([new Promise((r) => setTimeout(r, 500)), ctx?.cancelled ?? never]);

@@ -49,6 +49,14 @@ describe('an agent environment', () => {
   });
 });
 
+test('a container gets no base from the worker: its image has its own PATH and HOME; inherit_env still crosses', () => {
+  expect(buildAgentEnv({ base: false, workerEnv, inherit: ['TZ'], planEnv: { AGENT_ID: 'a' }, secrets: { K: 'v' } })).toEqual({
+    TZ: 'UTC',
+    AGENT_ID: 'a',
+    K: 'v',
+  });
+});
+
 describe('secrets', () => {
   const dir = mkdtempSync(join(tmpdir(), 'secrets-'));
   writeFileSync(join(dir, 'token'), 'file-value\n\n');
@@ -109,6 +117,15 @@ topology: { type: mesh, agents: [a, b] }
       "14:18 API_KEY is both a secret and an environment value of agent 'b'",
       "14:27 a secret is 'file:PATH' or 'env:NAME' (a variable of the worker that runs the agent)",
     ]);
+    const remote = text.replace(
+      '    module: ./a.js\n    config: { port: 19001 }\n    deployment:\n',
+      '    module: ./a.js\n    config: { port: 19001 }\n    deployment:\n      target: remote\n      host: h1\n',
+    );
+    expect(
+      loadJobText('/jobs/r.yaml', remote)
+        .diagnostics.map((d) => `${d.line}:${d.col} ${d.message}`)
+        .slice(0, 2),
+    ).toEqual(["9:7 secrets is not supported for remote agent 'a' yet", "10:7 inherit_env is not supported for remote agent 'a' yet"]);
     const ok = loadJobText('/jobs/s.yaml', text.split('  - id: b')[0] + 'topology: { type: mesh, agents: [a] }\n');
     const a = resolvePlan(ok.job!, '/jobs/s.yaml').agents.a;
     expect(a.deployment.secrets).toEqual({ API_KEY: 'file:/jobs/keys/api', TOKEN: 'env:TOKEN' });
