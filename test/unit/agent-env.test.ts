@@ -6,14 +6,10 @@ import { buildAgentEnv, REDACTED, resolveSecrets, resolveSecretsOrFail, scrub, s
 import { resolvePlan } from '../../src/job/plan';
 import { loadJobText } from '../../src/job/validate';
 
+// What every agent may get from the worker.
+const base = { PATH: '/usr/bin', HOME: '/root', USER: 'root', LANG: 'C.UTF-8', LC_ALL: 'C', TZ: 'UTC', TMPDIR: '/tmp' };
 const workerEnv = {
-  PATH: '/usr/bin',
-  HOME: '/root',
-  USER: 'root',
-  LANG: 'C.UTF-8',
-  LC_ALL: 'C',
-  TZ: 'UTC',
-  TMPDIR: '/tmp',
+  ...base,
   TEMPORAL_ADDRESS: '127.0.0.1:7233',
   TEMPORAL_API_KEY: 'worker-credential',
   A2A_DEPLOY_HOME: '/root/.a2a-deploy',
@@ -33,13 +29,8 @@ describe('an agent environment', () => {
       markers: { A2A_DEPLOY_AGENT: 'j/a' },
     });
     expect(env).toEqual({
+      ...base,
       PATH: '/job/bin',
-      HOME: '/root',
-      USER: 'root',
-      LANG: 'C.UTF-8',
-      LC_ALL: 'C',
-      TZ: 'UTC',
-      TMPDIR: '/tmp',
       NODE_OPTIONS: '--max-old-space-size=512',
       AGENT_ID: 'a',
       GREETING: 'hi',
