@@ -95,6 +95,15 @@ export function secretValues(...[agentId, refs, workerEnv]: Parameters<typeof re
   return values;
 }
 
+/** An agent's log lines as `logs` reads them: they travel through Temporal, so its secret values are hidden. */
+export function scrubLogs<T extends { stdout: string; stderr: string }>(
+  chunk: T,
+  agent: { id: string; deployment: { secrets?: Record<string, string> } },
+): T {
+  const values = secretValues(agent.id, agent.deployment.secrets, process.env);
+  return values.length ? { ...chunk, stdout: scrub(chunk.stdout, values), stderr: scrub(chunk.stderr, values) } : chunk;
+}
+
 export const REDACTED = '[secret]';
 
 /** Replaces every occurrence of a secret value (longest first, so no part of one survives). */

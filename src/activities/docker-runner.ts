@@ -34,7 +34,7 @@ import type {
 } from './types';
 import { activityContext, heartbeat } from './context';
 import { MARKER, markerOf, SPEC } from './markers';
-import { buildAgentEnv, resolveSecretsOrFail, scrub, secretValues } from './agent-env';
+import { buildAgentEnv, resolveSecretsOrFail, scrub, scrubLogs, secretValues } from './agent-env';
 
 /** A container's stderr tail with the agent's secret values hidden (it reaches status and history). */
 const scrubbedTail = async (ref: string, a: { id: string; deployment: AgentPlan['deployment'] }) =>
@@ -589,6 +589,9 @@ export const dockerRunner: RunnerActivities = {
       const from = buf.length < offsets[stream] ? 0 : offsets[stream]; // replaced container or rotated log: start over
       return buf.subarray(from).toString('utf8');
     };
-    return { stdout: read('stdout'), stderr: read('stderr'), offsets: { stdout: logs.stdout.length, stderr: logs.stderr.length } };
+    return scrubLogs(
+      { stdout: read('stdout'), stderr: read('stderr'), offsets: { stdout: logs.stdout.length, stderr: logs.stderr.length } },
+      agent,
+    );
   },
 };

@@ -36,7 +36,7 @@ import { readLogDir } from './log-files';
 import { healthRound, pollHealth, stderrTail } from './health';
 import { heartbeat } from './context';
 import { MARKER, markerOf, SERVER, serverMarker, SPEC } from './markers';
-import { buildAgentEnv, resolveSecretsOrFail, scrub, secretValues } from './agent-env';
+import { buildAgentEnv, resolveSecretsOrFail, scrub, scrubLogs, secretValues } from './agent-env';
 
 /** An agent's stderr tail with its secret values hidden: it reaches status and history. */
 const scrubbedTail = (job: string, a: { id: string; deployment: AgentPlan['deployment'] }) =>
@@ -298,6 +298,6 @@ export const localRunner: RunnerActivities = {
   },
 
   async readLogs({ job, agent, tail, offsets }: LogRequest): Promise<LogChunk> {
-    return readLogDir(agentDir(job, agent.id), tail, offsets);
+    return scrubLogs(readLogDir(agentDir(job, agent.id), tail, offsets), agent);
   },
 };

@@ -198,6 +198,10 @@ topology: { type: mesh, agents: [leaky] }
   expect(r.code).toBe(1);
   const out = stack.cli(['status', 'secrets-crash', '--json']).stdout;
   expect(out).toContain('my key is [secret]');
+  // `logs` reads through a workflow, so its lines are history too.
+  const logs = stack.cli(['logs', 'secrets-crash', 'leaky']);
+  expect(logs.stdout).toContain('my key is [secret]');
+  expect(logs.stdout + logs.stderr).not.toContain(ENV_SECRET);
   const { raw, decoded } = await historyOf('secrets-crash');
   expect(decoded).toContain('my key is [secret]');
   for (const text of [r.stdout, r.stderr, out, raw, decoded]) expect(text).not.toContain(ENV_SECRET);
@@ -239,5 +243,8 @@ test("a worker without the key fails the job's tasks with a message naming the k
     return 'no workflow task failed';
   })();
   expect(message).toContain(`encrypted with key '${cliKeyId}'`);
+  // What a person sees: status names the key id too.
+  const st = stack.cli(['status', 'secrets-wrong-key'], { env: { A2A_DEPLOY_KEY_FILE: keyFile }, timeoutMs: 60_000 });
+  expect(st.stdout + st.stderr).toContain(cliKeyId);
   expect(agentProcesses('secrets-wrong-key')).toEqual([]);
 });

@@ -2,7 +2,15 @@ import { ApplicationFailure } from '@temporalio/common';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildAgentEnv, REDACTED, resolveSecrets, resolveSecretsOrFail, scrub, secretValues } from '../../src/activities/agent-env';
+import {
+  buildAgentEnv,
+  REDACTED,
+  resolveSecrets,
+  resolveSecretsOrFail,
+  scrub,
+  scrubLogs,
+  secretValues,
+} from '../../src/activities/agent-env';
 import { resolvePlan } from '../../src/job/plan';
 import { loadJobText } from '../../src/job/validate';
 
@@ -84,6 +92,13 @@ describe('secrets', () => {
       `Error: bad key ${REDACTED} (${REDACTED}) ${REDACTED}`,
     );
     expect(scrub('nothing here', [''])).toBe('nothing here');
+    process.env.AGENT_ENV_TEST_SECRET = 'log-secret-1';
+    const chunk = { stdout: 'key log-secret-1\n', stderr: 'ok', offsets: { stdout: 17, stderr: 2 } };
+    expect(scrubLogs(chunk, { id: 'a', deployment: { secrets: { K: 'env:AGENT_ENV_TEST_SECRET' } } })).toEqual({
+      ...chunk,
+      stdout: `key ${REDACTED}\n`,
+    });
+    delete process.env.AGENT_ENV_TEST_SECRET;
   });
 
   test('the plan holds the references only, file: made absolute against the job file folder', () => {
