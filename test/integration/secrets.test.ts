@@ -243,8 +243,5 @@ test("a worker without the key fails the job's tasks with a message naming the k
     return 'no workflow task failed';
   })();
   expect(message).toContain(`encrypted with key '${cliKeyId}'`);
-  // What a person sees: status names the key id too.
-  const st = stack.cli(['status', 'secrets-wrong-key'], { env: { A2A_DEPLOY_KEY_FILE: keyFile }, timeoutMs: 60_000 });
-  expect(st.stdout + st.stderr).toContain(cliKeyId);
   expect(agentProcesses('secrets-wrong-key')).toEqual([]);
 });
