@@ -18,6 +18,7 @@ import { pollHealth, stderrTail } from './health';
 import { heartbeat } from './context';
 import { MARKER, markerOf, markersIn, SERVER, SPEC } from './markers';
 import { watchLoop } from './watch';
+import { buildAgentEnv, resolveSecretsOrFail, scrub, scrubLogs, secretValues } from './agent-env';
 
 /** What the worker hands the local runner. */
 export interface LocalRunnerDeps {
@@ -118,7 +119,9 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
   /** Exit statuses of agents this worker spawned, for precise error messages. */
   const exits = new Map<number, Exit>();
   const dirOf = (job: string, agent: string) => agentDir(job, agent, home);
-  const stderrOf = (job: string, agent: string) => stderrTail(join(dirOf(job, agent), 'stderr.log'));
+  /** An agent's stderr tail with its secret values hidden: it reaches status and history. */
+  const stderrOf = (job: string, a: { id: string; deployment: AgentPlan['deployment'] }) =>
+    scrub(stderrTail(join(dirOf(job, a.id), 'stderr.log')), secretValues(a.id, a.deployment.secrets, process.env));
 
   return {
     async startAgent({ job, agent }) {
@@ -134,6 +137,8 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
         rmSync(join(dir, STARTING), { force: true });
         return { pid: same.pid, reused: true, startedAt, logDir: dir };
       }
+      // Read before anything is stopped: a missing secret fails this deploy and leaves what runs alone.
+      const secrets = resolveSecretsOrFail(agent.id, agent.deployment.secrets, process.env);
       for (const p of running) await terminate(p.pid, agent.stopGraceMs, false); // an older spec, or strays
 
       const argv = agentArgv(agent);
@@ -146,7 +151,13 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
       try {
         const child = spawn(argv[0], argv.slice(1), {
           cwd: agent.deployment.workdir ? resolve(agent.baseDir, agent.deployment.workdir) : agent.baseDir,
-          env: { ...process.env, ...agent.env, [MARKER]: marker, [SPEC]: agent.specHash, [SERVER]: serverMarker },
+          env: buildAgentEnv({
+            workerEnv: process.env,
+            inherit: agent.deployment.inheritEnv,
+            planEnv: agent.env,
+            secrets,
+            markers: { [MARKER]: marker, [SPEC]: agent.specHash, [SERVER]: serverMarker },
+          }),
           detached: true, // its own process group: it outlives the worker, and stops as a group
           stdio: ['ignore', out, err],
         });
@@ -175,7 +186,7 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
           for (let i = 0; i < 50 && !exits.has(pid); i++) await sleep(20);
           return `agent '${agent.id}' ${describeExit(exits.get(pid))} before becoming healthy`;
         },
-        stderr: () => stderrOf(job, agent.id),
+        stderr: () => stderrOf(job, agent),
         signal: Context.current().cancellationSignal,
         heartbeat: (d) => Context.current().heartbeat(d),
       });
@@ -214,17 +225,17 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
               kind: 'exited',
               exitCode: e ? e.code : null,
               detail: `agent '${a.id}' ${describeExit(e)}`,
-              stderr: stderrOf(job, a.id),
+              stderr: stderrOf(job, a),
             });
           }
           return { alive, events };
         },
-        stderrOf: (a) => stderrOf(job, a.id),
+        stderrOf: (a) => stderrOf(job, a),
       });
     },
 
     async readLogs({ job, agent, tail, offsets }) {
-      return readLogDir(dirOf(job, agent.id), tail, offsets);
+      return scrubLogs(readLogDir(dirOf(job, agent.id), tail, offsets), agent);
     },
   };
 }

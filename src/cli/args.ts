@@ -5,7 +5,13 @@ import { DURATION, durationMs, SAFE_ID } from '../job/schema';
 import { CliError, EXIT } from './exit-codes';
 import { COMMAND_SPECS, MAX_MESSAGE_BYTES, type CommandName, type CommandSpec, type OptionSpec } from './specs';
 
-type Value<O> = O extends { kind: 'boolean' } ? boolean : O extends { kind: 'integer' | 'duration' } ? number : string;
+type Value<O> = O extends { kind: 'boolean' }
+  ? boolean
+  : O extends { kind: 'integer' | 'duration' }
+    ? number
+    : O extends { multiple: true }
+      ? string[]
+      : string;
 export type Values<S extends CommandSpec> = { -readonly [K in keyof S['options']]?: Value<S['options'][K]> };
 
 export function parse<N extends CommandName>(argv: string[], name: N) {
@@ -14,9 +20,13 @@ export function parse<N extends CommandName>(argv: string[], name: N) {
   const options = Object.fromEntries(
     Object.entries(spec.options).map(([k, o]) => [
       k,
-      { type: o.kind === 'boolean' ? 'boolean' : 'string', ...(o.short ? { short: o.short } : {}) },
+      {
+        type: o.kind === 'boolean' ? 'boolean' : 'string',
+        ...(o.short ? { short: o.short } : {}),
+        ...(o.multiple ? { multiple: true } : {}),
+      },
     ]),
-  ) as Record<string, { type: 'boolean' | 'string'; short?: string }>;
+  ) as Record<string, { type: 'boolean' | 'string'; short?: string; multiple?: boolean }>;
   let parsed;
   try {
     parsed = parseArgs({
@@ -28,7 +38,7 @@ export function parse<N extends CommandName>(argv: string[], name: N) {
   } catch (err) {
     throw new CliError(clip((err as Error).message.split('\n')[0]), EXIT.invalidInput, hint);
   }
-  const raw = parsed.values as Record<string, string | boolean | undefined>;
+  const raw = parsed.values as Record<string, string | string[] | boolean | undefined>;
   if (raw.help) {
     process.stdout.write(commandHelp(name) + '\n');
     throw new CliError('', EXIT.ok);
@@ -45,7 +55,8 @@ export function parse<N extends CommandName>(argv: string[], name: N) {
   const values: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(raw)) {
     if (k === 'help' || v === undefined) continue;
-    values[k] = typeof v === 'boolean' ? v : optionValue(k, spec.options[k], v);
+    values[k] =
+      typeof v === 'boolean' ? v : Array.isArray(v) ? v.map((x) => optionValue(k, spec.options[k], x)) : optionValue(k, spec.options[k], v);
   }
   const words = placeholders(spec.args);
   parsed.positionals.forEach((v, i) => POSITIONAL_CHECKS[words[Math.min(i, words.length - 1)]]?.(v));
@@ -142,7 +153,7 @@ export function checkMessage(text: string): void {
 
 export function usageLine(name: CommandName): string {
   const spec: CommandSpec = COMMAND_SPECS[name];
-  const flags = Object.entries(spec.options).map(([k, o]) => `[--${k}${o.value ? ` ${o.value}` : ''}]`);
+  const flags = Object.entries(spec.options).map(([k, o]) => `[--${k}${o.value ? ` ${o.value}` : ''}]${o.multiple ? '...' : ''}`);
   return ['a2a-deploy', name, spec.args, ...flags].filter(Boolean).join(' ');
 }
 

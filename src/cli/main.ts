@@ -23,6 +23,7 @@ const COMMANDS: Record<CommandName, Loader> = {
   stop: () => import('./commands/stop'),
   server: () => import('./commands/server'),
   worker: () => import('./commands/worker'),
+  'codec-server': () => import('./commands/codec-server'),
 };
 
 export async function runCli(argv: string[]): Promise<number> {

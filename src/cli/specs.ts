@@ -20,6 +20,8 @@ export interface OptionSpec {
   names?: 'agent' | 'worker';
   /** choice: the accepted values */
   choices?: readonly string[];
+  /** string: may be given several times (the values arrive as a list, in order) */
+  multiple?: boolean;
 }
 
 export interface CommandSpec {
@@ -34,6 +36,12 @@ export interface CommandSpec {
 const json = { kind: 'boolean', help: 'print JSON for scripts' } as const;
 const detach = { kind: 'boolean', help: 'start it in the background and return' } as const;
 const stopBg = { kind: 'boolean', help: 'stop the background one started with --detach' } as const;
+const envFile = {
+  kind: 'string',
+  value: 'FILE',
+  multiple: true,
+  help: 'KEY=VALUE lines for ${NAME} in the job file (repeatable; the environment wins over files, later files over earlier ones)',
+} as const;
 
 /** Longest message `send` accepts: an A2A message is for a prompt, not a file upload. */
 export const MAX_MESSAGE_BYTES = 64 * 1024;
@@ -41,20 +49,25 @@ export const MAX_MESSAGE_BYTES = 64 * 1024;
 export const MAX_TAIL_LINES = 10_000;
 
 export const COMMAND_SPECS = {
-  validate: { args: 'FILE...', summary: 'check job files; every error as FILE:LINE:COL with a hint', options: { json } },
+  validate: {
+    args: 'FILE...',
+    summary: 'check job files; every error as FILE:LINE:COL with a hint',
+    options: { json, 'env-file': envFile },
+  },
   plan: {
     args: 'FILE',
     summary: "show stages, each agent's target, URL and calls",
     options: {
       json: { kind: 'boolean', help: 'print JSON (same as --format json)' },
       format: { kind: 'choice', value: 'FORMAT', choices: ['table', 'json', 'mermaid'], help: 'table (default), json or mermaid' },
+      'env-file': envFile,
     },
     exclusive: [['json', 'format']],
   },
   start: {
     args: 'FILE',
     summary: 'deploy a job (or roll out a changed file) and show progress until healthy',
-    options: { detach: { kind: 'boolean', help: 'submit and return without waiting' }, json },
+    options: { detach: { kind: 'boolean', help: 'submit and return without waiting' }, json, 'env-file': envFile },
   },
   status: { args: 'JOB', summary: 'phase and per-agent state, restarts and last error', options: { json } },
   list: {
@@ -110,11 +123,25 @@ export const COMMAND_SPECS = {
     summary: 'tear a job down, callers before callees, and wait until all is down',
     options: { force: { kind: 'boolean', help: 'kill at once instead of SIGTERM and stop_grace' }, json },
   },
-  diff: { args: 'FILE', summary: 'what `start FILE` would change in the running job', options: { json } },
+  diff: { args: 'FILE', summary: 'what `start FILE` would change in the running job', options: { json, 'env-file': envFile } },
   gc: {
     args: '',
     summary: 'remove agents on this machine whose job is gone',
     options: { 'dry-run': { kind: 'boolean', help: 'only say what would be removed' }, json },
+  },
+  'codec-server': {
+    args: '',
+    summary: "serve Temporal's codec-server protocol (POST /encode, /decode) so the Web UI shows encrypted payloads in clear",
+    options: {
+      port: { kind: 'integer', value: 'N', min: 1, max: 65535, help: 'port to listen on (default 8234, the embedded Web UI port + 1)' },
+      host: { kind: 'string', value: 'ADDR', help: 'address to listen on (default 127.0.0.1)' },
+      origin: {
+        kind: 'string',
+        value: 'URL',
+        multiple: true,
+        help: "a Web UI origin allowed by CORS (repeatable; default the configured Web UI's); token: A2A_DEPLOY_CODEC_TOKEN",
+      },
+    },
   },
   server: { args: '', summary: 'run the embedded Temporal dev server', options: { detach, stop: stopBg }, exclusive: [['detach', 'stop']] },
   worker: {

@@ -50,6 +50,10 @@ export interface AgentPlan {
 }
 
 export interface DeploymentPlan {
+  /** secret references by variable name (file:PATH, env:NAME), resolved by the worker that starts the agent */
+  secrets?: Record<string, string>;
+  /** worker variables the agent inherits by name */
+  inheritEnv?: string[];
   worker?: string;
   host?: string;
   user?: string;
@@ -169,6 +173,9 @@ export function resolvePlan(job: JobFile, sourceFile: string): DeployPlan {
       },
       stopGraceMs: durationMs(a.stop_grace),
       deployment: stripUndefined({
+        // Only when used, so the spec hash of an agent without them is what it was before.
+        secrets: Object.keys(d.secrets).length ? absoluteSecretRefs(d.secrets, baseDir) : undefined,
+        inheritEnv: d.inherit_env.length ? d.inherit_env : undefined,
         worker: d.worker,
         host: d.host,
         user: d.user,
@@ -237,6 +244,13 @@ function stableJson(v: unknown): string {
       .join(',')}}`;
   }
   return JSON.stringify(v);
+}
+
+/** `file:` references relative to the job file's folder, made absolute (as module paths are). */
+function absoluteSecretRefs(refs: Record<string, string>, baseDir: string): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(refs).map(([k, ref]) => [k, ref.startsWith('file:') ? `file:${resolve(baseDir, ref.slice(5))}` : ref]),
+  );
 }
 
 function stripUndefined<T extends Record<string, unknown>>(o: T): Partial<T> {

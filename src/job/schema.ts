@@ -42,6 +42,15 @@ const environment = z.record(
 // that gives a path, as before readiness types existed), `tcp` connects to the port.
 export const HEALTH_TYPES = ['a2a', 'http', 'tcp'] as const;
 
+// A secret is a reference, read by the worker that starts the agent; its value never enters
+// the plan, Temporal's history or any output.
+const secrets = z.record(
+  z.string().regex(envName, { error: 'environment variable names are letters, digits and _, not starting with a digit' }),
+  z.string().regex(/^(file:.+|env:[A-Za-z_][A-Za-z0-9_]*)$/, {
+    error: "a secret is 'file:PATH' or 'env:NAME' (a variable of the worker that runs the agent)",
+  }),
+);
+
 export const HealthSchema = z
   .object({
     type: z.enum(HEALTH_TYPES, { error: `health type must be one of: ${HEALTH_TYPES.join(', ')}` }).optional(),
@@ -70,6 +79,9 @@ export const DeploymentSchema = z
   .object({
     target: z.enum(TARGETS, { error: `target must be one of: ${TARGETS.join(', ')}` }).default('localhost'),
     environment: environment.default({}),
+    secrets: secrets.default({}),
+    // Worker variables passed through by name; agents otherwise get a minimal environment.
+    inherit_env: z.array(z.string().regex(envName, { error: 'inherit_env lists variable names: letters, digits and _' })).default([]),
     // The host worker (a2a-deploy worker --host NAME) that runs this agent; its machine
     // pulls the work, so nothing on it has to be reachable from the orchestrator.
     worker: safeId('worker name').optional(),

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { closest, didYouMean, hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics';
 import { JobFileSchema, type JobFile } from './schema';
 import { findCycle } from './topology';
-import { readYamlFile, parseYamlText, type ParsedYaml, type Path, type YamlSource } from './yaml-source';
+import { readYamlFile, parseYamlText, type ParsedYaml, type Path, type ReadOptions, type YamlSource } from './yaml-source';
 
 export interface LoadedJob {
   file: string;
@@ -14,24 +14,30 @@ export interface LoadedJob {
   diagnostics: Diagnostic[];
 }
 
-export function loadJobFile(file: string): LoadedJob {
-  return fromParsed(file, readYamlFile(file));
+/** `opts.vars`: the variables ${NAME} in values resolves against (see interpolate.ts). */
+export function loadJobFile(file: string, opts: ReadOptions = {}): LoadedJob {
+  return fromParsed(file, readYamlFile(file, opts));
 }
 
-export function loadJobText(file: string, text: string): LoadedJob {
-  return fromParsed(file, parseYamlText(file, text));
+export function loadJobText(file: string, text: string, opts: ReadOptions = {}): LoadedJob {
+  return fromParsed(file, parseYamlText(file, text, opts));
+}
+
+/** Top-level `x-...` fields are extensions (anchors for merge keys, notes), ignored as in Compose files. */
+function withoutExtensions(raw: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(raw).filter(([k]) => !k.startsWith('x-')));
 }
 
 function fromParsed(file: string, parsed: ParsedYaml): LoadedJob {
   if (!parsed.source || parsed.diagnostics.length > 0) return { file, diagnostics: parsed.diagnostics };
   const src = parsed.source;
-  const raw = parsed.value;
-  if (!isObj(raw)) {
+  if (!isObj(parsed.value)) {
     return {
       file,
       diagnostics: [src.diag([], 'a job file is a mapping with job, agents and topology', 'see jobs/examples/simple-weather.yaml')],
     };
   }
+  const raw = withoutExtensions(parsed.value);
   const diagnostics: Diagnostic[] = [];
   const result = JobFileSchema.safeParse(raw);
   if (!result.success) diagnostics.push(...result.error.issues.flatMap((i) => schemaDiagnostics(src, raw, i)));
@@ -200,6 +206,30 @@ function crossChecks(src: YamlSource, raw: Record<string, unknown>): Diagnostic[
           'add deployment.image: the image to run, e.g. a2a-deploy/agent:latest',
         ),
       );
+    }
+    if (target === 'remote') {
+      for (const field of ['secrets', 'inherit_env'].filter((f) => dep[f] !== undefined)) {
+        out.push(
+          src.diag(
+            ['agents', i, 'deployment', field],
+            `${field} is not supported for remote agent '${name}' yet`,
+            'the SSH runner would put values on the remote command line; run the agent on a host worker (deployment.worker) instead',
+            'key',
+          ),
+        );
+      }
+    }
+    if (isObj(dep.secrets) && isObj(dep.environment)) {
+      for (const k of Object.keys(dep.secrets).filter((k) => k in (dep.environment as object))) {
+        out.push(
+          src.diag(
+            ['agents', i, 'deployment', 'secrets', k],
+            `${k} is both a secret and an environment value of agent '${name}'`,
+            'keep it in secrets: only, so its value stays out of the plan and history',
+            'key',
+          ),
+        );
+      }
     }
     if (a.module !== undefined && a.command !== undefined) {
       out.push(

@@ -1,8 +1,9 @@
 // Reads a job file as YAML while keeping every node's position, and refuses hostile input
 // (huge files, alias bombs, custom tags) before it can cost memory or time.
 import { readFileSync, statSync } from 'node:fs';
-import { Document, isAlias, isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
+import { Document, isAlias, isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, Scalar, visit, type YAMLMap } from 'yaml';
 import type { Diagnostic } from './diagnostics';
+import { interpolate, type Vars } from './interpolate';
 
 export const MAX_FILE_BYTES = 4 * 1024 * 1024;
 const MAX_ALIASES = 100;
@@ -32,7 +33,7 @@ export class YamlSource {
     for (const seg of path) {
       if (isAlias(node)) node = node.resolve(this.doc);
       if (isMap(node)) {
-        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
+        const pair = this.findPair(node, String(seg));
         if (!pair) break;
         keyNode = pair.key;
         node = pair.value ?? pair.key;
@@ -46,6 +47,23 @@ export class YamlSource {
     return range ? this.pos(range[0]) : { line: 1, col: 1 };
   }
 
+  /** The pair for `key` in a mapping, or in the mappings it merges (`<<: *base`), where the text is. */
+  private findPair(map: YAMLMap, key: string, depth = 0): ReturnType<YAMLMap['items']['find']> {
+    const own = map.items.find((p) => isScalar(p.key) && typeof p.key.value !== 'symbol' && String(p.key.value) === key);
+    if (own || depth > 10) return own;
+    for (const p of map.items) {
+      // With merge on, the parser gives a merge key the value Symbol(<<); its source stays '<<'.
+      if (!isScalar(p.key) || p.key.source !== '<<') continue;
+      const sources = isSeq(p.value) ? p.value.items : [p.value];
+      for (let src of sources) {
+        if (isAlias(src)) src = src.resolve(this.doc);
+        const found = isMap(src) ? this.findPair(src, key, depth + 1) : undefined;
+        if (found) return found;
+      }
+    }
+    return undefined;
+  }
+
   diag(path: Path, message: string, hint?: string, at: 'value' | 'key' = 'value', severity: Diagnostic['severity'] = 'error'): Diagnostic {
     return { file: this.file, ...this.locate(path, at), severity, message, ...(hint ? { hint } : {}) };
   }
@@ -57,7 +75,12 @@ export interface ParsedYaml {
   diagnostics: Diagnostic[];
 }
 
-export function readYamlFile(file: string): ParsedYaml {
+export interface ReadOptions {
+  /** variables for ${NAME} in values; without them, values are taken as written */
+  vars?: Vars;
+}
+
+export function readYamlFile(file: string, opts: ReadOptions = {}): ParsedYaml {
   const fail = (message: string, hint?: string): ParsedYaml => ({
     diagnostics: [{ file, line: 1, col: 1, severity: 'error', message, ...(hint ? { hint } : {}) }],
   });
@@ -73,16 +96,17 @@ export function readYamlFile(file: string): ParsedYaml {
     if (code === 'EACCES') return fail('permission denied reading the file');
     return fail(`cannot read the file: ${(err as Error).message}`);
   }
-  return parseYamlText(file, text);
+  return parseYamlText(file, text, opts);
 }
 
-export function parseYamlText(file: string, text: string): ParsedYaml {
+export function parseYamlText(file: string, text: string, opts: ReadOptions = {}): ParsedYaml {
   if (text.length > MAX_FILE_BYTES) {
     return { diagnostics: [{ file, line: 1, col: 1, severity: 'error', message: `document is larger than ${MAX_FILE_BYTES} bytes` }] };
   }
   const lines = new LineCounter();
   // uniqueKeys: a key given twice is an error, not a silent override.
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: true, schema: 'core' });
+  // merge: `<<: *base` copies a mapping's fields in, as Compose files do.
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: true, schema: 'core', merge: true });
   const source = new YamlSource(file, doc, lines);
   const diagnostics: Diagnostic[] = [];
   const at = (offset: number | undefined) => (offset === undefined ? { line: 1, col: 1 } : source.pos(offset));
@@ -114,6 +138,8 @@ export function parseYamlText(file: string, text: string): ParsedYaml {
     diagnostics.push({ file, line: 1, col: 1, severity: 'error', message: `too many YAML aliases (${aliases}; at most ${MAX_ALIASES})` });
   }
   if (diagnostics.length > 0) return { source, diagnostics };
+  if (opts.vars) diagnostics.push(...interpolateDocument(source, text, opts.vars));
+  if (diagnostics.length > 0) return { source, diagnostics };
 
   try {
     // maxAliasCount bounds the expansion of nested aliases ("billion laughs").
@@ -134,6 +160,43 @@ export function parseYamlText(file: string, text: string): ParsedYaml {
       ],
     };
   }
+}
+
+/**
+ * Replaces ${NAME} in every string value of the document, in place, so anchors, aliases and
+ * merge keys see the result. Keys are left alone. A plain (unquoted) value that becomes a
+ * number or a boolean is typed as YAML would have typed it (`port: ${PORT}`).
+ */
+function interpolateDocument(source: YamlSource, text: string, vars: Vars): Diagnostic[] {
+  const diagnostics: Diagnostic[] = [];
+  visit(source.doc, {
+    Scalar(key, node) {
+      if (key === 'key' || typeof node.value !== 'string') return;
+      const result = interpolate(node.value, vars);
+      if ('error' in result) {
+        const [start, end] = node.range ?? [0, 0];
+        // Found in the text as written; a value whose escapes hide it is located at its start.
+        const at = text.slice(start, end).indexOf(result.error.token);
+        diagnostics.push({
+          file: source.file,
+          ...source.pos(at >= 0 ? start + at : start),
+          severity: 'error',
+          message: result.error.message,
+          ...(result.error.hint ? { hint: result.error.hint } : {}),
+        });
+        return;
+      }
+      if (!result.changed) return;
+      node.value = node.type === Scalar.PLAIN ? retype(result.value) : result.value;
+    },
+  });
+  return diagnostics;
+}
+
+function retype(s: string): string | number | boolean {
+  if (/^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/.test(s)) return Number(s);
+  if (/^(true|True|TRUE|false|False|FALSE)$/.test(s)) return /^t/i.test(s);
+  return s;
 }
 
 const firstLine = (s: string) => s.split('\n')[0];

@@ -6,6 +6,8 @@ import { joinHostPort, splitHostPort } from '../common/host';
 import { TemporalUnreachableError } from './errors';
 
 export { TemporalUnreachableError };
+import { codecConverter } from './codec';
+import { keyRingFor } from './codec-keys';
 
 export interface TemporalConfig {
   address: string;
@@ -59,6 +61,8 @@ export function unreachable(cfg: TemporalConfig, err?: unknown): TemporalUnreach
 }
 
 export async function connectClient(cfg: TemporalConfig): Promise<Client> {
+  // Every payload this client sends is encrypted when there are keys (see codec.ts).
+  const codec = codecConverter(keyRingFor(cfg));
   // A busy server can miss one connect (1 of 15 parallel commands did): retry with backoff for
   // a bounded time before calling it unreachable.
   const giveUpAt = Date.now() + 8000;
@@ -70,7 +74,7 @@ export async function connectClient(cfg: TemporalConfig): Promise<Client> {
         ...(cfg.tls ? { tls: cfg.tls } : {}),
         ...(cfg.apiKey ? { apiKey: cfg.apiKey } : {}),
       });
-      return new Client({ connection, namespace: cfg.namespace });
+      return new Client({ connection, namespace: cfg.namespace, ...codec });
     } catch (err) {
       const pause = Math.min(250 * 2 ** attempt, 2000);
       if (Date.now() + pause >= giveUpAt) throw unreachable(cfg, err);

@@ -110,6 +110,9 @@ export function devServerArgs(opts: DevServerOptions): string[] {
     '--dynamic-config-value',
     'system.enableActivityEagerExecution=true',
     '--ui-disable-news-fetch',
+    // The Web UI decodes payloads through `a2a-deploy codec-server` at the UI's port + 1.
+    '--ui-codec-endpoint',
+    `http://127.0.0.1:${o.uiPort + 1}`,
     // Deliberately no --log-level: start-dev already defaults to warn, and only when the flag is
     // left unset does it suppress the burst of warnings and errors every shutdown logs.
   ];

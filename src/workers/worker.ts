@@ -8,6 +8,8 @@ import { serverMarker } from '../activities/markers';
 import { SshPool } from '../activities/ssh';
 import { hostTaskQueue, WORKFLOW_TASK_QUEUE } from '../config/names';
 import { homeDir } from '../config/paths';
+import { codecConverter } from '../temporal/codec';
+import { keyRingFor } from '../temporal/codec-keys';
 import { temporalConfig, type TemporalConfig } from '../temporal/connection';
 
 let runtimeInstalled = false;
@@ -47,6 +49,8 @@ export async function createWorker(cfg: TemporalConfig = temporalConfig(), opts:
     taskQueue: opts.host ? hostTaskQueue(opts.host) : WORKFLOW_TASK_QUEUE,
     ...(opts.host ? {} : workflowSource()),
     activities: createActivities(activityDeps(cfg)),
+    // Payloads are decrypted and encrypted here, outside the workflow sandbox (codec.ts).
+    ...codecConverter(keyRingFor(cfg)),
     // Agents are started in parallel; each deployAgent holds its slot while its agent boots.
     // More slots do not help a wide level: spawns share this one thread, and with 2,000 slots
     // the 250 agents of a level started at once and some missed their 5 s heartbeat (the

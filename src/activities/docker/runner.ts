@@ -18,7 +18,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type Docker from 'dockerode';
 import { lastLines } from '../../common/text-tail';
-import { containerName } from '../../job/plan';
+import { containerName, type AgentPlan } from '../../job/plan';
 import { activityContext, withHeartbeat } from '../context';
 import { pollHealth } from '../health';
 import type { AgentEvent, RunnerActivities, WatchedAgent } from '../types';
@@ -28,6 +28,7 @@ import { inspectContainer } from './engine';
 import { ensureImage } from './images';
 import { LABEL_SPEC } from './labels';
 import { containerLogs, stderrTail } from './logs';
+import { scrub, scrubLogs, secretValues } from '../agent-env';
 import { checkNetworkName, isHostNetwork, JobNetworks } from './networks';
 
 /** What the worker hands the container runner. */
@@ -37,6 +38,9 @@ export interface DockerRunnerDeps {
 
 export function createDockerRunner({ docker }: DockerRunnerDeps): RunnerActivities {
   const networks = new JobNetworks(docker);
+  /** A container's stderr tail with the agent's secret values hidden (it reaches status and history). */
+  const scrubbedTail = async (ref: string, a: { id: string; deployment: AgentPlan['deployment'] }) =>
+    scrub(await stderrTail(docker, ref), secretValues(a.id, a.deployment.secrets, process.env));
   return {
     async startAgent({ job, agent }) {
       const name = containerName(job, agent.id);
@@ -79,7 +83,7 @@ export function createDockerRunner({ docker }: DockerRunnerDeps): RunnerActiviti
           return !!last?.State.Running;
         },
         describeExit: () => describeExit(agent.id, last, 'before becoming healthy'),
-        stderr: () => stderrTail(docker, id),
+        stderr: () => scrubbedTail(id, agent),
         signal: ctx?.cancellationSignal ?? new AbortController().signal,
         heartbeat: (d) => ctx?.heartbeat(d),
       });
@@ -119,12 +123,12 @@ export function createDockerRunner({ docker }: DockerRunnerDeps): RunnerActiviti
               kind: 'exited',
               exitCode: info ? info.State.ExitCode : null,
               detail: describeExit(a.id, info),
-              stderr: await stderrTail(docker, refOf(a)),
+              stderr: await scrubbedTail(refOf(a), a),
             });
           }
           return { alive, events };
         },
-        stderrOf: (a) => stderrTail(docker, refOf(a)),
+        stderrOf: (a) => scrubbedTail(refOf(a), a),
       });
     },
 
@@ -138,7 +142,10 @@ export function createDockerRunner({ docker }: DockerRunnerDeps): RunnerActiviti
         const from = buf.length < offsets[stream] ? 0 : offsets[stream]; // replaced container or rotated log: start over
         return buf.subarray(from).toString('utf8');
       };
-      return { stdout: read('stdout'), stderr: read('stderr'), offsets: { stdout: logs.stdout.length, stderr: logs.stderr.length } };
+      return scrubLogs(
+        { stdout: read('stdout'), stderr: read('stderr'), offsets: { stdout: logs.stdout.length, stderr: logs.stderr.length } },
+        agent,
+      );
     },
   };
 }

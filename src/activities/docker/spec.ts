@@ -4,6 +4,7 @@ import type Docker from 'dockerode';
 import { isAbsolute, resolve } from 'node:path';
 import type { AgentPlan } from '../../job/plan';
 import { MARKER, markerOf, SPEC } from '../markers';
+import { buildAgentEnv, resolveSecretsOrFail } from '../agent-env';
 import { LABEL_AGENT, LABEL_JOB, LABEL_SPEC } from './labels';
 import { isHostNetwork } from './networks';
 
@@ -31,7 +32,17 @@ export function containerOptions(job: string, agent: AgentPlan, name: string, im
   return {
     name,
     Image: image,
-    Env: Object.entries({ ...agent.env, [MARKER]: markerOf(job, agent.id), [SPEC]: agent.specHash }).map(([k, v]) => `${k}=${v}`),
+    // The plan's environment, inherit_env, the secrets read on this worker now, and the markers.
+    Env: Object.entries(
+      buildAgentEnv({
+        base: false,
+        workerEnv: process.env,
+        inherit: d.inheritEnv,
+        planEnv: agent.env,
+        secrets: resolveSecretsOrFail(agent.id, d.secrets, process.env),
+        markers: { [MARKER]: markerOf(job, agent.id), [SPEC]: agent.specHash },
+      }),
+    ).map(([k, v]) => `${k}=${v}`),
     Labels: { [LABEL_JOB]: job, [LABEL_AGENT]: agent.id, [LABEL_SPEC]: agent.specHash },
     StopSignal: 'SIGTERM',
     StopTimeout: Math.max(1, Math.ceil(agent.stopGraceMs / 1000)), // for a plain `docker stop` too

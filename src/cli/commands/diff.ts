@@ -7,7 +7,7 @@ import { loadPlanOrExit } from '../load';
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, 'diff');
-  const next = loadPlanOrExit(positionals[0], { quietWarnings: !!values.json });
+  const next = loadPlanOrExit(positionals[0], { quietWarnings: !!values.json, envFiles: values['env-file'] });
   const ctx = await jobContext({ needWorker: true, quiet: true });
   const { handle, running } = await jobHandle(ctx, next.job);
   if (!running) throw new CliError(`job '${next.job}' is not running; \`a2a-deploy start\` deploys it afresh`, EXIT.invalidInput);

@@ -8,7 +8,7 @@ import { table } from '../table';
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, 'plan');
   const format = values.json ? 'json' : (values.format ?? 'table');
-  const plan = loadPlanOrExit(positionals[0], { quietWarnings: format !== 'table' });
+  const plan = loadPlanOrExit(positionals[0], { quietWarnings: format !== 'table', envFiles: values['env-file'] });
   if (format === 'json') process.stdout.write(JSON.stringify(planSummary(plan), null, 2) + '\n');
   else if (format === 'mermaid') process.stdout.write(planToMermaid(plan) + '\n');
   else process.stdout.write(renderPlan(plan) + '\n');

@@ -1,15 +1,17 @@
 import { formatDiagnostic, hasErrors } from '../../job/diagnostics';
 import { resolvePlan } from '../../job/plan';
 import { loadJobFile } from '../../job/validate';
+import { jobVarsOrExit } from '../load';
 import { EXIT } from '../exit-codes';
 import { parse } from '../args';
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, 'validate');
+  const vars = jobVarsOrExit(values['env-file']);
   let failed = false;
   const results = [];
   for (const file of positionals) {
-    const loaded = loadJobFile(file);
+    const loaded = loadJobFile(file, { vars });
     const ok = !!loaded.job && !hasErrors(loaded.diagnostics);
     const plan = ok ? resolvePlan(loaded.job!, file) : undefined;
     failed ||= !ok;

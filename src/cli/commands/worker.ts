@@ -2,7 +2,7 @@ import { temporalConfig, unreachable } from '../../temporal/connection';
 import { registerLocalWorker, startWorkerDetached, stopWorkerDetached, workerLogFile } from '../../temporal/embedded';
 import { hostTaskQueue, WORKFLOW_TASK_QUEUE } from '../../config/names';
 import { parse } from '../args';
-import { EXIT } from '../exit-codes';
+import { CliError, EXIT } from '../exit-codes';
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, 'worker');
@@ -20,6 +20,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     worker = await createWorker(cfg, values.host ? { host: values.host } : {});
   } catch (err) {
+    if (err instanceof CliError) throw err; // e.g. a bad key file
     throw unreachable(cfg, err);
   }
   const unregister = registerLocalWorker(values.host);

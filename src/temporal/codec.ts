@@ -1,0 +1,93 @@
+// The payload codec: every payload a2a-deploy hands to Temporal (workflow input, activity
+// inputs and results, queries, updates, signals, memo) is compressed (zlib) and encrypted
+// (AES-256-GCM) here, outside the workflow sandbox, so the server, its database and the Web UI
+// see ciphertext. The key id travels in the payload's metadata: the newest key encrypts, any
+// key in the ring decrypts, so keys rotate without breaking running jobs. Payloads that are not
+// ours (written before encryption was on) pass through untouched.
+import type { Payload, PayloadCodec } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { deflateSync, inflateSync } from 'node:zlib';
+import type { KeyRing } from './codec-keys';
+
+export const ENCODING = 'binary/encrypted';
+export const METADATA_ENCODING = 'encoding';
+export const METADATA_KEY_ID = 'encryption-key-id';
+export const METADATA_CIPHER = 'encryption-cipher';
+const CIPHER = 'AES256GCM-ZLIB';
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+const utf8 = (s: string) => new TextEncoder().encode(s);
+const text = (b: Uint8Array | undefined | null) => (b ? Buffer.from(b).toString('utf8') : undefined);
+
+/** Decoding failed in a way no retry can fix: the key is missing, or the payload was altered. */
+export class PayloadKeyError extends Error {
+  constructor(
+    message: string,
+    readonly keyId: string,
+  ) {
+    super(message);
+    this.name = 'PayloadKeyError';
+  }
+}
+
+export class EncryptionCodec implements PayloadCodec {
+  constructor(private readonly keys: KeyRing) {}
+
+  async encode(payloads: Payload[]): Promise<Payload[]> {
+    return payloads.map((p) => this.encodeOne(p));
+  }
+
+  async decode(payloads: Payload[]): Promise<Payload[]> {
+    return payloads.map((p) => this.decodeOne(p));
+  }
+
+  encodeOne(payload: Payload): Payload {
+    const { id, key } = this.keys.current;
+    const plain = deflateSync(temporal.api.common.v1.Payload.encode(payload).finish());
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    // The key id is authenticated data: a payload relabelled with another id does not decrypt.
+    cipher.setAAD(utf8(id));
+    const body = Buffer.concat([cipher.update(plain), cipher.final()]);
+    return {
+      metadata: { [METADATA_ENCODING]: utf8(ENCODING), [METADATA_KEY_ID]: utf8(id), [METADATA_CIPHER]: utf8(CIPHER) },
+      data: Buffer.concat([iv, body, cipher.getAuthTag()]),
+    };
+  }
+
+  decodeOne(payload: Payload): Payload {
+    if (text(payload.metadata?.[METADATA_ENCODING]) !== ENCODING) return payload;
+    const id = text(payload.metadata?.[METADATA_KEY_ID]) ?? '';
+    const key = this.keys.byId.get(id);
+    if (!key) {
+      throw new PayloadKeyError(
+        `cannot decrypt a payload encrypted with key '${id}': this process holds keys ${[...this.keys.byId.keys()].map((k) => `'${k}'`).join(', ')} (from ${this.keys.source}); give it that key (A2A_DEPLOY_KEY_FILE)`,
+        id,
+      );
+    }
+    const data = Buffer.from(payload.data ?? new Uint8Array());
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, IV_BYTES));
+      decipher.setAAD(utf8(id));
+      decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
+      const plain = Buffer.concat([decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)), decipher.final()]);
+      return temporal.api.common.v1.Payload.decode(inflateSync(plain)) as Payload;
+    } catch {
+      throw new PayloadKeyError(`cannot decrypt a payload with key '${id}': the key does not match or the payload was altered`, id);
+    }
+  }
+}
+
+/** The data converter options for a client or worker: the codec when there are keys, else nothing. */
+export const codecConverter = (keys: KeyRing | undefined) =>
+  keys ? { dataConverter: { payloadCodecs: [new EncryptionCodec(keys)] } } : {};
+
+/** How many bytes `value` takes as a payload on its way to Temporal: compressed and encrypted when there are keys. */
+export function payloadBytes(value: unknown, keys: KeyRing | undefined): number {
+  const json = Buffer.from(JSON.stringify(value));
+  if (!keys) return json.length;
+  const payload = { metadata: { [METADATA_ENCODING]: utf8('json/plain') }, data: json };
+  return new EncryptionCodec(keys).encodeOne(payload).data!.length;
+}
