@@ -5,6 +5,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { AgentPlan } from '../job/plan';
 import type { AgentEvent, WatchedAgent } from './types';
 import { tailLines } from './log-files';
+import { timedProbe } from '../metrics/instruments';
 
 export interface HealthProbe {
   alive(): boolean | Promise<boolean>;
@@ -32,7 +33,8 @@ export async function pollHealth(agent: AgentPlan, probe: HealthProbe): Promise<
   for (;;) {
     if (probe.signal.aborted) throw ApplicationFailure.retryable('health check cancelled', 'Cancelled');
     attempts++;
-    if (await checkHealthOnce(agent.healthUrl, Math.min(2000, agent.health.timeoutMs))) return { attempts, ms: Date.now() - t0 };
+    if (await timedProbe(agent.target, () => checkHealthOnce(agent.healthUrl, Math.min(2000, agent.health.timeoutMs))))
+      return { attempts, ms: Date.now() - t0 };
     if (!(await probe.alive())) {
       throw ApplicationFailure.nonRetryable(await probe.describeExit(), 'AgentExited', await probe.stderr());
     }
@@ -69,7 +71,7 @@ export async function healthRound(
   const events: AgentEvent[] = [];
   for (let i = 0; i < agents.length; i += 64) {
     const batch = agents.slice(i, i + 64);
-    const ok = await Promise.all(batch.map((a) => checkHealthOnce(a.healthUrl, 2000)));
+    const ok = await Promise.all(batch.map((a) => timedProbe(a.target, () => checkHealthOnce(a.healthUrl, 2000))));
     for (const [j, a] of batch.entries()) {
       const n = ok[j] ? 0 : (misses.get(a.id) ?? 0) + 1;
       misses.set(a.id, n);

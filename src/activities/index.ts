@@ -1,6 +1,7 @@
 // The activities a worker registers. Each activity goes to the runner of the agent's target:
 // one runner per target, one file per runner.
 import type { Target } from '../job/schema';
+import { recordAgentStart } from '../metrics/instruments';
 import { dockerRunner } from './docker-runner';
 import { localRunner } from './local-runner';
 import { sshRunner } from './ssh-runner';
@@ -16,12 +17,14 @@ export const activities = {
    */
   deployAgent: async (ref: AgentRef): Promise<DeployedAgent> => {
     const runner = runners[ref.agent.target];
+    const t0 = Date.now();
     const started = await runner.startAgent(ref);
     const health = await runner.waitHealthy({
       ...ref,
       pid: started.pid,
       ...(started.containerId ? { containerId: started.containerId } : {}),
     });
+    recordAgentStart(ref, t0, started.reused);
     return { ...started, health };
   },
   startAgent: (ref: AgentRef) => runners[ref.agent.target].startAgent(ref),

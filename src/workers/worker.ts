@@ -1,11 +1,12 @@
 // A worker polls the job workflows' task queue and runs the runner activities on this machine.
-import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { activities } from '../activities';
 import { temporalConfig, type TemporalConfig } from '../temporal/connection';
 import { hostTaskQueue } from '../job/plan';
 import { WORKFLOW_TASK_QUEUE } from '../workflows/api';
+import { runtimeOptions, workerInterceptors } from '../metrics';
 
 let runtimeInstalled = false;
 
@@ -22,8 +23,9 @@ export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workfl
  */
 export async function createWorker(cfg: TemporalConfig = temporalConfig(), opts: { host?: string } = {}): Promise<Worker> {
   if (!runtimeInstalled) {
-    // Keep the SDK's own logging to warnings: the CLI prints what a person needs.
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    // The SDK's logging stays at warnings (the CLI prints what a person needs) unless
+    // `worker --log-format json` asked for JSON lines; metrics exporter per `worker --metrics`.
+    Runtime.install(runtimeOptions());
     runtimeInstalled = true;
   }
   const connection = await NativeConnection.connect({
@@ -37,6 +39,7 @@ export async function createWorker(cfg: TemporalConfig = temporalConfig(), opts:
     taskQueue: opts.host ? hostTaskQueue(opts.host) : WORKFLOW_TASK_QUEUE,
     ...(opts.host ? {} : workflowSource()),
     activities,
+    interceptors: workerInterceptors(),
     // Agents are started in parallel; each deployAgent holds its slot while its agent boots.
     // More slots do not help a wide level: spawns share this one thread, and with 2,000 slots
     // the 250 agents of a level started at once and some missed their 5 s heartbeat (the

@@ -7,10 +7,22 @@ import { CliError } from '../exit-codes';
 import { parse } from '../args';
 import { EXIT } from '../exit-codes';
 
-export const usage = 'a2a-deploy worker [--host NAME] [--detach | --stop]';
+export const usage = 'a2a-deploy worker [--host NAME] [--metrics ADDR:PORT|off] [--log-format text|json] [--detach | --stop]';
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parse(argv, usage, { detach: { type: 'boolean' }, stop: { type: 'boolean' }, host: { type: 'string' } }, 0, 0);
+  const { values } = parse(
+    argv,
+    usage,
+    {
+      detach: { type: 'boolean' },
+      stop: { type: 'boolean' },
+      host: { type: 'string' },
+      metrics: { type: 'string' },
+      'log-format': { type: 'string' },
+    },
+    0,
+    0,
+  );
   if (values.host !== undefined) checkWorkerName(values.host);
   if (values.stop) {
     process.stdout.write((await stopWorkerDetached()) ? 'Background worker stopped.\n' : 'No background worker was running.\n');
@@ -22,6 +34,9 @@ export async function run(argv: string[]): Promise<number> {
   }
   const cfg = temporalConfig();
   const { createWorker } = await import('../../workers/worker');
+  // Metrics and the log format are set up before the worker: the SDK Runtime takes them at install.
+  const { startMetrics } = await import('../../metrics');
+  const observability = await startMetrics({ cfg, host: values.host, metrics: values.metrics, logFormat: values['log-format'] });
   let worker;
   try {
     worker = await createWorker(cfg, values.host ? { host: values.host } : {});
@@ -30,13 +45,15 @@ export async function run(argv: string[]): Promise<number> {
   }
   const unregister = registerLocalWorker(values.host);
   const queue = values.host ? hostTaskQueue(values.host) : WORKFLOW_TASK_QUEUE;
-  process.stdout.write(
-    `Worker${values.host ? ` for host ${values.host}` : ''} polling '${queue}' on ${cfg.address} (namespace ${cfg.namespace}, pid ${process.pid}). Ctrl-C stops it; agents keep running.\n`,
-  );
+  const started = `Worker${values.host ? ` for host ${values.host}` : ''} polling '${queue}' on ${cfg.address} (namespace ${cfg.namespace}, pid ${process.pid}). Ctrl-C stops it; agents keep running.`;
+  const metricsLine = observability.url ? `Metrics at ${observability.url}` : 'Metrics off.';
+  process.stdout.write(observability.startupLines([started, metricsLine]));
+  await observability.collectJobs();
   try {
     await worker.run(); // returns after SIGINT/SIGTERM, which the SDK handles
   } finally {
     unregister();
+    await observability.close();
   }
   return EXIT.ok;
 }
