@@ -63,7 +63,9 @@ export function formatJsonLine(level: LogLevel, message: string, meta: LogMetada
   };
   for (const [k, v] of Object.entries(meta)) {
     if (DROPPED.has(k) || k === 'timestampNanos' || v === undefined) continue;
-    line[k] = v instanceof Error ? v.message : typeof v === 'bigint' ? String(v) : v;
+    // A field the line already has (a workflow logs its error as `message`) keeps both.
+    const key = !(k in line) ? k : k === 'message' ? 'detail' : `meta_${k}`;
+    line[key] = v instanceof Error ? v.message : typeof v === 'bigint' ? String(v) : v;
   }
   return JSON.stringify(line);
 }
