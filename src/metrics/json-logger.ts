@@ -65,7 +65,8 @@ export function formatJsonLine(level: LogLevel, message: string, meta: LogMetada
     if (DROPPED.has(k) || k === 'timestampNanos' || v === undefined) continue;
     // A field the line already has (a workflow logs its error as `message`) keeps both.
     const key = !(k in line) ? k : k === 'message' ? 'detail' : `meta_${k}`;
-    line[key] = v instanceof Error ? v.message : typeof v === 'bigint' ? String(v) : v;
+    line[key] = v;
   }
-  return JSON.stringify(line);
+  // SDK metadata may hold bigints (nanosecond times) and errors at any depth.
+  return JSON.stringify(line, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v instanceof Error ? v.message : v));
 }

@@ -26,10 +26,10 @@ const STEADY = `job:
 agents:
   - id: hub
     module: ${FLAKY}
-    config: { port: 19190 }
+    config: { port: 19380 }
   - id: spoke
     module: ${FLAKY}
-    config: { port: 19191 }
+    config: { port: 19381 }
 topology:
   type: hub-spoke
   hub: hub
@@ -42,10 +42,10 @@ const CRASHING = `job:
 agents:
   - id: steady
     module: ${FLAKY}
-    config: { port: 19192 }
+    config: { port: 19382 }
   - id: crashy
     module: ${FLAKY}
-    config: { port: 19193 }
+    config: { port: 19383 }
     deployment:
       environment: { CRASH_AFTER_MS: 300 }
     restart:
@@ -60,12 +60,31 @@ topology:
   spokes: [crashy]
 `;
 
+// Never listens, so its 1 s health timeout fails the deploy: the workflow logs a warning.
+const NEVER_HEALTHY = `job:
+  name: metrics-never
+agents:
+  - id: sleepy
+    module: ${FLAKY}
+    config: { port: 19384 }
+    health: { timeout: 1s }
+    deployment:
+      environment: { DELAY_MS: 60000 }
+topology:
+  type: pipeline
+  stages: [sleepy]
+`;
+
+/** What the worker started with --log-format json wrote. */
+let jsonLog = '';
+
 beforeAll(async () => {
   const install = spawnSync('bash', [join(ROOT, 'scripts', 'install-prometheus.sh')], { encoding: 'utf8' });
   if (install.status !== 0) throw new Error(`install-prometheus.sh failed: ${install.stderr}`);
   dir = mkdtempSync(join(tmpdir(), 'a2a-metrics-'));
   writeFileSync(join(dir, 'steady.yaml'), STEADY);
   writeFileSync(join(dir, 'crash.yaml'), CRASHING);
+  writeFileSync(join(dir, 'never.yaml'), NEVER_HEALTHY);
   // Short intervals for the test only; the rules are the shipped file, unchanged.
   writeFileSync(
     join(dir, 'prometheus.yml'),
@@ -77,7 +96,7 @@ scrape_configs:
     static_configs: [{ targets: ['${METRICS}'] }]
 `,
   );
-  stack = await startStack(27733, 28733);
+  stack = await startStack(27833, 28833);
   Object.assign(stack.env, { A2A_DEPLOY_METRICS: METRICS, A2A_DEPLOY_METRICS_INTERVAL_MS: '300' });
   await stack.startWorker();
   prometheus = spawn(
@@ -89,7 +108,7 @@ scrape_configs:
 });
 
 afterAll(async () => {
-  for (const job of ['metrics-steady', 'metrics-crash']) stack?.cli(['stop', job, '--force']);
+  for (const job of ['metrics-steady', 'metrics-crash', 'metrics-never']) stack?.cli(['stop', job, '--force']);
   await stack?.close();
   if (prometheus && prometheus.exitCode === null) {
     const exited = new Promise((r) => prometheus!.once('exit', r));
@@ -135,10 +154,15 @@ const status = (job: string) => JSON.parse(stack.cli(['status', job, '--json']).
 
 test('a deployed job shows every agent up in Prometheus, beside the SDK metrics', async () => {
   expect(stack.cli(['start', join(dir, 'steady.yaml')]).code).toBe(0);
-  const up = await eventually('a2a_agent_up for both agents', async () => {
-    const r = await promQuery('a2a_agent_up{job="metrics-steady"}');
-    return r.length === 2 && r;
-  });
+  // `start` returned once every agent was healthy; Prometheus sees it within a read and a scrape.
+  const up = await eventually(
+    'a2a_agent_up 1 for both agents',
+    async () => {
+      const r = await promQuery('a2a_agent_up{job="metrics-steady"}');
+      return r.length === 2 && r.every((s) => s.value[1] === '1') && r;
+    },
+    15_000,
+  );
   expect(up.map((s) => [s.metric.agent, s.metric.target, s.metric.host, s.value[1]]).sort()).toEqual([
     ['hub', 'localhost', 'localhost', '1'],
     ['spoke', 'localhost', 'localhost', '1'],
@@ -158,7 +182,10 @@ test('a crash loop fires the alert, and its restarts are not double counted acro
   // Kill the worker in the middle of the loop: the job's workflow replays on the next worker.
   await eventually('two restarts', async () => (status('metrics-crash').agents?.crashy?.restarts ?? 0) >= 2);
   await stack.killWorker('SIGKILL');
-  await stack.startWorker();
+  // The replacement worker also writes its log as JSON lines (the last test reads them).
+  stack.env.A2A_DEPLOY_LOG_FORMAT = 'json';
+  const worker = await stack.startWorker();
+  worker.stdout!.on('data', (d) => (jsonLog += d));
   const final = await eventually(
     'crashy to give up',
     async () => {
@@ -191,4 +218,21 @@ test("a stopped job's series go away", async () => {
   expect(text).not.toMatch(/^a2a_agent_up\{job="metrics-steady"/m);
   expect(text).not.toMatch(/^a2a_agent_restarts_total\{job="metrics-steady"/m);
   expect(seriesValue(text, 'a2a_jobs{phase="running"}')).toBe(0);
+});
+
+test('--log-format json: one JSON object per line, with the job and agent', async () => {
+  expect(stack.cli(['start', join(dir, 'never.yaml')]).code).toBe(1);
+  const lines = await eventually('the workflow warning', async () => {
+    const parsed = jsonLog
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    return parsed.some((l) => l.message === 'agent failed to deploy') && parsed;
+  });
+  for (const l of lines) expect(Object.keys(l).slice(0, 2)).toEqual(['time', 'level']);
+  expect(lines.find((l) => l.message === 'agent failed to deploy')).toMatchObject({
+    level: 'warn',
+    job: 'metrics-never',
+    agent: 'sleepy',
+  });
 });
