@@ -66,8 +66,7 @@ const NEVER_HEALTHY = `job:
 agents:
   - id: sleepy
     module: ${FLAKY}
-    config: { port: 19384 }
-    health: { timeout: 1s }
+    config: { port: 19384, health: { timeout: 1s } }
     deployment:
       environment: { DELAY_MS: 60000 }
 topology:
