@@ -13,3 +13,17 @@ export function activityContext(): Context | undefined {
 export function heartbeat(details?: unknown): void {
   activityContext()?.heartbeat(details);
 }
+
+/**
+ * Runs `fn` while heartbeating every `everyMs`: pulls, stops, engine calls and slow SSH
+ * handshakes can take longer than the workflow's heartbeat timeout without a natural place
+ * to heartbeat from. (Timers keep the activity's context, so this reaches Temporal.)
+ */
+export async function withHeartbeat<T>(fn: () => Promise<T>, everyMs = 1000): Promise<T> {
+  const timer = setInterval(() => heartbeat(), everyMs);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(timer);
+  }
+}

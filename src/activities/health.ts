@@ -4,7 +4,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { AgentPlan } from '../job/plan';
 import type { AgentEvent, WatchedAgent } from './types';
-import { tailLines } from './log-files';
+import { STDERR_LINES, tailLines } from '../common/text-tail';
+import { sleep } from '../common/sleep';
 import { timedProbe } from '../metrics/instruments';
 
 export interface HealthProbe {
@@ -46,7 +47,7 @@ export async function pollHealth(agent: AgentPlan, probe: HealthProbe): Promise<
       );
     }
     probe.heartbeat({ attempts });
-    await new Promise((r) => setTimeout(r, wait));
+    await sleep(wait);
     // Back off in proportion to the time already waited: the moment an agent turns healthy is
     // noticed within about a tenth of its start-up time (every dependency level of a deploy
     // pays that delay), while a slow agent still costs few probes.
@@ -55,7 +56,7 @@ export async function pollHealth(agent: AgentPlan, probe: HealthProbe): Promise<
 }
 
 /** The last lines of a log file, for error messages. */
-export const stderrTail = (file: string, lines = 15) => tailLines(file, lines, 8192);
+export const stderrTail = (file: string, lines = STDERR_LINES) => tailLines(file, lines, 8192);
 
 /**
  * One round of a watch's health checks, shared by every runner: probes the agents (64 at a

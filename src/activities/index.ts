@@ -1,38 +1,54 @@
-// The activities a worker registers. Each activity goes to the runner of the agent's target:
-// one runner per target, one file per runner.
+// The activities a worker registers, built from what the worker hands them: the state home,
+// the server marker, the Docker client and the SSH pool (no module-level singletons). Each
+// activity goes to the runner of the agent's target: one runner per target.
+import type Docker from 'dockerode';
 import type { Target } from '../job/schema';
 import { recordAgentStart } from '../metrics/instruments';
-import { dockerRunner } from './docker-runner';
-import { localRunner } from './local-runner';
-import { sshRunner } from './ssh-runner';
+import { createDockerRunner } from './docker';
+import { createLocalRunner } from './local-runner';
+import { createSshRunner, type SshPool } from './ssh';
 import type { AgentEvent, AgentRef, DeployedAgent, JobActivities, LogRequest, RunnerActivities, StopOptions, WatchOptions } from './types';
 
-const runners: Record<Target, RunnerActivities> = { localhost: localRunner, container: dockerRunner, remote: sshRunner };
+export interface ActivityDeps {
+  /** the state home (agents' folders of the local runner) */
+  home: string;
+  /** the SERVER marker local agents carry (see markers.ts), computed once by the worker */
+  serverMarker: string;
+  docker: Docker;
+  sshPool: SshPool;
+}
 
-export const activities = {
-  /**
-   * Start, then wait until healthy, in one activity: each dependency level of a deploy costs one
-   * round trip through Temporal instead of two. Retrying it is safe because a start of an agent
-   * already running with the same spec returns that agent.
-   */
-  deployAgent: async (ref: AgentRef): Promise<DeployedAgent> => {
-    const runner = runners[ref.agent.target];
-    const t0 = Date.now();
-    const started = await runner.startAgent(ref);
-    const health = await runner.waitHealthy({
-      ...ref,
-      pid: started.pid,
-      ...(started.containerId ? { containerId: started.containerId } : {}),
-    });
-    recordAgentStart(ref, t0, started.reused);
-    return { ...started, health };
-  },
-  startAgent: (ref: AgentRef) => runners[ref.agent.target].startAgent(ref),
-  waitHealthy: (ref: AgentRef & { pid: number; containerId?: string }) => runners[ref.agent.target].waitHealthy(ref),
-  stopAgent: (opts: StopOptions) => runners[opts.agent.target].stopAgent(opts),
-  readLogs: (req: LogRequest) => runners[req.agent.target].readLogs(req),
-  /** The workflow watches each target's agents separately, so one runner serves a call. */
-  watchAgents: (opts: WatchOptions): Promise<AgentEvent[]> => runners[opts.agents[0].target].watchAgents(opts),
-} satisfies JobActivities;
+export function createActivities(deps: ActivityDeps) {
+  const runners: Record<Target, RunnerActivities> = {
+    localhost: createLocalRunner(deps),
+    container: createDockerRunner({ docker: deps.docker }),
+    remote: createSshRunner({ pool: deps.sshPool }),
+  };
+  return {
+    /**
+     * Start, then wait until healthy, in one activity: each dependency level of a deploy costs one
+     * round trip through Temporal instead of two. Retrying it is safe because a start of an agent
+     * already running with the same spec returns that agent.
+     */
+    deployAgent: async (ref: AgentRef): Promise<DeployedAgent> => {
+      const runner = runners[ref.agent.target];
+      const t0 = Date.now();
+      const started = await runner.startAgent(ref);
+      const health = await runner.waitHealthy({
+        ...ref,
+        pid: started.pid,
+        ...(started.containerId ? { containerId: started.containerId } : {}),
+      });
+      recordAgentStart(ref, t0, started.reused);
+      return { ...started, health };
+    },
+    startAgent: (ref: AgentRef) => runners[ref.agent.target].startAgent(ref),
+    waitHealthy: (ref: AgentRef & { pid: number; containerId?: string }) => runners[ref.agent.target].waitHealthy(ref),
+    stopAgent: (opts: StopOptions) => runners[opts.agent.target].stopAgent(opts),
+    readLogs: (req: LogRequest) => runners[req.agent.target].readLogs(req),
+    /** The workflow watches each target's agents separately, so one runner serves a call. */
+    watchAgents: (opts: WatchOptions): Promise<AgentEvent[]> => runners[opts.agents[0].target].watchAgents(opts),
+  } satisfies JobActivities;
+}
 
-export type Activities = typeof activities;
+export type Activities = ReturnType<typeof createActivities>;

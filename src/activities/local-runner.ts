@@ -6,36 +6,26 @@
 // marker, so a retried start never starts a second copy.
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { spawn } from 'node:child_process';
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
+import { sleep } from '../common/sleep';
 import { agentDir } from '../config/paths';
 import type { AgentPlan } from '../job/plan';
-import type {
-  AgentEvent,
-  AgentRef,
-  LogChunk,
-  LogRequest,
-  RunnerActivities,
-  StartedAgent,
-  StopOptions,
-  StoppedAgent,
-  WatchOptions,
-} from './types';
+import { liveEnviron, scanProcesses, terminateProcess } from '../process';
+import type { AgentEvent, RunnerActivities, WatchedAgent } from './types';
 import { readLogDir } from './log-files';
-import { healthRound, pollHealth, stderrTail } from './health';
+import { pollHealth, stderrTail } from './health';
 import { heartbeat } from './context';
-import { MARKER, markerOf, SERVER, serverMarker, SPEC } from './markers';
+import { MARKER, markerOf, markersIn, SERVER, SPEC } from './markers';
+import { watchLoop } from './watch';
+
+/** What the worker hands the local runner. */
+export interface LocalRunnerDeps {
+  /** the state home: agents' folders (pid records, logs) live under it */
+  home: string;
+  /** the SERVER marker of the Temporal server this worker serves (see markers.ts) */
+  serverMarker: string;
+}
 
 interface PidRecord {
   pid: number;
@@ -43,55 +33,24 @@ interface PidRecord {
   startedAt: string;
 }
 
-/** Exit statuses of agents this worker spawned, for precise error messages. */
-const exits = new Map<number, { code: number | null; signal: string | null }>();
-
-/** Reads a live process's environment marker; undefined if it is gone, a zombie, or not ours. */
+/** A live process's markers; undefined if it is gone or a zombie. */
 function processMarker(pid: number): { marker?: string; spec?: string; server?: string } | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return undefined;
-    const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-    const get = (k: string) => env.find((e) => e.startsWith(`${k}=`))?.slice(k.length + 1);
-    return { marker: get(MARKER), spec: get(SPEC), server: get(SERVER) };
-  } catch {
-    return undefined;
-  }
+  const env = liveEnviron(pid);
+  return env && markersIn(env);
 }
 
-/** Live processes carrying this marker, found by scanning /proc (see ledgerProcesses). */
+/** Live process group leaders carrying this marker (an agent's own children inherit it). */
 function findAgentProcesses(marker: string): { pid: number; spec?: string }[] {
-  const found: { pid: number; spec?: string }[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const pid = Number(name);
-    if (pid === process.pid) continue;
-    const m = processMarker(pid);
-    if (m?.marker === marker) found.push({ pid, spec: m.spec });
-  }
-  // Only group leaders: a marked agent's own children inherit the marker.
-  return found.filter((p) => leaderOf(p.pid) === p.pid);
-}
-
-function leaderOf(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-  } catch {
-    return undefined;
-  }
+  return scanProcesses((env) => env[MARKER] === marker, { leadersOnly: true }).map((p) => ({ pid: p.pid, spec: p.env[SPEC] }));
 }
 
 /** All marked agent processes on this machine, by marker (used by gc and tests). */
 export function listMarkedAgents(): { pid: number; marker: string; server?: string }[] {
-  const out: { pid: number; marker: string; server?: string }[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const m = processMarker(Number(name));
-    if (m?.marker && leaderOf(Number(name)) === Number(name))
-      out.push({ pid: Number(name), marker: m.marker, ...(m.server ? { server: m.server } : {}) });
-  }
-  return out;
+  return scanProcesses((env) => !!env[MARKER], { leadersOnly: true }).map(({ pid, env }) => ({
+    pid,
+    marker: env[MARKER],
+    ...(env[SERVER] ? { server: env[SERVER] } : {}),
+  }));
 }
 
 // The agent's directory is this machine's ledger of what was started: `agent.pid.json` names
@@ -147,146 +106,125 @@ export function resolveModule(spec: string, baseDir: string): string {
   }
 }
 
-async function waitGone(pid: number, ms: number): Promise<boolean> {
-  const t0 = Date.now();
-  const deadline = t0 + ms;
-  while (Date.now() < deadline) {
-    if (!processMarker(pid)) return true;
-    heartbeat();
-    // Most agents exit within milliseconds of SIGTERM, and a teardown waits for each level's
-    // exits before signalling the next: look often at first.
-    await new Promise((r) => setTimeout(r, Date.now() - t0 < 200 ? 5 : 25));
-  }
-  return !processMarker(pid);
-}
-
-function signalGroup(pid: number, signal: NodeJS.Signals) {
-  try {
-    process.kill(-pid, signal); // the agent leads its own process group: reach its children too
-  } catch {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      /* already gone */
-    }
-  }
-}
-
+/** TERM → grace → KILL to the agent's process group; true when it had to be killed. */
 async function terminate(pid: number, graceMs: number, force: boolean): Promise<boolean> {
-  if (!force) {
-    signalGroup(pid, 'SIGTERM');
-    if (await waitGone(pid, graceMs)) return false;
-  }
-  signalGroup(pid, 'SIGKILL');
-  await waitGone(pid, 5000);
-  return true;
+  return (await terminateProcess(pid, { graceMs, force, onWait: () => heartbeat() })).forced;
 }
 
-export const localRunner: RunnerActivities = {
-  async startAgent({ job, agent }: AgentRef): Promise<StartedAgent> {
-    const dir = agentDir(job, agent.id);
-    mkdirSync(dir, { recursive: true });
-    const marker = markerOf(job, agent.id);
-    const running = ledgerProcesses(dir, marker);
-    const same = running.find((p) => p.spec === agent.specHash);
-    if (same && running.length === 1) {
-      // Idempotent: the same spec is already running (a retried or replayed start).
-      const startedAt = same.startedAt ?? new Date().toISOString();
-      writePidRecord(dir, { pid: same.pid, specHash: agent.specHash, startedAt });
-      rmSync(join(dir, STARTING), { force: true });
-      return { pid: same.pid, reused: true, startedAt, logDir: dir };
-    }
-    for (const p of running) await terminate(p.pid, agent.stopGraceMs, false); // an older spec, or strays
+type Exit = { code: number | null; signal: string | null };
+const describeExit = (e: Exit | undefined) => (e ? (e.signal ? `was killed by ${e.signal}` : `exited with code ${e.code}`) : 'exited');
 
-    const argv = agentArgv(agent);
-    const startedAt = new Date().toISOString();
-    const out = openSync(join(dir, 'stdout.log'), 'a');
-    const err = openSync(join(dir, 'stderr.log'), 'a');
-    writeSync(err, `--- a2a-deploy: starting ${agent.id} at ${startedAt}: ${JSON.stringify(argv)}\n`);
-    writeFileSync(join(dir, STARTING), startedAt);
-    let spawned = false;
-    try {
-      const child = spawn(argv[0], argv.slice(1), {
-        cwd: agent.deployment.workdir ? resolve(agent.baseDir, agent.deployment.workdir) : agent.baseDir,
-        env: { ...process.env, ...agent.env, [MARKER]: marker, [SPEC]: agent.specHash, [SERVER]: serverMarker() },
-        detached: true, // its own process group: it outlives the worker, and stops as a group
-        stdio: ['ignore', out, err],
-      });
-      const pid = await new Promise<number>((resolvePid, reject) => {
-        child.once('error', (e) => reject(ApplicationFailure.nonRetryable(`cannot start ${agent.id}: ${e.message}`, 'AgentStartError')));
-        child.once('spawn', () => resolvePid(child.pid!));
-      });
-      spawned = true;
-      child.once('exit', (code, signal) => exits.set(pid, { code, signal }));
-      child.unref();
-      writePidRecord(dir, { pid, specHash: agent.specHash, startedAt });
-      rmSync(join(dir, STARTING));
-      return { pid, reused: false, startedAt, logDir: dir };
-    } finally {
-      closeSync(out);
-      closeSync(err);
-      if (!spawned) rmSync(join(dir, STARTING), { force: true }); // nothing runs: nothing to look for
-    }
-  },
+export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): RunnerActivities {
+  /** Exit statuses of agents this worker spawned, for precise error messages. */
+  const exits = new Map<number, Exit>();
+  const dirOf = (job: string, agent: string) => agentDir(job, agent, home);
+  const stderrOf = (job: string, agent: string) => stderrTail(join(dirOf(job, agent), 'stderr.log'));
 
-  async waitHealthy({ job, agent, pid }) {
-    const dir = agentDir(job, agent.id);
-    return pollHealth(agent, {
-      alive: () => processMarker(pid)?.marker === markerOf(job, agent.id),
-      describeExit: async () => {
-        // /proc can show the process gone a moment before node reports its exit status.
-        for (let i = 0; i < 50 && !exits.has(pid); i++) await new Promise((r) => setTimeout(r, 20));
-        const e = exits.get(pid);
-        const how = e ? (e.signal ? `was killed by ${e.signal}` : `exited with code ${e.code}`) : 'exited';
-        return `agent '${agent.id}' ${how} before becoming healthy`;
-      },
-      stderr: () => stderrTail(join(dir, 'stderr.log')),
-      signal: Context.current().cancellationSignal,
-      heartbeat: (d) => Context.current().heartbeat(d),
-    });
-  },
+  return {
+    async startAgent({ job, agent }) {
+      const dir = dirOf(job, agent.id);
+      mkdirSync(dir, { recursive: true });
+      const marker = markerOf(job, agent.id);
+      const running = ledgerProcesses(dir, marker);
+      const same = running.find((p) => p.spec === agent.specHash);
+      if (same && running.length === 1) {
+        // Idempotent: the same spec is already running (a retried or replayed start).
+        const startedAt = same.startedAt ?? new Date().toISOString();
+        writePidRecord(dir, { pid: same.pid, specHash: agent.specHash, startedAt });
+        rmSync(join(dir, STARTING), { force: true });
+        return { pid: same.pid, reused: true, startedAt, logDir: dir };
+      }
+      for (const p of running) await terminate(p.pid, agent.stopGraceMs, false); // an older spec, or strays
 
-  async stopAgent({ job, agent, force }: StopOptions): Promise<StoppedAgent> {
-    const dir = agentDir(job, agent.id);
-    const running = ledgerProcesses(dir, markerOf(job, agent.id));
-    let forced = false;
-    for (const p of running) {
-      heartbeat(p.pid);
-      forced = (await terminate(p.pid, agent.stopGraceMs, !!force)) || forced;
-    }
-    rmSync(join(dir, 'agent.pid.json'), { force: true });
-    rmSync(join(dir, STARTING), { force: true });
-    return { wasRunning: running.length > 0, forced };
-  },
-
-  async watchAgents({ job, agents, unhealthyAfter = 3 }: WatchOptions): Promise<AgentEvent[]> {
-    const ctx = Context.current();
-    const misses = new Map<string, number>();
-    // Liveness is a /proc read, so it is checked often; health is an HTTP call, less often.
-    for (let round = 0; ; round++) {
-      const events: AgentEvent[] = [];
-      const alive = agents.filter((a) => {
-        if (processMarker(a.pid)?.marker === markerOf(job, a.id)) return true;
-        const e = exits.get(a.pid);
-        const how = e ? (e.signal ? `was killed by ${e.signal}` : `exited with code ${e.code}`) : 'exited';
-        events.push({
-          id: a.id,
-          kind: 'exited',
-          exitCode: e ? e.code : null,
-          detail: `agent '${a.id}' ${how}`,
-          stderr: stderrTail(join(agentDir(job, a.id), 'stderr.log')),
+      const argv = agentArgv(agent);
+      const startedAt = new Date().toISOString();
+      const out = openSync(join(dir, 'stdout.log'), 'a');
+      const err = openSync(join(dir, 'stderr.log'), 'a');
+      writeSync(err, `--- a2a-deploy: starting ${agent.id} at ${startedAt}: ${JSON.stringify(argv)}\n`);
+      writeFileSync(join(dir, STARTING), startedAt);
+      let spawned = false;
+      try {
+        const child = spawn(argv[0], argv.slice(1), {
+          cwd: agent.deployment.workdir ? resolve(agent.baseDir, agent.deployment.workdir) : agent.baseDir,
+          env: { ...process.env, ...agent.env, [MARKER]: marker, [SPEC]: agent.specHash, [SERVER]: serverMarker },
+          detached: true, // its own process group: it outlives the worker, and stops as a group
+          stdio: ['ignore', out, err],
         });
-        return false;
-      });
-      if (round % 4 === 0)
-        events.push(...(await healthRound(alive, misses, unhealthyAfter, (a) => stderrTail(join(agentDir(job, a.id), 'stderr.log')))));
-      if (events.length > 0) return events;
-      ctx.heartbeat({ round });
-      await Promise.race([new Promise((r) => setTimeout(r, 500)), ctx.cancelled]);
-    }
-  },
+        const pid = await new Promise<number>((resolvePid, reject) => {
+          child.once('error', (e) => reject(ApplicationFailure.nonRetryable(`cannot start ${agent.id}: ${e.message}`, 'AgentStartError')));
+          child.once('spawn', () => resolvePid(child.pid!));
+        });
+        spawned = true;
+        child.once('exit', (code, signal) => exits.set(pid, { code, signal }));
+        child.unref();
+        writePidRecord(dir, { pid, specHash: agent.specHash, startedAt });
+        rmSync(join(dir, STARTING));
+        return { pid, reused: false, startedAt, logDir: dir };
+      } finally {
+        closeSync(out);
+        closeSync(err);
+        if (!spawned) rmSync(join(dir, STARTING), { force: true }); // nothing runs: nothing to look for
+      }
+    },
 
-  async readLogs({ job, agent, tail, offsets }: LogRequest): Promise<LogChunk> {
-    return readLogDir(agentDir(job, agent.id), tail, offsets);
-  },
-};
+    async waitHealthy({ job, agent, pid }) {
+      return pollHealth(agent, {
+        alive: () => processMarker(pid)?.marker === markerOf(job, agent.id),
+        describeExit: async () => {
+          // /proc can show the process gone a moment before node reports its exit status.
+          for (let i = 0; i < 50 && !exits.has(pid); i++) await sleep(20);
+          return `agent '${agent.id}' ${describeExit(exits.get(pid))} before becoming healthy`;
+        },
+        stderr: () => stderrOf(job, agent.id),
+        signal: Context.current().cancellationSignal,
+        heartbeat: (d) => Context.current().heartbeat(d),
+      });
+    },
+
+    async stopAgent({ job, agent, force }) {
+      const dir = dirOf(job, agent.id);
+      const running = ledgerProcesses(dir, markerOf(job, agent.id));
+      let forced = false;
+      for (const p of running) {
+        heartbeat(p.pid);
+        forced = (await terminate(p.pid, agent.stopGraceMs, !!force)) || forced;
+      }
+      rmSync(join(dir, 'agent.pid.json'), { force: true });
+      rmSync(join(dir, STARTING), { force: true });
+      return { wasRunning: running.length > 0, forced };
+    },
+
+    async watchAgents(opts) {
+      const { job } = opts;
+      // Liveness is a /proc read, so it is checked often; health is an HTTP call, less often.
+      return watchLoop(opts, {
+        intervalMs: 500,
+        healthEvery: 4,
+        liveness: async (agents) => {
+          const alive: WatchedAgent[] = [];
+          const events: AgentEvent[] = [];
+          for (const a of agents) {
+            if (processMarker(a.pid)?.marker === markerOf(job, a.id)) {
+              alive.push(a);
+              continue;
+            }
+            const e = exits.get(a.pid);
+            events.push({
+              id: a.id,
+              kind: 'exited',
+              exitCode: e ? e.code : null,
+              detail: `agent '${a.id}' ${describeExit(e)}`,
+              stderr: stderrOf(job, a.id),
+            });
+          }
+          return { alive, events };
+        },
+        stderrOf: (a) => stderrOf(job, a.id),
+      });
+    },
+
+    async readLogs({ job, agent, tail, offsets }) {
+      return readLogDir(dirOf(job, agent.id), tail, offsets);
+    },
+  };
+}

@@ -1,5 +1,6 @@
 // a2a-deploy: one entry point, one file per command under ./commands.
 import { CliError, EXIT } from './exit-codes';
+import { TemporalUnreachableError } from '../temporal/errors';
 
 type Command = { usage: string; summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> };
 
@@ -64,6 +65,7 @@ export function main(argv: string[]): void {
       process.exitCode = code;
     },
     (err: unknown) => {
+      if (err instanceof TemporalUnreachableError) err = new CliError(err.message, EXIT.temporalUnreachable, err.hint);
       if (err instanceof CliError) {
         if (err.message) process.stderr.write(`a2a-deploy: ${err.message}\n`);
         if (err.hint) process.stderr.write(`  hint: ${err.hint}\n`);

@@ -7,7 +7,8 @@ export function homeDir(): string {
   return resolve(process.env.A2A_DEPLOY_HOME || join(homedir(), '.a2a-deploy'));
 }
 
-export const agentDir = (job: string, agent: string) => join(homeDir(), 'jobs', job, agent);
+/** An agent's folder under a state home (the worker hands its runners the home it uses). */
+export const agentDir = (job: string, agent: string, home = homeDir()) => join(home, 'jobs', job, agent);
 
 /** Repository (package) root, from src/config or dist/config alike. */
 export const packageRoot = () => resolve(__dirname, '..', '..');

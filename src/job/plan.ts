@@ -3,6 +3,8 @@
 // needs judgement (or I/O, or hashing) happens here, outside the workflow.
 import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
+import { bracketHost as hostForUrl } from '../common/host';
+import { hostTaskQueue, WORKFLOW_TASK_QUEUE as MAIN_TASK_QUEUE } from '../config/names';
 import { durationMs, type AgentSpec, type JobFile, type Target, type TopologyType } from './schema';
 import { callGraph, mentionedAgents, stagesByHeight } from './topology';
 
@@ -63,9 +65,8 @@ export interface DeploymentPlan {
   memory?: string;
 }
 
-/** The task queue of the main worker, and of each host worker. */
-export const MAIN_TASK_QUEUE = 'a2a-deploy';
-export const hostTaskQueue = (worker: string) => `a2a-deploy-host-${worker}`;
+/** The task queue of the main worker, and of each host worker (defined in config/names). */
+export { hostTaskQueue, MAIN_TASK_QUEUE };
 
 export interface DeployPlan {
   job: string;
@@ -107,8 +108,6 @@ function bindAddress(a: AgentSpec): string {
   if (d.target === 'remote' || d.worker) return isIp(d.host) ? d.host! : '0.0.0.0';
   return '127.0.0.1';
 }
-
-const hostForUrl = (h: string) => (h.includes(':') && !h.startsWith('[') ? `[${h}]` : h);
 
 export function resolvePlan(job: JobFile, sourceFile: string): DeployPlan {
   const name = job.job.name;

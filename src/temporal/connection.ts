@@ -2,7 +2,10 @@
 // own embedded dev server on 127.0.0.1:7233 (started on demand); with it set, any server.
 import { Client, Connection } from '@temporalio/client';
 import { readFileSync } from 'node:fs';
-import { CliError, EXIT } from '../cli/exit-codes';
+import { joinHostPort, splitHostPort } from '../common/host';
+import { TemporalUnreachableError } from './errors';
+
+export { TemporalUnreachableError };
 
 export interface TemporalConfig {
   address: string;
@@ -38,19 +41,21 @@ export function temporalConfig(env = process.env): TemporalConfig {
         }
       : {}),
     ...(env.TEMPORAL_API_KEY ? { apiKey: env.TEMPORAL_API_KEY } : {}),
-    uiUrl: (env.TEMPORAL_UI_URL || (embedded ? EMBEDDED_UI : `http://${env.TEMPORAL_ADDRESS!.split(':')[0]}:8233`)).replace(/\/$/, ''),
+    uiUrl: (
+      env.TEMPORAL_UI_URL || (embedded ? EMBEDDED_UI : `http://${joinHostPort(splitHostPort(env.TEMPORAL_ADDRESS!, 7233)[0], 8233)}`)
+    ).replace(/\/$/, ''),
   };
 }
 
 export const workflowUiUrl = (cfg: TemporalConfig, workflowId: string) =>
   `${cfg.uiUrl}/namespaces/${encodeURIComponent(cfg.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 
-export function unreachable(cfg: TemporalConfig, err?: unknown): CliError {
+export function unreachable(cfg: TemporalConfig, err?: unknown): TemporalUnreachableError {
   const hint = cfg.embedded
     ? 'start the embedded server with `a2a-deploy server` (or let `a2a-deploy start FILE` start it), or set TEMPORAL_ADDRESS'
     : `check TEMPORAL_ADDRESS (${cfg.address}) and TEMPORAL_NAMESPACE, or unset TEMPORAL_ADDRESS to use the embedded dev server`;
   const why = err instanceof Error ? `: ${err.message.split('\n')[0]}` : '';
-  return new CliError(`cannot reach Temporal at ${cfg.address}${why}`, EXIT.temporalUnreachable, hint);
+  return new TemporalUnreachableError(`cannot reach Temporal at ${cfg.address}${why}`, hint);
 }
 
 export async function connectClient(cfg: TemporalConfig): Promise<Client> {

@@ -6,10 +6,18 @@ import { spawn } from 'node:child_process';
 import { accessSync, closeSync, constants, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { delimiter, join, resolve } from 'node:path';
+import { joinHostPort, splitHostPort } from '../common/host';
+import { sleep } from '../common/sleep';
+import { tailLines } from '../common/text-tail';
+import { SEARCH_ATTRIBUTE_NAMES } from '../config/names';
 import { packageRoot } from '../config/paths';
+import { isAlive, terminateProcess } from '../process';
 
 /** Custom search attributes the workflows set; the dev server must know them before a job starts. */
-export const SEARCH_ATTRIBUTES = { A2AJobName: 'Keyword', A2APhase: 'Keyword', A2ATopology: 'Keyword' } as const;
+export const SEARCH_ATTRIBUTES = Object.fromEntries(Object.values(SEARCH_ATTRIBUTE_NAMES).map((name) => [name, 'Keyword'])) as Record<
+  (typeof SEARCH_ATTRIBUTE_NAMES)[keyof typeof SEARCH_ATTRIBUTE_NAMES],
+  'Keyword'
+>;
 // temporal.api.enums.v1.IndexedValueType, without depending on @temporalio/proto directly.
 const INDEXED_VALUE_TYPE = { Keyword: 2 } as const;
 
@@ -35,7 +43,6 @@ export interface DevServer {
 const dbFile = (stateDir: string) => join(stateDir, 'temporal.sqlite');
 const pidFile = (stateDir: string) => join(stateDir, 'temporal-server.pid');
 const logFile = (stateDir: string) => join(stateDir, 'temporal-server.log');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function isExecutableFile(file: string): boolean {
   try {
@@ -75,13 +82,6 @@ function withDefaults(opts: DevServerOptions): Required<DevServerOptions> {
   };
 }
 
-function splitAddress(address: string): [host: string, port: number] {
-  const sep = address.lastIndexOf(':');
-  if (sep <= 0 || address.endsWith(']')) return [address.replace(/^\[(.*)\]$/, '$1'), 7233];
-  return [address.slice(0, sep).replace(/^\[(.*)\]$/, '$1'), Number(address.slice(sep + 1))];
-}
-
-const hostPort = (host: string, port: number) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
 // A server bound to every interface is still dialled on loopback.
 const dialHost = (ip: string) => (ip === '0.0.0.0' ? '127.0.0.1' : ip === '::' ? '::1' : ip);
 
@@ -122,8 +122,8 @@ export function devServerArgs(opts: DevServerOptions): string[] {
  */
 export async function startDevServerDetached(opts: DevServerOptions, timeoutMs = 60_000): Promise<DevServer> {
   const o = withDefaults(opts);
-  const address = hostPort(dialHost(o.ip), o.port);
-  const server = { address, uiUrl: `http://${hostPort(dialHost(o.ip), o.uiPort)}`, logFile: logFile(o.stateDir) };
+  const address = joinHostPort(dialHost(o.ip), o.port);
+  const server = { address, uiUrl: `http://${joinHostPort(dialHost(o.ip), o.uiPort)}`, logFile: logFile(o.stateDir) };
 
   const running = recordedServer(o.stateDir);
   if (running) {
@@ -179,20 +179,14 @@ export async function startDevServerDetached(opts: DevServerOptions, timeoutMs =
 export async function stopDevServer(stateDir: string): Promise<boolean> {
   const dir = resolve(stateDir);
   const running = recordedServer(dir);
-  if (running) {
-    signalGroup(running.pid, 'SIGTERM');
-    if (!(await waitForExit(running.pid, 10_000))) {
-      signalGroup(running.pid, 'SIGKILL');
-      await waitForExit(running.pid, 2_000);
-    }
-  }
+  if (running) await terminateProcess(running.pid, { graceMs: 10_000, killWaitMs: 2_000, pollMs: 100 });
   rmSync(pidFile(dir), { force: true });
   return running !== undefined;
 }
 
 /** Whether a Temporal frontend answers at `address` (plaintext, as the dev server speaks). */
 export async function isTemporalReachable(address: string, timeoutMs = 2000): Promise<boolean> {
-  const [host, port] = splitAddress(address);
+  const [host, port] = splitHostPort(address, 7233);
   // A plain TCP probe first: "nothing listens" is the common answer and should not cost timeoutMs.
   if (!(await isPortOpen(host, port, timeoutMs))) return false;
   let connection: Connection | undefined;
@@ -224,36 +218,6 @@ function recordedServer(stateDir: string): { pid: number; args?: string[] } | un
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function signalGroup(pid: number, signal: NodeJS.Signals) {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // already gone
-    }
-  }
-}
-
-async function waitForExit(pid: number, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (isAlive(pid)) {
-    if (Date.now() >= deadline) return false;
-    await sleep(100);
-  }
-  return true;
-}
-
 function isPortOpen(host: string, port: number, timeoutMs: number): Promise<boolean> {
   return new Promise((done) => {
     const socket = createConnection({ host, port });
@@ -274,7 +238,7 @@ async function waitUntilReady(
   timeoutMs: number,
   exitReason: () => string | undefined,
 ): Promise<void> {
-  const [host, port] = splitAddress(address);
+  const [host, port] = splitHostPort(address, 7233);
   const deadline = Date.now() + timeoutMs;
   let last = 'the gRPC port never opened';
   for (;;) {
@@ -320,9 +284,5 @@ async function prepareNamespace(address: string, namespace: string, timeoutMs: n
 }
 
 function tail(file: string, lines = 20): string {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
+  return tailLines(file, lines) || '(no log)';
 }

@@ -5,7 +5,9 @@ import { Client } from '@temporalio/client';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { sleep } from '../common/sleep';
 import { homeDir, packageRoot } from '../config/paths';
+import { isAlive, terminateProcess } from '../process';
 import { WORKFLOW_TASK_QUEUE } from '../workflows/api';
 import { connectClient, unreachable, type TemporalConfig } from './connection';
 import { isTemporalReachable, startDevServerDetached, stopDevServer, temporalBinary } from './dev-server';
@@ -92,13 +94,9 @@ export function liveLocalWorkers(): number[] {
   return names
     .filter((n) => n.endsWith('.main.pid'))
     .filter((n) => {
-      try {
-        process.kill(Number(n.split('.')[0]), 0);
-        return true;
-      } catch {
-        rmSync(join(workersDir(), n), { force: true });
-        return false;
-      }
+      if (isAlive(Number(n.split('.')[0]))) return true;
+      rmSync(join(workersDir(), n), { force: true });
+      return false;
     })
     .map((n) => Number(n.split('.')[0]));
 }
@@ -112,7 +110,7 @@ async function waitForWorker(client: Client, cfg: TemporalConfig, ms: number) {
       taskQueueType: 1,
     });
     if ((res.pollers ?? []).length > 0) return;
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
   throw new Error(`the background worker did not start polling within ${ms} ms; see ${workerLogFile()}`);
 }
@@ -130,25 +128,19 @@ export function startWorkerDetached(): number {
   return child.pid!;
 }
 
+/** Stops the background worker: SIGTERM (it finishes its shutdown), SIGKILL after 10 s. */
 export async function stopWorkerDetached(): Promise<boolean> {
   let pid: number;
   try {
     pid = Number(readFileSync(workerPidFile(), 'utf8'));
-    process.kill(pid, 'SIGTERM');
   } catch {
-    rmSync(workerPidFile(), { force: true });
     return false;
   }
-  for (let i = 0; i < 100; i++) {
-    try {
-      process.kill(pid, 0);
-      await new Promise((r) => setTimeout(r, 100));
-    } catch {
-      break;
-    }
-  }
+  const running = Number.isInteger(pid) && pid > 0 && isAlive(pid);
+  // It leads its own process group (started detached); its agents lead theirs and keep running.
+  if (running) await terminateProcess(pid, { graceMs: 10_000, pollMs: 100 });
   rmSync(workerPidFile(), { force: true });
-  return true;
+  return running;
 }
 
 export { stopDevServer };

@@ -1,11 +1,14 @@
 // A worker polls the job workflows' task queue and runs the runner activities on this machine.
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import Docker from 'dockerode';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { activities } from '../activities';
+import { createActivities, type ActivityDeps } from '../activities';
+import { serverMarker } from '../activities/markers';
+import { SshPool } from '../activities/ssh';
+import { hostTaskQueue, WORKFLOW_TASK_QUEUE } from '../config/names';
+import { homeDir } from '../config/paths';
 import { temporalConfig, type TemporalConfig } from '../temporal/connection';
-import { hostTaskQueue } from '../job/plan';
-import { WORKFLOW_TASK_QUEUE } from '../workflows/api';
 import { runtimeOptions, workerInterceptors } from '../metrics';
 
 let runtimeInstalled = false;
@@ -21,6 +24,13 @@ export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workfl
  * (`host` set) runs only the activities of the agents placed on that host, pulled from the
  * host's own task queue, so the host needs outbound access to Temporal and nothing else.
  */
+/** What the activities are built from: made once per worker, here and nowhere else. The server
+ *  marker is computed once (it reads Temporal's environment), not on every spawn. */
+export function activityDeps(cfg: TemporalConfig): ActivityDeps {
+  // The Docker client connects on first use, so a worker without an engine starts fine.
+  return { home: homeDir(), serverMarker: serverMarker(cfg), docker: new Docker(), sshPool: new SshPool() };
+}
+
 export async function createWorker(cfg: TemporalConfig = temporalConfig(), opts: { host?: string } = {}): Promise<Worker> {
   if (!runtimeInstalled) {
     // The SDK's logging stays at warnings (the CLI prints what a person needs) unless
@@ -38,7 +48,7 @@ export async function createWorker(cfg: TemporalConfig = temporalConfig(), opts:
     namespace: cfg.namespace,
     taskQueue: opts.host ? hostTaskQueue(opts.host) : WORKFLOW_TASK_QUEUE,
     ...(opts.host ? {} : workflowSource()),
-    activities,
+    activities: createActivities(activityDeps(cfg)),
     interceptors: workerInterceptors(),
     // Agents are started in parallel; each deployAgent holds its slot while its agent boots.
     // More slots do not help a wide level: spawns share this one thread, and with 2,000 slots

@@ -2,17 +2,16 @@
 // Imported by both sides (and bundled into workflow code), so it holds no Node-only code.
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { SEARCH_ATTRIBUTE_NAMES, WORKFLOW_TASK_QUEUE, type JobPhase } from '../config/names';
 import type { DeployPlan } from '../job/plan';
 
-export const WORKFLOW_TASK_QUEUE = 'a2a-deploy';
+export { WORKFLOW_TASK_QUEUE, type JobPhase };
 export const workflowIdFor = (job: string) => `a2a-job-${job}`;
 export const jobFromWorkflowId = (id: string) => id.replace(/^a2a-job-/, '');
 
-export const SA_JOB = defineSearchAttributeKey('A2AJobName', SearchAttributeType.KEYWORD);
-export const SA_PHASE = defineSearchAttributeKey('A2APhase', SearchAttributeType.KEYWORD);
-export const SA_TOPOLOGY = defineSearchAttributeKey('A2ATopology', SearchAttributeType.KEYWORD);
-
-export type JobPhase = 'deploying' | 'running' | 'degraded' | 'stopping' | 'stopped' | 'failed';
+export const SA_JOB = defineSearchAttributeKey(SEARCH_ATTRIBUTE_NAMES.job, SearchAttributeType.KEYWORD);
+export const SA_PHASE = defineSearchAttributeKey(SEARCH_ATTRIBUTE_NAMES.phase, SearchAttributeType.KEYWORD);
+export const SA_TOPOLOGY = defineSearchAttributeKey(SEARCH_ATTRIBUTE_NAMES.topology, SearchAttributeType.KEYWORD);
 export type AgentState =
   | 'pending'
   | 'waiting' // for the agents it calls

@@ -7,8 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { containerName, type AgentPlan } from '../../src/job/plan';
-import { dockerRunner, listJobContainers } from '../../src/activities/docker-runner';
-import { IMAGE, docker, planFromYaml, prepareDocker, removeJob, sendText } from './support/docker';
+import { IMAGE, docker, dockerRunner, listJobContainers, planFromYaml, prepareDocker, removeJob, sendText } from './support/docker';
 
 jest.setTimeout(60_000);
 

@@ -5,7 +5,8 @@
 import { mkdtempSync, rmSync, unlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { localRunner } from '../../src/activities/local-runner';
+import { createLocalRunner } from '../../src/activities/local-runner';
+import type { RunnerActivities } from '../../src/activities/types';
 import { agentDir } from '../../src/config/paths';
 import type { AgentPlan } from '../../src/job/plan';
 import { planFromYaml } from './support/docker';
@@ -16,10 +17,12 @@ const JOB = 'ledger-it';
 const PORT = 27641;
 let home: string;
 let agent: AgentPlan;
+let localRunner: RunnerActivities;
 
 beforeAll(() => {
   home = mkdtempSync(join(tmpdir(), 'a2a-local-runner-'));
   process.env.A2A_DEPLOY_HOME = home;
+  localRunner = createLocalRunner({ home, serverMarker: 'local-runner-it' });
   const plan = planFromYaml(
     `job: { name: ${JOB} }
 agents:

@@ -6,9 +6,22 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { closeSshConnections, shellQuote, sshPoolSize, sshRunner } from '../../src/activities/ssh-runner';
+import { shellQuote } from '../../src/activities/ssh';
 import type { AgentPlan } from '../../src/job/plan';
-import { childrenOf, cmdlineOf, environOf, markedProcesses, portOpen, remoteAgent, ROOT, startSshd, type Sshd } from './support/sshd';
+import {
+  childrenOf,
+  closeSshConnections,
+  cmdlineOf,
+  environOf,
+  markedProcesses,
+  portOpen,
+  remoteAgent,
+  ROOT,
+  sshPoolSize,
+  sshRunner,
+  startSshd,
+  type Sshd,
+} from './support/sshd';
 
 jest.setTimeout(60_000);
 

@@ -1,8 +1,9 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import Docker from 'dockerode';
-import { listJobContainers } from '../../activities/docker-runner';
+import { listJobContainers, removeContainer } from '../../activities/docker/containers';
 import { listMarkedAgents } from '../../activities/local-runner';
 import { serverMarker } from '../../activities/markers';
+import { terminateProcess } from '../../process';
 import { workflowIdFor } from '../../workflows/api';
 import { parse } from '../args';
 import { EXIT } from '../exit-codes';
@@ -30,14 +31,11 @@ export async function run(argv: string[]): Promise<number> {
   const removed: { job: string; agent: string; pid?: number; container?: string; why: string }[] = [];
   // Containers first: their processes carry the same markers and would otherwise be killed
   // one by one, leaving stopped containers behind.
-  for (const c of await listJobContainers().catch(() => [])) {
+  const docker = new Docker();
+  for (const c of await listJobContainers(docker).catch(() => [])) {
     const why = await goneWhy(c.job);
     if (!why) continue;
-    if (!values['dry-run'])
-      await new Docker()
-        .getContainer(c.id)
-        .remove({ force: true })
-        .catch(() => undefined);
+    if (!values['dry-run']) await removeContainer(docker, c.id).catch(() => undefined);
     removed.push({ job: c.job, agent: c.agent, container: c.name, why });
   }
   const byJob = new Map<string, { pid: number; agent: string }[]>();
@@ -54,7 +52,7 @@ export async function run(argv: string[]): Promise<number> {
     if (!why) continue;
     for (const p of procs) {
       if (removed.some((r) => r.container && r.job === job && r.agent === p.agent)) continue; // went with its container
-      if (!values['dry-run']) await killGroup(p.pid);
+      if (!values['dry-run']) await terminateProcess(p.pid, { graceMs: 5000, killWaitMs: 0, pollMs: 50 });
       removed.push({ job, agent: p.agent, pid: p.pid, why });
     }
   }
@@ -66,28 +64,4 @@ export async function run(argv: string[]): Promise<number> {
         `${values['dry-run'] ? 'would remove' : 'removed'} ${r.job}/${r.agent} (${r.container ? `container ${r.container}` : `pid ${r.pid}`}): ${r.why}\n`,
       );
   return EXIT.ok;
-}
-
-async function killGroup(pid: number) {
-  const alive = () => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  try {
-    process.kill(-pid, 'SIGTERM');
-  } catch {
-    /* gone */
-  }
-  for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 50));
-  if (alive()) {
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }
 }

@@ -3,9 +3,10 @@ import { CliError, EXIT } from '../exit-codes';
 import { jobContext } from '../jobs';
 import { table } from '../table';
 import { SA_JOB, SA_PHASE, SA_TOPOLOGY } from '../../workflows/api';
+import { JOB_PHASES } from '../../config/names';
 
 export const usage = 'a2a-deploy list [--all] [--phase PHASE] [--json]';
-const PHASES = ['deploying', 'running', 'degraded', 'stopping', 'stopped', 'failed'];
+const PHASES: readonly string[] = JOB_PHASES;
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, usage, { all: { type: 'boolean' }, phase: { type: 'string' }, json: { type: 'boolean' } }, 0, 0);
@@ -15,7 +16,7 @@ export async function run(argv: string[]): Promise<number> {
   const clauses = [`WorkflowType = 'deployJob'`];
   if (!values.all) clauses.push(`ExecutionStatus = 'Running'`);
   // Phase is a plain value from a fixed list, checked above, so it is safe in the query.
-  if (values.phase) clauses.push(`A2APhase = '${values.phase}'`);
+  if (values.phase) clauses.push(`${SA_PHASE.name} = '${values.phase}'`);
   const jobs = [];
   for await (const wf of ctx.client.workflow.list({ query: clauses.join(' AND ') })) {
     jobs.push({

@@ -1,8 +1,7 @@
 import { temporalConfig, unreachable } from '../../temporal/connection';
 import { registerLocalWorker, startWorkerDetached, stopWorkerDetached, workerLogFile } from '../../temporal/embedded';
-import { hostTaskQueue } from '../../job/plan';
+import { hostTaskQueue, WORKFLOW_TASK_QUEUE } from '../../config/names';
 import { SAFE_ID } from '../../job/schema';
-import { WORKFLOW_TASK_QUEUE } from '../../workflows/api';
 import { CliError } from '../exit-codes';
 import { parse } from '../args';
 import { EXIT } from '../exit-codes';

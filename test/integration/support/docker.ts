@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import Docker from 'dockerode';
+import { createDockerRunner, listJobContainers as listContainersOf } from '../../../src/activities/docker';
 import { resolvePlan, type DeployPlan } from '../../../src/job/plan';
 import { loadJobText } from '../../../src/job/validate';
 
@@ -11,6 +12,10 @@ export const ROOT = resolve(__dirname, '..', '..', '..');
 export const IMAGE = 'a2a-deploy/agent:test';
 
 export const docker = new Docker();
+/** The container runner on that engine, as a worker would build it. */
+export const dockerRunner = createDockerRunner({ docker });
+/** Every container this deployer made on that engine (all jobs, or one). */
+export const listJobContainers = (job?: string) => listContainersOf(docker, job);
 
 /** Starts (installing if need be) the engine and builds the agent image; returns their one-line reports. */
 export function prepareDocker(): string[] {
@@ -73,5 +78,3 @@ export async function sendText(url: string, text: string): Promise<{ text: strin
     data: parts.find((p) => p.kind === 'data')?.data,
   };
 }
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,10 +1,21 @@
 // A private sshd on 127.0.0.1 (scripts/setup-sshd.sh) for the remote runner's tests: this
 // machine plays the remote host, so the tests can look at the "remote" /proc directly.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { MARKER } from '../../../src/activities/markers';
+import { createSshRunner, SshPool } from '../../../src/activities/ssh';
 import type { AgentPlan } from '../../../src/job/plan';
+import { listPids, procEnviron, procStat, scanProcesses } from '../../../src/process';
+
+export { portOpen } from './stack';
+
+/** The SSH runner with a pool of its own, as a worker would build it. */
+const pool = new SshPool();
+export const sshRunner = createSshRunner({ pool });
+/** Open pooled connections (to see reuse). */
+export const sshPoolSize = () => pool.size;
+export const closeSshConnections = () => pool.closeAll();
 
 export const ROOT = resolve(__dirname, '..', '..', '..');
 const SETUP = join(ROOT, 'scripts', 'setup-sshd.sh');
@@ -40,44 +51,20 @@ export function startSshd(dir: string, port: number): Sshd {
     logins: () => (readFileSync(join(dir, 'sshd.log'), 'utf8').match(/Accepted publickey/g) ?? []).length,
     sessions: () => {
       const listener = Number(readFileSync(join(dir, 'sshd.pid'), 'utf8'));
-      const parentOf = (pid: number) => {
-        try {
-          const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-          return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-        } catch {
-          return 0;
-        }
-      };
+      const parentOf = (pid: number) => procStat(pid)?.ppid ?? 0;
       const descends = (pid: number): boolean => pid > 1 && (parentOf(pid) === listener || descends(parentOf(pid)));
-      return readdirSync('/proc')
-        .filter((p) => /^\d+$/.test(p))
-        .map(Number)
-        .filter((p) => descends(p));
+      return listPids().filter((p) => descends(p));
     },
     stop: () => void spawnSync('bash', [SETUP, '--stop', dir], { encoding: 'utf8' }),
   };
 }
 
-/** Every process (leader or not) whose environment carries this agent marker. */
-export function markedProcesses(marker: string): number[] {
-  const found: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      if (readFileSync(`/proc/${name}/environ`, 'utf8').split('\0').includes(`A2A_DEPLOY_AGENT=${marker}`)) found.push(Number(name));
-    } catch {
-      /* gone, or a kernel thread */
-    }
-  }
-  return found;
-}
+/** Every live process (leader or not) whose environment carries this agent marker. */
+export const markedProcesses = (marker: string): number[] => scanProcesses((env) => env[MARKER] === marker).map((p) => p.pid);
 
 export function environOf(pid: number): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const entry of readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')) {
-    const eq = entry.indexOf('=');
-    if (eq > 0) env[entry.slice(0, eq)] = entry.slice(eq + 1);
-  }
+  const env = procEnviron(pid);
+  if (!env) throw new Error(`no process ${pid}`);
   return env;
 }
 
@@ -90,15 +77,6 @@ export function childrenOf(pid: number): number[] {
   } catch {
     return [];
   }
-}
-
-/** Does something accept connections on 127.0.0.1:port? */
-export function portOpen(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const s = connect({ host: '127.0.0.1', port });
-    s.once('connect', () => (s.destroy(), done(true)));
-    s.once('error', () => done(false));
-  });
 }
 
 /** An agent plan for the remote target, as resolvePlan would make it. */

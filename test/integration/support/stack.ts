@@ -1,10 +1,13 @@
 // A real Temporal dev server and a real worker for integration tests, each in its own
 // state directory and ports, driven through the real CLI (node bin/a2a-deploy.js).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { MARKER } from '../../../src/activities/markers';
+import { sleep } from '../../../src/common/sleep';
+import { scanProcesses } from '../../../src/process';
 import { startDevServerDetached, stopDevServer } from '../../../src/temporal/dev-server';
 
 export const ROOT = resolve(__dirname, '..', '..', '..');
@@ -70,7 +73,7 @@ export async function startStack(port: number, uiPort: number, opts: { ip?: stri
       const deadline = Date.now() + 30_000;
       while (!/polling '/.test(out)) {
         if (child.exitCode !== null || Date.now() > deadline) throw new Error(`worker did not start: ${out}`);
-        await new Promise((r) => setTimeout(r, 50));
+        await sleep(50);
       }
       if (!host) stack.worker = child;
       return child;
@@ -93,21 +96,8 @@ export async function startStack(port: number, uiPort: number, opts: { ip?: stri
 }
 
 /** Live processes whose environment marks them as agents of `job` (by A2A_DEPLOY_AGENT). */
-export function agentProcesses(job: string): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
-      const env = readFileSync(`/proc/${name}/environ`, 'utf8');
-      if (env.split('\0').some((e) => e.startsWith(`A2A_DEPLOY_AGENT=${job}/`))) out.push(Number(name));
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}
+export const agentProcesses = (job: string): number[] =>
+  scanProcesses((env) => env[MARKER]?.startsWith(`${job}/`) ?? false).map((p) => p.pid);
 
 /** Whether something accepts TCP connections on 127.0.0.1:port. */
 export function portOpen(port: number): Promise<boolean> {
@@ -125,6 +115,6 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
     const v = probe();
     if (v) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
   }
 }

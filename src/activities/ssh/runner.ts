@@ -1,0 +1,261 @@
+// The remote runner: agents as detached processes on another machine, driven over SSH.
+//
+// It keeps the local runner's contract: every agent process carries the marker
+// A2A_DEPLOY_AGENT=job/agent and A2A_DEPLOY_SPEC=<spec hash> in its environment, and the
+// marker (found by scanning the remote /proc), not a remembered pid, says what runs. So a
+// start retried after a worker crash finds the agent it already started instead of starting
+// a second copy.
+//
+// Remote commands are small POSIX sh scripts (scripts.ts) fed to `/bin/sh -s` on stdin over
+// the worker's connection pool (pool.ts). Host keys are always verified (host-keys.ts).
+import { ApplicationFailure } from '@temporalio/activity';
+import { constants as osConstants } from 'node:os';
+import { lastLines, STDERR_LINES } from '../../common/text-tail';
+import type { AgentPlan, DeploymentPlan } from '../../job/plan';
+import { terminateWithGrace } from '../../process/terminate';
+import { activityContext, heartbeat } from '../context';
+import { pollHealth } from '../health';
+import type { AgentEvent, RunnerActivities, WatchedAgent } from '../types';
+import { watchLoop } from '../watch';
+import { endpointOf, hostKey } from './endpoint';
+import { COMMAND_TIMEOUT_MS, type SshPool } from './pool';
+import {
+  lines,
+  readLogScript,
+  removePidFileScript,
+  signalScript,
+  startScript,
+  statusScript,
+  stopScript,
+  tailScript,
+  type StatusQuery,
+} from './scripts';
+
+/** What the worker hands the SSH runner. */
+export interface SshRunnerDeps {
+  pool: SshPool;
+}
+
+interface Running {
+  pid: number;
+  spec: string;
+}
+
+interface Ended {
+  /** the agent's exit status as its wrapper saw it; undefined if unknown (e.g. SIGKILL) */
+  status?: number;
+}
+
+export function describeEnd(e: Ended | undefined): string {
+  if (e?.status === undefined) return 'exited';
+  if (e.status > 128) {
+    const name = Object.entries(osConstants.signals).find(([, n]) => n === e.status! - 128)?.[0];
+    if (name) return `was killed by ${name}`;
+  }
+  return `exited with code ${e.status}`;
+}
+
+const exitCodeOf = (e: Ended | undefined) => (e?.status === undefined || e.status > 128 ? null : e.status);
+
+/** Parses statusScript's output: per pid, alive, or gone and how it ended. */
+export function parseStatus(out: string): Map<number, Ended | 'alive'> {
+  const result = new Map<number, Ended | 'alive'>();
+  for (const l of lines(out, 'A2A-DEPLOY-ST')) {
+    const [pid, state, exitPid, exitStatus] = l.split(' ');
+    if (state === 'alive') result.set(Number(pid), 'alive');
+    else result.set(Number(pid), exitPid === pid && /^\d+$/.test(exitStatus ?? '') ? { status: Number(exitStatus) } : {});
+  }
+  return result;
+}
+
+const query = (a: { id: string; pid: number; deployment: DeploymentPlan }): StatusQuery => ({
+  id: a.id,
+  pid: a.pid,
+  workdir: a.deployment.workdir,
+});
+
+export function createSshRunner({ pool }: SshRunnerDeps): RunnerActivities {
+  const remote = (d: DeploymentPlan, baseDir: string, body: string, timeoutMs?: number) => pool.run(d, baseDir, body, timeoutMs);
+
+  /** For each pid: alive (with its marker), or gone and how it ended. One round trip per host.
+   *  With `waitGoneMs`, the remote shell first waits up to that long for all of them to end:
+   *  a stop then costs one round trip per wait, not one per poll. */
+  const status = async (d: DeploymentPlan, baseDir: string, job: string, agents: StatusQuery[], waitGoneMs = 0) =>
+    parseStatus((await remote(d, baseDir, statusScript(job, agents, waitGoneMs), COMMAND_TIMEOUT_MS + waitGoneMs)).stdout);
+
+  /** The last lines of a remote log of an agent (for error messages). */
+  const remoteTail = async (job: string, id: string, d: DeploymentPlan, baseDir: string) => {
+    try {
+      const out = await remote(d, baseDir, tailScript(job, id, d.workdir, 'stderr', STDERR_LINES));
+      return lastLines(out.stdout, STDERR_LINES);
+    } catch (e) {
+      return `(cannot read the remote stderr.log: ${(e as Error).message})`;
+    }
+  };
+
+  /** Stops agents: TERM to each group, a grace period, then KILL (at once when forced).
+   *  `signalled`: the first signal was already sent (by the script that found them). */
+  const terminate = async (job: string, agent: AgentPlan, pids: number[], force: boolean, signalled = false): Promise<boolean> => {
+    const d = agent.deployment;
+    let left = pids;
+    const { forced, gone } = await terminateWithGrace(
+      {
+        signal: async (sig) => void (await remote(d, agent.baseDir, signalScript(sig === 'SIGTERM' ? 'TERM' : 'KILL', left))),
+        waitGone: async (ms) => {
+          const deadline = Date.now() + ms;
+          for (;;) {
+            // The remote waits in slices of at most 2 s, so we heartbeat in between.
+            const slice = Math.max(0, Math.min(2000, deadline - Date.now()));
+            const st = await status(
+              d,
+              agent.baseDir,
+              job,
+              left.map((pid) => query({ ...agent, pid })),
+              slice,
+            );
+            left = left.filter((p) => st.get(p) === 'alive');
+            if (left.length === 0) return true;
+            if (Date.now() >= deadline) return false;
+            heartbeat({ stopping: left });
+          }
+        },
+      },
+      { graceMs: agent.stopGraceMs, force, firstSignalSent: signalled },
+    );
+    if (!gone)
+      throw ApplicationFailure.retryable(
+        `agent '${agent.id}' (pid ${left.join(', ')}) survived SIGKILL on ${endpointOf(d).label}`,
+        'AgentStopError',
+      );
+    return forced;
+  };
+
+  return {
+    async startAgent({ job, agent }) {
+      const d = agent.deployment;
+      for (const [name] of Object.entries(agent.env)) {
+        // The schema allows only such names; checked again because a name is not quoted as a value is.
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+          throw ApplicationFailure.nonRetryable(`invalid environment variable name ${JSON.stringify(name)}`, 'AgentSpecError');
+      }
+      for (let round = 0; round < 3; round++) {
+        const startedAt = new Date().toISOString();
+        const out = (await remote(d, agent.baseDir, startScript(job, agent, startedAt))).stdout;
+        const error = lines(out, 'A2A-DEPLOY-ERROR')[0];
+        if (error !== undefined)
+          throw ApplicationFailure.nonRetryable(`cannot start '${agent.id}' on ${endpointOf(d).label}: ${error}`, 'AgentStartError');
+        const logDir = lines(out, 'A2A-DEPLOY-DIR')[0] ?? '';
+        const started = lines(out, 'A2A-DEPLOY-STARTED')[0];
+        if (started) return { pid: Number(started), reused: false, startedAt, logDir };
+
+        const running: Running[] = lines(out, 'A2A-DEPLOY-RUNNING').map((l) => {
+          const [pid, spec = ''] = l.split(' ');
+          return { pid: Number(pid), spec };
+        });
+        const same = running.find((p) => p.spec === agent.specHash);
+        if (same && running.length === 1) {
+          // Idempotent: the same spec already runs (a retried or replayed start).
+          const [pidText, , recordedAt] = (lines(out, 'A2A-DEPLOY-PIDFILE')[0] ?? '').split(' ');
+          return { pid: same.pid, reused: true, startedAt: Number(pidText) === same.pid && recordedAt ? recordedAt : startedAt, logDir };
+        }
+        // An older spec, or strays: stop them, then look again (and start).
+        await terminate(
+          job,
+          agent,
+          running.map((p) => p.pid),
+          false,
+        );
+      }
+      throw ApplicationFailure.retryable(
+        `agent '${agent.id}' keeps reappearing on ${endpointOf(d).label}; is another deployer starting it?`,
+        'AgentStartError',
+      );
+    },
+
+    async waitHealthy({ job, agent, pid }) {
+      const ctx = activityContext();
+      let ended: Ended | undefined;
+      return pollHealth(agent, {
+        alive: async () => {
+          const st = (await status(agent.deployment, agent.baseDir, job, [query({ ...agent, pid })])).get(pid);
+          if (st === 'alive') return true;
+          ended = st;
+          return false;
+        },
+        describeExit: () => `agent '${agent.id}' ${describeEnd(ended)} on ${endpointOf(agent.deployment).label} before becoming healthy`,
+        stderr: () => remoteTail(job, agent.id, agent.deployment, agent.baseDir),
+        signal: ctx?.cancellationSignal ?? new AbortController().signal,
+        heartbeat: (details) => ctx?.heartbeat(details),
+      });
+    },
+
+    async stopAgent({ job, agent, force }) {
+      // The same round trip that finds the agent sends the first signal, and when nothing
+      // runs it is all there is to do.
+      const out = (await remote(agent.deployment, agent.baseDir, stopScript(job, agent, !!force))).stdout;
+      const pids = lines(out, 'A2A-DEPLOY-RUNNING').map(Number);
+      if (pids.length === 0) return { wasRunning: false, forced: false };
+      heartbeat({ stopping: pids });
+      const forced = await terminate(job, agent, pids, !!force, true);
+      await remote(agent.deployment, agent.baseDir, removePidFileScript(job, agent));
+      return { wasRunning: true, forced };
+    },
+
+    async watchAgents(opts) {
+      const { job } = opts;
+      // One liveness command per host and round; agents on one host share its connection.
+      const byHost = new Map<string, WatchedAgent[]>();
+      for (const a of opts.agents) {
+        const key = hostKey(endpointOf(a.deployment));
+        byHost.set(key, [...(byHost.get(key) ?? []), a]);
+      }
+      const stderrOf = (a: WatchedAgent) => remoteTail(job, a.id, a.deployment, pool.baseDirFor(a.deployment));
+      // Liveness every second; health (HTTP from the worker) every other round.
+      return watchLoop(opts, {
+        intervalMs: 1000,
+        healthEvery: 2,
+        liveness: async () => {
+          const events: AgentEvent[] = [];
+          const alive: WatchedAgent[] = [];
+          // Hosts side by side: one slow host does not delay the others' checks.
+          await Promise.all(
+            [...byHost.values()].map(async (group) => {
+              const d = group[0].deployment;
+              const st = await status(d, pool.baseDirFor(d), job, group.map(query));
+              for (const a of group) {
+                const s = st.get(a.pid);
+                if (s === 'alive') {
+                  alive.push(a);
+                  continue;
+                }
+                events.push({
+                  id: a.id,
+                  kind: 'exited',
+                  exitCode: exitCodeOf(s),
+                  detail: `agent '${a.id}' ${describeEnd(s)} on ${endpointOf(d).label}`,
+                  stderr: await stderrOf(a),
+                });
+              }
+            }),
+          );
+          return { alive, events };
+        },
+        stderrOf,
+      });
+    },
+
+    async readLogs({ job, agent, tail, offsets }) {
+      // One command per stream, run side by side: its first line is the file's size, then the text.
+      const read = async (name: 'stdout' | 'stderr') => {
+        const from = offsets ? Math.max(0, Math.floor(Number(offsets[name]) || 0)) : undefined;
+        const out = (await remote(agent.deployment, agent.baseDir, readLogScript(job, agent, name, tail, from))).stdout;
+        const nl = out.indexOf('\n');
+        const size = Number(out.slice(0, nl)) || 0;
+        const text = out.slice(nl + 1);
+        return { size, text: offsets ? text : lastLines(text, tail) };
+      };
+      const [out, err] = await Promise.all([read('stdout'), read('stderr')]);
+      return { stdout: out.text, stderr: err.text, offsets: { stdout: out.size, stderr: err.size } };
+    },
+  };
+}

@@ -1,0 +1,3 @@
+// The process toolkit: /proc reads, signals, and TERM → grace → KILL.
+export * from './proc';
+export * from './terminate';

@@ -1,0 +1,184 @@
+// The remote scripts without an sshd: they run through a local /bin/sh exactly as the remote
+// host would run them (this machine plays the host, as any user, no root), with hostile
+// values in every place a job value can reach.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describeEnd, parseStatus } from '../../src/activities/ssh/runner';
+import { remotePath, shellQuote } from '../../src/activities/ssh/quoting';
+import {
+  afterBegin,
+  lines,
+  readLogScript,
+  startScript,
+  statusScript,
+  stopScript,
+  tailScript,
+  wrapScript,
+} from '../../src/activities/ssh/scripts';
+import type { AgentPlan } from '../../src/job/plan';
+
+const HOSTILE = [
+  `a'b"c $(touch pwned) \`touch pwned\` \\ \n ''`,
+  "'",
+  "''",
+  '',
+  '$HOME',
+  '${HOME}',
+  '*',
+  '-n',
+  '--',
+  '; touch pwned; #',
+  '| touch pwned',
+  '& touch pwned &',
+  '\ttab and\nnewline\r\n',
+  'é ü 🚀',
+  '"$(touch pwned)"',
+  '\\',
+  '!',
+  '~',
+];
+
+let tmp: string;
+let home: string;
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'a2a-scripts-'));
+  home = join(tmp, 'home');
+  mkdirSync(home);
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** Runs a script the way the pool does (`/bin/sh -s`, script on stdin), in `cwd`, with HOME set. */
+function sh(body: string, cwd = home): string {
+  const r = spawnSync('/bin/sh', ['-s'], { input: wrapScript(body), cwd, env: { PATH: process.env.PATH, HOME: home }, encoding: 'utf8' });
+  const out = afterBegin(r.stdout);
+  if (out === undefined) throw new Error(`the script failed: ${r.stderr}`);
+  return out;
+}
+/** No hostile value ran: no file `pwned` or `pwned-workdir` anywhere a script could have made one. */
+const nothingPwned = () => {
+  const pwned = (d: string, recursive: boolean) => readdirSync(d, { recursive }).filter((f) => /(^|\/)pwned(-workdir)?$/.test(String(f)));
+  expect([...pwned(tmp, true), ...pwned(process.cwd(), false)]).toEqual([]);
+};
+
+describe('shellQuote', () => {
+  test.each(HOSTILE.map((v) => [JSON.stringify(v), v]))('%s reaches a program as itself', (_name, value) => {
+    const r = spawnSync('/bin/sh', ['-c', `printf %s ${shellQuote(value)}`], { encoding: 'utf8', cwd: tmp });
+    expect(r.stdout).toBe(value);
+    nothingPwned();
+  });
+
+  test('all of them at once, as separate arguments', () => {
+    const r = spawnSync('/bin/sh', ['-c', `for a in ${HOSTILE.map(shellQuote).join(' ')}; do printf '%s\\0' "$a"; done`], {
+      encoding: 'utf8',
+      cwd: tmp,
+    });
+    expect(r.stdout.split('\0').slice(0, -1)).toEqual(HOSTILE);
+  });
+
+  test('a NUL byte is refused, not truncated', () => {
+    expect(() => shellQuote('a\0b')).toThrow(/NUL byte/);
+  });
+
+  test('remote paths: ~ is the home, everything else literal', () => {
+    expect(sh(`printf %s ${remotePath('~')}`)).toBe(home);
+    expect(sh(`printf %s ${remotePath("~/a'b $(x)")}`)).toBe(`${home}/a'b $(x)`);
+    expect(sh(`printf %s ${remotePath('~user/$(touch pwned)')}`)).toBe('~user/$(touch pwned)');
+    nothingPwned();
+  });
+});
+
+describe('lines and BEGIN', () => {
+  test('what a login shell prints before BEGIN is dropped; lines are picked by key', () => {
+    expect(afterBegin('motd\nA2A-DEPLOY-BEGIN\nK 1\nKEY 2\nK\n')).toBe('K 1\nKEY 2\nK\n');
+    expect(afterBegin('no begin here')).toBeUndefined();
+    expect(lines('K 1\nKEY 2\nK\n', 'K')).toEqual(['1', '']);
+  });
+});
+
+/** A command agent with hostile arguments, environment and workdir. */
+function hostileAgent(workdir: string, out: string): AgentPlan {
+  return {
+    id: 'echo',
+    target: 'remote',
+    port: 1,
+    url: 'http://127.0.0.1:1',
+    healthUrl: 'http://127.0.0.1:1/health',
+    stage: 0,
+    connectsTo: [],
+    dependsOn: [],
+    // The agent writes its argv (NUL-separated) and the environment values it got.
+    run: {
+      command: ['/bin/sh', '-c', `printf '%s\\0' "$@" > "$OUT"; printf '%s\\0' "$HOSTILE_1" "$HOSTILE_2" >> "$OUT"`, 'argv0'],
+      args: HOSTILE,
+    },
+    env: { OUT: out, HOSTILE_1: HOSTILE[0], HOSTILE_2: HOSTILE[12] },
+    health: { path: '/health', timeoutMs: 1000, intervalMs: 100 },
+    restart: { policy: 'never', maxRestarts: 0, windowMs: 1, backoffMs: 1, maxBackoffMs: 1 },
+    stopGraceMs: 1000,
+    deployment: { host: '127.0.0.1', sshPort: 22, workdir, node: 'node', pull: 'if-not-present', volumes: [] },
+    taskQueue: 'a2a-deploy',
+    workerTimeoutMs: 1000,
+    baseDir: tmp,
+    specHash: `spec '$(touch pwned)'`,
+  } as AgentPlan;
+}
+
+describe('the agent scripts, run by a local sh', () => {
+  test('start passes hostile argv and environment through untouched; status then reads how it ended', async () => {
+    const workdir = join(tmp, `work dir 'q' $(touch pwned-workdir) \`touch pwned-workdir\``);
+    mkdirSync(workdir);
+    const out = join(tmp, 'argv.bin');
+    const agent = hostileAgent(workdir, out);
+    const started = sh(startScript('scripts-ut', agent, '2026-01-01T00:00:00.000Z'));
+    expect(lines(started, 'A2A-DEPLOY-ERROR')).toEqual([]);
+    const pid = Number(lines(started, 'A2A-DEPLOY-STARTED')[0]);
+    expect(pid).toBeGreaterThan(0);
+    expect(lines(started, 'A2A-DEPLOY-DIR')[0]).toBe(join(workdir, '.a2a-deploy', 'scripts-ut', 'echo'));
+    // The wrapper records the exit once the agent is done.
+    const exitFile = join(workdir, '.a2a-deploy', 'scripts-ut', 'echo', 'exit');
+    for (let i = 0; i < 200 && !existsSync(exitFile); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(readFileSync(out, 'utf8').split('\0').slice(0, -1)).toEqual([...HOSTILE, HOSTILE[0], HOSTILE[12]]);
+    const st = parseStatus(sh(statusScript('scripts-ut', [{ id: 'echo', pid, workdir }])));
+    expect(st.get(pid)).toEqual({ status: 0 });
+    // The pid file holds the quoted spec hash as it is.
+    expect(readFileSync(join(workdir, '.a2a-deploy', 'scripts-ut', 'echo', 'agent.pid'), 'utf8')).toBe(
+      `${pid} spec '$(touch pwned)' 2026-01-01T00:00:00.000Z\n`,
+    );
+    // Nothing runs any more: a stop finds nothing and removes the pid file.
+    expect(lines(sh(stopScript('scripts-ut', agent, false)), 'A2A-DEPLOY-RUNNING')).toEqual([]);
+    expect(existsSync(join(workdir, '.a2a-deploy', 'scripts-ut', 'echo', 'agent.pid'))).toBe(false);
+    // Logs: the start line, read whole, as a tail, and from an offset.
+    const log = sh(readLogScript('scripts-ut', agent, 'stderr', 5));
+    const [size, ...text] = log.split('\n');
+    expect(Number(size)).toBeGreaterThan(0);
+    expect(text.join('\n')).toContain('--- a2a-deploy: starting echo at 2026-01-01T00:00:00.000Z');
+    expect(sh(readLogScript('scripts-ut', agent, 'stderr', 5, Number(size)))).toBe(`${size}\n`);
+    expect(sh(tailScript('scripts-ut', 'echo', workdir, 'stderr', 50))).toContain('--- a2a-deploy: starting echo');
+    nothingPwned();
+  });
+
+  test('a missing workdir or command is reported, not run', () => {
+    const missing = hostileAgent(join(tmp, "nope $(touch pwned) '"), join(tmp, 'x'));
+    expect(lines(sh(startScript('scripts-ut', missing, 'now')), 'A2A-DEPLOY-ERROR')[0]).toContain('does not exist on the host');
+    const workdir = join(tmp, 'w2');
+    mkdirSync(workdir);
+    const noCommand = { ...hostileAgent(workdir, join(tmp, 'x')), run: { command: ['no-such-command $(touch pwned)'], args: [] } };
+    expect(lines(sh(startScript('scripts-ut', noCommand, 'now')), 'A2A-DEPLOY-ERROR')[0]).toContain('not found on the host');
+    nothingPwned();
+  });
+
+  test('status of a pid that never was an agent: gone, how unknown', () => {
+    expect(parseStatus(sh(statusScript('scripts-ut', [{ id: 'ghost', pid: 999_999_99 }])))).toEqual(new Map([[999_999_99, {}]]));
+  });
+});
+
+describe('how an agent ended, in words', () => {
+  test('exit codes and signals', () => {
+    expect(describeEnd(undefined)).toBe('exited');
+    expect(describeEnd({ status: 3 })).toBe('exited with code 3');
+    expect(describeEnd({ status: 137 })).toBe('was killed by SIGKILL');
+    expect(describeEnd({ status: 143 })).toBe('was killed by SIGTERM');
+  });
+});
