@@ -221,12 +221,23 @@ test("a stopped job's series go away", async () => {
 
 test('--log-format json: one JSON object per line, with the job and agent', async () => {
   expect(stack.cli(['start', join(dir, 'never.yaml')]).code).toBe(1);
-  const lines = await eventually('the workflow warning', async () => {
-    const parsed = jsonLog
+  const parse = () =>
+    jsonLog
       .split('\n')
-      .filter((l) => l.trim())
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-    return parsed.some((l) => l.message === 'agent failed to deploy') && parsed;
+      .filter((l) => l.startsWith('{'))
+      .map((l) => {
+        try {
+          return JSON.parse(l) as Record<string, unknown>;
+        } catch {
+          return { unparsed: l };
+        }
+      });
+  const lines = await eventually(
+    'the workflow warning',
+    async () => parse().some((l) => l.message === 'agent failed to deploy') && parse(),
+    30_000,
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}; the worker wrote:\n${jsonLog.slice(-3000)}`);
   });
   for (const l of lines) expect(Object.keys(l).slice(0, 2)).toEqual(['time', 'level']);
   expect(lines.find((l) => l.message === 'agent failed to deploy')).toMatchObject({
