@@ -7,6 +7,7 @@ import type { AgentEvent, WatchedAgent } from './types';
 import { STDERR_LINES, tailLines } from '../common/text-tail';
 import { sleep } from '../common/sleep';
 import { notReadyMessage, probeReadiness, type ProbeResult, type ReadinessTarget } from './readiness';
+import { timedProbe } from '../metrics/instruments';
 
 export interface HealthProbe {
   alive(): boolean | Promise<boolean>;
@@ -36,7 +37,11 @@ export async function pollHealth(agent: AgentPlan, probe: HealthProbe): Promise<
   for (;;) {
     if (probe.signal.aborted) throw ApplicationFailure.retryable('health check cancelled', 'Cancelled');
     attempts++;
-    last = await probeReadiness(target, Math.min(2000, agent.health.timeoutMs));
+    last = await timedProbe(
+      agent.target,
+      () => probeReadiness(target, Math.min(2000, agent.health.timeoutMs)),
+      (r) => r.ready,
+    );
     if (last.ready) return { attempts, ms: Date.now() - t0 };
     if (last.fatal) {
       throw ApplicationFailure.nonRetryable(
@@ -82,10 +87,12 @@ export async function healthRound(
   for (let i = 0; i < agents.length; i += 64) {
     const batch = agents.slice(i, i + 64);
     const ok = await Promise.all(
-      batch.map(async (a) =>
-        a.readiness
-          ? (await probeReadiness({ type: a.readiness.type, probeUrl: a.healthUrl, agentUrl: a.readiness.agentUrl }, 2000)).ready
-          : checkHealthOnce(a.healthUrl, 2000),
+      batch.map((a) =>
+        timedProbe(a.target, async () =>
+          a.readiness
+            ? (await probeReadiness({ type: a.readiness.type, probeUrl: a.healthUrl, agentUrl: a.readiness.agentUrl }, 2000)).ready
+            : checkHealthOnce(a.healthUrl, 2000),
+        ),
       ),
     );
     for (const [j, a] of batch.entries()) {

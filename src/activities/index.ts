@@ -3,6 +3,7 @@
 // activity goes to the runner of the agent's target: one runner per target.
 import type Docker from 'dockerode';
 import type { Target } from '../job/schema';
+import { recordAgentStart } from '../metrics/instruments';
 import { createDockerRunner } from './docker';
 import { createLocalRunner } from './local-runner';
 import { createSshRunner, type SshPool } from './ssh';
@@ -31,12 +32,14 @@ export function createActivities(deps: ActivityDeps) {
      */
     deployAgent: async (ref: AgentRef): Promise<DeployedAgent> => {
       const runner = runners[ref.agent.target];
+      const t0 = Date.now();
       const started = await runner.startAgent(ref);
       const health = await runner.waitHealthy({
         ...ref,
         pid: started.pid,
         ...(started.containerId ? { containerId: started.containerId } : {}),
       });
+      recordAgentStart(ref, t0, started.reused);
       return { ...started, health };
     },
     startAgent: (ref: AgentRef) => runners[ref.agent.target].startAgent(ref),

@@ -149,6 +149,12 @@ export const COMMAND_SPECS = {
     summary: 'run a worker in the foreground',
     options: {
       host: { kind: 'string', names: 'worker', value: 'NAME', help: 'a host worker: runs the agents of deployment.worker NAME' },
+      metrics: {
+        kind: 'string',
+        value: 'ADDR:PORT|off',
+        help: 'where /metrics is served (default 127.0.0.1:9464, a host worker 127.0.0.1:9465; or A2A_DEPLOY_METRICS)',
+      },
+      'log-format': { kind: 'choice', value: 'FORMAT', choices: ['text', 'json'], help: 'text (default) or json: one object per line' },
       detach,
       stop: stopBg,
     },

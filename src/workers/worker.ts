@@ -1,5 +1,5 @@
 // A worker polls the job workflows' task queue and runs the runner activities on this machine.
-import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import Docker from 'dockerode';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { homeDir } from '../config/paths';
 import { codecConverter } from '../temporal/codec';
 import { keyRingFor } from '../temporal/codec-keys';
 import { temporalConfig, type TemporalConfig } from '../temporal/connection';
+import { runtimeOptions, workerInterceptors } from '../metrics';
 
 let runtimeInstalled = false;
 
@@ -34,8 +35,9 @@ export function activityDeps(cfg: TemporalConfig): ActivityDeps {
 
 export async function createWorker(cfg: TemporalConfig = temporalConfig(), opts: { host?: string } = {}): Promise<Worker> {
   if (!runtimeInstalled) {
-    // Keep the SDK's own logging to warnings: the CLI prints what a person needs.
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    // The SDK's logging stays at warnings (the CLI prints what a person needs) unless
+    // `worker --log-format json` asked for JSON lines; metrics exporter per `worker --metrics`.
+    Runtime.install(runtimeOptions());
     runtimeInstalled = true;
   }
   const connection = await NativeConnection.connect({
@@ -51,6 +53,7 @@ export async function createWorker(cfg: TemporalConfig = temporalConfig(), opts:
     activities: createActivities(activityDeps(cfg)),
     // Payloads are decrypted and encrypted here, outside the workflow sandbox (codec.ts).
     ...codecConverter(keyRingFor(cfg)),
+    interceptors: workerInterceptors(),
     // Agents are started in parallel; each deployAgent holds its slot while its agent boots.
     // More slots do not help a wide level: spawns share this one thread, and with 2,000 slots
     // the 250 agents of a level started at once and some missed their 5 s heartbeat (the

@@ -16,6 +16,9 @@ export async function run(argv: string[]): Promise<number> {
   }
   const cfg = temporalConfig();
   const { createWorker } = await import('../../workers/worker');
+  // Metrics and the log format are set up before the worker: the SDK Runtime takes them at install.
+  const { startMetrics } = await import('../../metrics');
+  const observability = await startMetrics({ cfg, host: values.host, metrics: values.metrics, logFormat: values['log-format'] });
   let worker;
   try {
     worker = await createWorker(cfg, values.host ? { host: values.host } : {});
@@ -25,13 +28,15 @@ export async function run(argv: string[]): Promise<number> {
   }
   const unregister = registerLocalWorker(values.host);
   const queue = values.host ? hostTaskQueue(values.host) : WORKFLOW_TASK_QUEUE;
-  process.stdout.write(
-    `Worker${values.host ? ` for host ${values.host}` : ''} polling '${queue}' on ${cfg.address} (namespace ${cfg.namespace}, pid ${process.pid}). Ctrl-C stops it; agents keep running.\n`,
-  );
+  const started = `Worker${values.host ? ` for host ${values.host}` : ''} polling '${queue}' on ${cfg.address} (namespace ${cfg.namespace}, pid ${process.pid}). Ctrl-C stops it; agents keep running.`;
+  const metricsLine = observability.url ? `Metrics at ${observability.url}` : 'Metrics off.';
+  process.stdout.write(observability.startupLines([started, metricsLine]));
+  await observability.collectJobs();
   try {
     await worker.run(); // returns after SIGINT/SIGTERM, which the SDK handles
   } finally {
     unregister();
+    await observability.close();
   }
   return EXIT.ok;
 }

@@ -1,0 +1,94 @@
+// The worker's observability hook: `startMetrics` runs before the worker is created (the SDK's
+// Runtime takes its logger and metrics exporter once, at install), and `runtimeOptions` /
+// `workerInterceptors` are what createWorker passes to the SDK.
+import { DefaultLogger, type RuntimeOptions, type WorkerOptions } from '@temporalio/worker';
+import { connectClient, type TemporalConfig } from '../temporal/connection';
+import { CliError, EXIT } from '../cli/exit-codes';
+import { registry } from './instruments';
+import { JobCollector } from './job-collector';
+import { formatJsonLine, JsonLogger } from './json-logger';
+import { logContextInterceptor } from './log-context';
+import { collectIntervalMs, logFormat, metricsAddress } from './options';
+import { freeLoopbackPort, serveMetrics, type MetricsServer } from './server';
+
+let runtime: RuntimeOptions | undefined;
+
+/** What the worker installs the SDK Runtime with: the readable WARN log unless startMetrics said otherwise. */
+export function runtimeOptions(): RuntimeOptions {
+  return runtime ?? { logger: new DefaultLogger('WARN') };
+}
+
+export function workerInterceptors(): WorkerOptions['interceptors'] {
+  return { activity: [logContextInterceptor] };
+}
+
+export interface MetricsOptions {
+  cfg: TemporalConfig;
+  /** set for a host worker */
+  host?: string;
+  /** --metrics */
+  metrics?: string;
+  /** --log-format */
+  logFormat?: string;
+  say?: (line: string) => void;
+}
+
+export interface Observability {
+  /** where /metrics is served, if it is */
+  url?: string;
+  json: boolean;
+  /** the worker's start-up lines in the chosen log format */
+  startupLines(lines: string[]): string;
+  /** starts reading job state (a main worker's job) once the worker polls */
+  collectJobs(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startMetrics(opts: MetricsOptions): Promise<Observability> {
+  const say = opts.say ?? ((l: string) => process.stderr.write(l + '\n'));
+  const format = logFormat(opts.logFormat);
+  const address = metricsAddress(opts.metrics, process.env, opts.host !== undefined);
+  const interval = collectIntervalMs();
+  const logger = format === 'json' ? new JsonLogger('INFO') : new DefaultLogger('WARN');
+  const obs: Observability = {
+    json: format === 'json',
+    startupLines: (lines) => lines.map((l) => (format === 'json' ? formatJsonLine('INFO', l, {}) : l) + '\n').join(''),
+    collectJobs: async () => undefined,
+    close: async () => undefined,
+  };
+  if (!address) {
+    runtime = { logger };
+    return obs;
+  }
+  let server: MetricsServer;
+  const sdkPort = await freeLoopbackPort();
+  try {
+    server = await serveMetrics(registry, address.host, address.port, `http://127.0.0.1:${sdkPort}/metrics`);
+  } catch (err) {
+    const why = `cannot serve metrics on ${address.host}:${address.port}: ${(err as Error).message}`;
+    if (!address.isDefault) throw new CliError(why, EXIT.invalidInput, 'choose another --metrics ADDR:PORT, or --metrics off');
+    say(`warning: ${why}; this worker serves no metrics (give --metrics ADDR:PORT to choose a port)`);
+    runtime = { logger };
+    return obs;
+  }
+  runtime = {
+    logger,
+    telemetryOptions: {
+      metrics: {
+        prometheus: { bindAddress: `127.0.0.1:${sdkPort}`, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true },
+      },
+    },
+  };
+  let collector: JobCollector | undefined;
+  obs.url = server.url;
+  obs.collectJobs = async () => {
+    if (opts.host !== undefined || collector) return; // job state is a main worker's to report
+    collector = new JobCollector({ client: await connectClient(opts.cfg), namespace: opts.cfg.namespace, intervalMs: interval });
+    collector.start();
+  };
+  obs.close = async () => {
+    await collector?.stop();
+    await server.close();
+  };
+  return obs;
+}
