@@ -9,9 +9,9 @@ import { delimiter, join, resolve } from 'node:path';
 import { packageRoot } from '../config/paths';
 
 /** Custom search attributes the workflows set; the dev server must know them before a job starts. */
-export const SEARCH_ATTRIBUTES = { A2AJobName: 'Keyword', A2APhase: 'Keyword', A2ATopology: 'Keyword' } as const;
+export const SEARCH_ATTRIBUTES = { A2AJobName: 'Keyword', A2APhase: 'Keyword', A2ATopology: 'Keyword', A2APaused: 'Bool' } as const;
 // temporal.api.enums.v1.IndexedValueType, without depending on @temporalio/proto directly.
-const INDEXED_VALUE_TYPE = { Keyword: 2 } as const;
+const INDEXED_VALUE_TYPE = { Keyword: 2, Bool: 5 } as const;
 
 export interface DevServerOptions {
   stateDir: string;
