@@ -22,6 +22,7 @@ const COMMANDS: Record<string, Command> = {
   logs: { usage: 'logs JOB [AGENT]', summary: 'agent output (--tail N, --follow)', load: () => import('./commands/logs') },
   pause: { usage: 'pause JOB', summary: 'start nothing new and suspend restarts', load: () => import('./commands/pause') },
   resume: { usage: 'resume JOB', summary: 'undo pause', load: () => import('./commands/resume') },
+  restart: { usage: 'restart JOB [AGENT...]', summary: 'restart agents (default all)', load: () => import('./commands/restart') },
   diff: {
     usage: 'diff FILE',
     summary: 'what `start FILE` would change in the running job (--json)',

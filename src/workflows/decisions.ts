@@ -189,12 +189,12 @@ export const MEMO_BULK_INTERVAL_MS = 5_000;
 
 /**
  * Whether the memo should be rewritten: always when the phase or pause changed; on an agent
- * change at once while the job runs, at most every MEMO_BULK_INTERVAL_MS while it deploys or
- * stops (a 1,000-agent deploy would otherwise write a 100 KB memo per activation).
+ * change at once while the job runs or is paused, at most every MEMO_BULK_INTERVAL_MS while it
+ * deploys or stops (a 1,000-agent deploy would otherwise write a 100 KB memo per activation).
  */
 export function memoDue(last: { memo: StatusMemo; atMs: number } | undefined, next: StatusMemo, nowMs: number): boolean {
   if (!last) return true;
   if (last.memo.phase !== next.phase || last.memo.paused !== next.paused) return true;
   if (JSON.stringify(last.memo.agents) === JSON.stringify(next.agents)) return false;
-  return next.phase === 'running' || next.phase === 'degraded' || nowMs - last.atMs >= MEMO_BULK_INTERVAL_MS;
+  return next.phase === 'running' || next.phase === 'degraded' || next.paused || nowMs - last.atMs >= MEMO_BULK_INTERVAL_MS;
 }
