@@ -1,9 +1,11 @@
-// Two projects: fast pure-logic unit tests, and integration tests that drive real
-// Temporal dev servers, workers and agent processes (run one file at a time).
+// Three projects: fast pure-logic unit tests; workflow tests (the real workflow code on Temporal's
+// time-skipping test server, with fake agents); and integration tests that drive real Temporal
+// dev servers, workers and agent processes (run one file at a time).
 const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
 module.exports = {
   projects: [
     { displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'], transform, testEnvironment: 'node' },
+    { displayName: 'workflow', testMatch: ['<rootDir>/test/workflow/**/*.test.ts'], transform, testEnvironment: 'node' },
     {
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],

@@ -18,6 +18,7 @@ const COMMANDS: Record<CommandName, Loader> = {
   logs: () => import('./commands/logs'),
   pause: () => import('./commands/pause'),
   resume: () => import('./commands/resume'),
+  restart: () => import('./commands/restart'),
   diff: () => import('./commands/diff'),
   gc: () => import('./commands/gc'),
   stop: () => import('./commands/stop'),

@@ -123,6 +123,11 @@ export const COMMAND_SPECS = {
     summary: 'tear a job down, callers before callees, and wait until all is down',
     options: { force: { kind: 'boolean', help: 'kill at once instead of SIGTERM and stop_grace' }, json },
   },
+  restart: {
+    args: 'JOB [AGENT...]',
+    summary: 'restart agents (none named: all) through the health gate, callees first; e.g. after rotating a secret',
+    options: { json },
+  },
   diff: { args: 'FILE', summary: 'what `start FILE` would change in the running job', options: { json, 'env-file': envFile } },
   gc: {
     args: '',

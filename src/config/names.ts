@@ -7,8 +7,8 @@ export const WORKFLOW_TASK_QUEUE = 'a2a-deploy';
 /** The queue of a host worker (`deployment.worker: NAME`). */
 export const hostTaskQueue = (worker: string) => `${WORKFLOW_TASK_QUEUE}-host-${worker}`;
 
-/** The custom search attributes the workflow keeps current (all of type Keyword). */
-export const SEARCH_ATTRIBUTE_NAMES = { job: 'A2AJobName', phase: 'A2APhase', topology: 'A2ATopology' } as const;
+/** The custom search attributes the workflow keeps current (Keyword, but A2APaused: Bool). */
+export const SEARCH_ATTRIBUTE_NAMES = { job: 'A2AJobName', phase: 'A2APhase', topology: 'A2ATopology', paused: 'A2APaused' } as const;
 
 /** A job's phases, in the order a job usually passes through them. */
 export const JOB_PHASES = ['deploying', 'running', 'degraded', 'stopping', 'stopped', 'failed'] as const;

@@ -14,12 +14,14 @@ import { packageRoot } from '../config/paths';
 import { isAlive, terminateProcess } from '../process';
 
 /** Custom search attributes the workflows set; the dev server must know them before a job starts. */
-export const SEARCH_ATTRIBUTES = Object.fromEntries(Object.values(SEARCH_ATTRIBUTE_NAMES).map((name) => [name, 'Keyword'])) as Record<
-  (typeof SEARCH_ATTRIBUTE_NAMES)[keyof typeof SEARCH_ATTRIBUTE_NAMES],
-  'Keyword'
->;
+export const SEARCH_ATTRIBUTES = {
+  [SEARCH_ATTRIBUTE_NAMES.job]: 'Keyword',
+  [SEARCH_ATTRIBUTE_NAMES.phase]: 'Keyword',
+  [SEARCH_ATTRIBUTE_NAMES.topology]: 'Keyword',
+  [SEARCH_ATTRIBUTE_NAMES.paused]: 'Bool',
+} as const;
 // temporal.api.enums.v1.IndexedValueType, without depending on @temporalio/proto directly.
-const INDEXED_VALUE_TYPE = { Keyword: 2 } as const;
+const INDEXED_VALUE_TYPE = { Keyword: 2, Bool: 5 } as const;
 
 export interface DevServerOptions {
   stateDir: string;

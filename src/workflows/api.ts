@@ -1,7 +1,7 @@
 // The contract between the CLI and the deploy workflow: names, messages and status shapes.
 // Imported by both sides (and bundled into workflow code), so it holds no Node-only code.
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { SEARCH_ATTRIBUTE_NAMES, WORKFLOW_TASK_QUEUE, type JobPhase } from '../config/names';
 import type { DeployPlan } from '../job/plan';
 
@@ -12,6 +12,7 @@ export const jobFromWorkflowId = (id: string) => id.replace(/^a2a-job-/, '');
 export const SA_JOB = defineSearchAttributeKey(SEARCH_ATTRIBUTE_NAMES.job, SearchAttributeType.KEYWORD);
 export const SA_PHASE = defineSearchAttributeKey(SEARCH_ATTRIBUTE_NAMES.phase, SearchAttributeType.KEYWORD);
 export const SA_TOPOLOGY = defineSearchAttributeKey(SEARCH_ATTRIBUTE_NAMES.topology, SearchAttributeType.KEYWORD);
+export const SA_PAUSED = defineSearchAttributeKey(SEARCH_ATTRIBUTE_NAMES.paused, SearchAttributeType.BOOL);
 export type AgentState =
   | 'pending'
   | 'waiting' // for the agents it calls
@@ -53,12 +54,36 @@ export interface JobStatus {
   agents: Record<string, AgentStatus>;
   error?: string;
   paused: boolean;
+  /** the last request (a signal) that made no sense in the job's state, and why */
+  refused?: RefusedRequest;
+}
+
+export interface RefusedRequest {
+  /** e.g. "pause signal" */
+  action: string;
+  reason: string;
+  /** ISO time */
+  at: string;
+}
+
+/** The compact status the workflow keeps in its memo (key `status`), readable with no worker running. */
+export interface StatusMemo {
+  phase: JobPhase;
+  paused: boolean;
+  /** ISO time of this memo */
+  updatedAt: string;
+  agents: Record<string, { state: AgentState; pid?: number; url: string; restarts: number; lastError?: string }>;
 }
 
 export interface DeployJobInput {
   plan: DeployPlan;
   /** state carried over by continue-as-new: the job is already deployed */
   carried?: CarriedState;
+  /**
+   * Tests only: continue-as-new once the history has this many events, as if Temporal had
+   * suggested it (real jobs leave it unset and follow Temporal's suggestion). Carried over.
+   */
+  continueAsNewAfterEvents?: number;
 }
 
 export interface CarriedState {
@@ -76,6 +101,19 @@ export interface StopRequest {
   force?: boolean;
 }
 
+export interface RestartRequest {
+  /** agent ids; none or empty: every agent */
+  agents?: string[];
+}
+
+export interface RestartResult {
+  /** the agents restarted, callees first */
+  restarted: string[];
+  /** those that did not come back healthy (failed; the job is degraded) */
+  failed: string[];
+  error?: string;
+}
+
 export interface RedeployResult {
   applied: boolean;
   added: string[];
@@ -86,6 +124,8 @@ export interface RedeployResult {
   error?: string;
 }
 
+// Message names and payloads. The Web UI lists them with the descriptions given in
+// handlers.ts; README.md ("Signals, updates and queries") shows how to send each one.
 export const statusQuery = defineQuery<JobStatus>('status');
 /** The plan the job runs now (after any redeploys). */
 export const planQuery = defineQuery<DeployPlan>('plan');
@@ -93,8 +133,15 @@ export const pauseUpdate = defineUpdate<JobPhase, []>('pause');
 export const resumeUpdate = defineUpdate<JobPhase, []>('resume');
 /** Applies a changed job file to the running job; completes when the change is rolled out or rolled back. */
 export const redeployUpdate = defineUpdate<RedeployResult, [DeployPlan]>('redeploy');
-/** Accepted at once (the validator refuses a job that is already stopping); teardown follows. */
-export const stopUpdate = defineUpdate<JobPhase, [StopRequest]>('stop');
+/** Accepted at once (the validator refuses a job that is already stopping); teardown follows. No payload: graceful. */
+export const stopUpdate = defineUpdate<JobPhase, [StopRequest | undefined]>('stop');
+/** Restarts agents (none named: all) through the health gate, callees first; completes when they are back. */
+export const restartUpdate = defineUpdate<RestartResult, [RestartRequest | undefined]>('restart');
+// The same as the updates, for senders that cannot wait for an answer (the Web UI's signal
+// form, `temporal workflow signal`). A refused one is recorded in the status (`refused`).
+export const pauseSignal = defineSignal<[]>('pause');
+export const resumeSignal = defineSignal<[]>('resume');
+export const stopSignal = defineSignal<[StopRequest | undefined]>('stop');
 
 /** How a job's workflow is started: by `start`, and by the benchmark, which must do the same
  *  (pure data, so this contract module stays importable by workflow code). */

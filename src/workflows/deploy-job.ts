@@ -1,8 +1,9 @@
 // The deploy workflow: one per job, its durable supervisor. It walks the plan computed by the
 // CLI (it decides nothing about topology): it starts each agent as soon as every agent it calls
 // is healthy, then watches the agents and applies their restart policies, accepts pause,
-// resume, redeploy and stop, and tears down callers before callees. Everything that touches
-// the world is an activity; this file only keeps state and order.
+// resume, restart, redeploy and stop, and tears down callers before callees. Everything that
+// touches the world is an activity; decisions are pure functions (decisions.ts), messages are
+// wired in handlers.ts; this file keeps state and order.
 import {
   ApplicationFailure,
   CancellationScope,
@@ -12,82 +13,59 @@ import {
   isCancellation,
   log,
   patched,
-  proxyActivities,
   setCurrentDetails,
-  setHandler,
   sleep,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
   allHandlersFinished,
-  type ActivityOptions,
 } from '@temporalio/workflow';
-import type { AgentEvent, JobActivities } from '../activities/types';
+import type { AgentEvent } from '../activities/types';
 import { diffPlans } from '../job/diff';
-import type { AgentPlan, DeployPlan } from '../job/plan';
+import type { DeployPlan } from '../job/plan';
 import {
+  SA_PAUSED,
   SA_PHASE,
-  pauseUpdate,
-  planQuery,
-  redeployUpdate,
-  resumeUpdate,
-  statusQuery,
-  stopUpdate,
   type AgentState,
   type AgentStatus,
   type DeployJobInput,
   type DeployJobResult,
   type JobPhase,
-  type JobStatus,
   type RedeployResult,
-  type StopRequest,
+  type RestartResult,
+  type StatusMemo,
 } from './api';
+import {
+  adoptPlan,
+  decideCrash,
+  describeJob,
+  initialStatus,
+  memoDue,
+  restorePlan,
+  settledPhase,
+  statusMemo,
+  type JobState,
+} from './decisions';
+import { agentSteps, runner } from './agent-steps';
+import { failureMessage } from './failure-message';
+import { registerHandlers } from './handlers';
 
-// Since this patch an agent is started and health-gated by one activity (deployAgent): one
-// round trip through Temporal per dependency level instead of two.
-const ONE_ACTIVITY_PER_AGENT = 'one-activity-per-agent';
-// Heartbeats make a worker's death visible within seconds, so a restarted worker resumes fast.
-const HEARTBEAT = '5s';
+// Since this patch the search attribute A2APaused and the memo `status` are kept current.
+const PAUSED_ATTRIBUTE_AND_STATUS_MEMO = 'paused-attribute-and-status-memo';
 // A watch returns at least this often even when nothing happens, so the workflow can
 // continue-as-new when Temporal suggests it.
 const WATCH_ROUND = '30 minutes';
-
-const runner = (agent: { id: string; target: string; taskQueue: string }, opts: Partial<ActivityOptions> = {}) =>
-  proxyActivities<JobActivities>({
-    taskQueue: agent.taskQueue, // a host worker pulls the work of the agents on its machine
-    startToCloseTimeout: '2 minutes',
-    heartbeatTimeout: HEARTBEAT,
-    retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 5 },
-    summary: `${agent.id} (${agent.target})`,
-    ...opts,
-  });
-
-export async function deployJob({ plan: initialPlan, carried }: DeployJobInput): Promise<DeployJobResult> {
-  let plan = initialPlan;
+export async function deployJob({ plan: initialPlan, carried, continueAsNewAfterEvents }: DeployJobInput): Promise<DeployJobResult> {
   const now = () => new Date().toISOString(); // workflow time: deterministic on replay
-  const fresh = (a: AgentPlan): AgentStatus => ({
-    id: a.id,
-    stage: a.stage,
-    target: a.target,
-    state: 'pending',
-    url: a.url,
-    since: now(),
-    restarts: 0,
-  });
-  const status: JobStatus = carried?.status ?? {
-    job: plan.job,
-    topology: plan.topology,
-    phase: 'deploying',
-    entry: plan.entry,
-    stages: plan.stages,
-    paused: false,
-    agents: Object.fromEntries(Object.values(plan.agents).map((a) => [a.id, fresh(a)])),
+  const visible = patched(PAUSED_ATTRIBUTE_AND_STATUS_MEMO);
+  const job: JobState = {
+    plan: initialPlan,
+    status: carried?.status ?? initialStatus(initialPlan, now()),
+    restartTimes: carried?.restartTimes ?? {},
+    watchEpoch: 0,
+    inFlight: 0,
   };
-  const restartTimes: Record<string, number[]> = carried?.restartTimes ?? {};
-  let stopRequest: StopRequest | undefined;
-  let pendingRedeploy: { plan: DeployPlan; done: (r: RedeployResult) => void } | undefined;
-  /** bumped whenever the set of agents to watch changes, so the watch is renewed */
-  let watchEpoch = 0;
-  let inFlight = 0; // restarts under way
+  const { status } = job;
 
   const setAgent = (id: string, state: AgentState, extra: Partial<AgentStatus> = {}) => {
     Object.assign(status.agents[id], { state, since: now(), ...extra });
@@ -99,238 +77,108 @@ export async function deployJob({ plan: initialPlan, carried }: DeployJobInput):
     upsertSearchAttributes([{ key: SA_PHASE, value: phase }]);
     describe();
   };
-  // Running, or degraded while some agent is down for good.
-  const settle = () => {
-    if (status.phase !== 'running' && status.phase !== 'degraded') return;
-    setPhase(Object.values(status.agents).some((a) => a.state === 'failed' || a.state === 'exited') ? 'degraded' : 'running');
+  const setPaused = (paused: boolean) => {
+    status.paused = paused;
+    if (visible) upsertSearchAttributes([{ key: SA_PAUSED, value: paused }]);
+    describe();
   };
-  // What the Web UI shows for this job, in words.
-  // The Web UI's description of the job, rebuilt once per workflow activation however many
-  // agents changed in it (rebuilding it on every change made a 1,000-agent deploy quadratic).
+  const settle = () => setPhase(settledPhase(status));
+  // The Web UI's description of the job (and the memo), rebuilt once per workflow activation
+  // however many agents changed in it (rebuilding it on every change made a 1,000-agent deploy
+  // quadratic).
   let describing = false;
+  let lastMemo: { memo: StatusMemo; atMs: number } | undefined;
   const describe = () => {
     if (describing) return;
     describing = true;
     void Promise.resolve().then(() => {
       describing = false;
-      writeDescription();
+      setCurrentDetails(describeJob(job.plan, status));
+      if (!visible) return;
+      const memo = statusMemo(status, now());
+      if (!memoDue(lastMemo, memo, Date.now())) return;
+      lastMemo = { memo, atMs: Date.now() };
+      upsertMemo({ status: memo });
     });
   };
-  const writeDescription = () => {
-    const agents = Object.values(status.agents);
-    const healthy = agents.filter((a) => a.state === 'healthy').length;
-    const lines = [
-      `**${plan.job}**: ${status.phase}${status.paused ? ' (paused)' : ''}, ${healthy}/${agents.length} agents healthy (${plan.topology}, entry agent ${plan.entry})`,
-      '',
-      ...plan.stages.map(
-        (stage, i) =>
-          `stage ${i}: ${stage.map((id) => `${id} ${status.agents[id].state}${status.agents[id].restarts ? ` (${status.agents[id].restarts} restarts)` : ''}`).join(', ')}`,
-      ),
-      ...(status.error ? ['', `error: ${status.error}`] : []),
-    ];
-    setCurrentDetails(lines.join('\n'));
-  };
-  const ending = () => stopRequest !== undefined || status.phase === 'stopping' || status.phase === 'stopped' || status.phase === 'failed';
+  // Temporal's suggestion (or, in tests, a history longer than the input's threshold), once no
+  // restart, redeploy or restart update is under way. (Waking on the suggestion alone while a
+  // restart was under way made the watch loop spin within one workflow task.)
+  const continueAsNewDue = () =>
+    (workflowInfo().continueAsNewSuggested ||
+      (continueAsNewAfterEvents !== undefined && workflowInfo().historyLength >= continueAsNewAfterEvents)) &&
+    job.inFlight === 0 &&
+    !job.pendingRedeploy &&
+    !job.pendingRestart;
 
-  setHandler(statusQuery, () => status);
-  setHandler(planQuery, () => plan);
-  setHandler(
-    stopUpdate,
-    (req) => {
-      stopRequest = req;
-      return status.phase;
-    },
-    {
-      validator: (_req: StopRequest) => {
-        if (ending())
-          throw new Error(
-            `job ${plan.job} is already ${status.phase === 'failed' ? 'failed and torn down' : status.phase === 'stopped' ? 'stopped' : 'stopping'}`,
-          );
-      },
-    },
-  );
-  setHandler(
-    pauseUpdate,
-    () => {
-      status.paused = true;
-      describe();
-      return status.phase;
-    },
-    {
-      validator: () => {
-        if (ending()) throw new Error(`job ${plan.job} is ${status.phase}; there is nothing to pause`);
-        if (status.paused) throw new Error(`job ${plan.job} is already paused`);
-      },
-    },
-  );
-  setHandler(
-    resumeUpdate,
-    () => {
-      status.paused = false;
-      describe();
-      return status.phase;
-    },
-    {
-      validator: () => {
-        if (!status.paused) throw new Error(`job ${plan.job} is not paused`);
-      },
-    },
-  );
-  setHandler(redeployUpdate, async (next) => new Promise<RedeployResult>((done) => (pendingRedeploy = { plan: next, done })), {
-    validator: (next: DeployPlan) => {
-      if (next.job !== plan.job) throw new Error(`this is job ${plan.job}, not ${next.job}`);
-      if (status.phase !== 'running' && status.phase !== 'degraded')
-        throw new Error(`job ${plan.job} is ${status.phase}; a redeploy needs it running`);
-      if (status.paused) throw new Error(`job ${plan.job} is paused; resume it first`);
-      if (pendingRedeploy) throw new Error(`a redeploy of ${plan.job} is already under way`);
-    },
-  });
+  const { startOne, deployAgents, teardown } = agentSteps(job, setAgent);
+  registerHandlers(job, { changed: describe, setPaused, now });
+  if (visible && !carried) upsertSearchAttributes([{ key: SA_PAUSED, value: false }]);
   describe();
 
   try {
     if (!carried) {
-      const failure = await deployAgents(plan.stages.flat());
+      const failure = await deployAgents(job.plan.stages.flat());
       if (failure) {
         status.error = failure;
         setPhase('stopping');
-        await teardown(plan.stages.flat(), true);
+        await teardown(job.plan.stages.flat(), true);
         setPhase('failed');
         throw ApplicationFailure.nonRetryable(failure, 'DeployFailed');
       }
-      if (!stopRequest) setPhase('running');
+      if (!job.stopRequest) setPhase('running');
       settle();
     }
     await supervise();
     setPhase('stopping');
-    await teardown(plan.stages.flat(), !!stopRequest?.force);
+    await teardown(job.plan.stages.flat(), !!job.stopRequest?.force);
     setPhase('stopped');
-    return { job: plan.job, phase: 'stopped' };
+    return { job: job.plan.job, phase: 'stopped' };
   } catch (err) {
     if (!isCancellation(err)) throw err;
     // Cancelled (e.g. from the Web UI): tear down all the same, then end as cancelled.
     await CancellationScope.nonCancellable(async () => {
       setPhase('stopping');
-      await teardown(plan.stages.flat(), false);
+      await teardown(job.plan.stages.flat(), false);
       setPhase('stopped');
     });
     throw err;
   }
 
-  /** Starts and health-gates one agent; throws on failure. */
-  async function startOne(agent: AgentPlan) {
-    setAgent(agent.id, 'starting');
-    if (patched(ONE_ACTIVITY_PER_AGENT)) {
-      const s = await runner(agent, {
-        startToCloseTimeout: agent.stopGraceMs + agent.health.timeoutMs + 90_000,
-        ...workerDeadline(agent),
-      }).deployAgent({ job: plan.job, agent });
-      setAgent(agent.id, 'healthy', {
-        pid: s.pid,
-        logDir: s.logDir,
-        lastError: undefined,
-        ...(s.containerId ? { containerId: s.containerId } : {}),
-      });
-      return;
-    }
-    // Histories recorded before the patch: start, then wait-healthy, as two activities.
-    const s = await runner(agent, {
-      startToCloseTimeout: agent.stopGraceMs + 60_000,
-      // No worker on the agent's host: fail after the job file's deadline, naming the host.
-      ...workerDeadline(agent),
-    }).startAgent({ job: plan.job, agent });
-    setAgent(agent.id, 'checking', { pid: s.pid, logDir: s.logDir, ...(s.containerId ? { containerId: s.containerId } : {}) });
-    await runner(agent, { startToCloseTimeout: agent.health.timeoutMs + 30_000, ...workerDeadline(agent) }).waitHealthy({
-      job: plan.job,
-      agent,
-      pid: s.pid,
-      ...(s.containerId ? { containerId: s.containerId } : {}),
-    });
-    setAgent(agent.id, 'healthy', { lastError: undefined });
-  }
-
-  /**
-   * Starts the given agents, each once every agent it calls is healthy (agents outside `ids`
-   * count as ready when healthy). Returns the first failure, if any; after one, nothing new starts.
-   */
-  async function deployAgents(ids: string[]): Promise<string | undefined> {
-    let failure: string | undefined;
-    const ready = new Map<string, Promise<boolean>>();
-    const deployOne = async (agent: AgentPlan): Promise<boolean> => {
-      setAgent(agent.id, 'waiting');
-      const deps = await Promise.all(agent.dependsOn.map((d) => ready.get(d) ?? Promise.resolve(status.agents[d]?.state === 'healthy')));
-      // A pause lets agents already starting finish, and starts nothing new until resumed.
-      await condition(() => !status.paused || stopRequest !== undefined);
-      if (!deps.every(Boolean) || failure || stopRequest) return false;
-      try {
-        await startOne(agent);
-        return true;
-      } catch (err) {
-        if (isCancellation(err)) throw err;
-        const message = failureMessage(agent, err);
-        setAgent(agent.id, 'failed', { lastError: message });
-        failure ??= message;
-        log.warn('agent failed to deploy', { agent: agent.id, message });
-        return false;
-      }
-    };
-    // Stage order guarantees each agent's callees were registered before it.
-    const order = plan.stages.flat().filter((id) => ids.includes(id));
-    for (const id of order) ready.set(id, deployOne(plan.agents[id]));
-    await Promise.all(ready.values());
-    return failure;
-  }
-
-  /** Stops callers before callees: the highest stage first, each stage in parallel. */
-  async function teardown(ids: string[], force: boolean, stages = plan.stages, agents = plan.agents) {
-    for (const stage of [...stages].reverse()) {
-      await Promise.all(
-        stage
-          .filter(
-            (id) => ids.includes(id) && status.agents[id] && status.agents[id].state !== 'pending' && status.agents[id].state !== 'waiting',
-          )
-          .map(async (id) => {
-            const agent = agents[id];
-            const keep = status.agents[id].state === 'failed' ? 'failed' : 'stopped';
-            setAgent(id, 'stopping', { lastError: status.agents[id].lastError });
-            try {
-              await runner(agent, { startToCloseTimeout: agent.stopGraceMs + 30_000, ...workerDeadline(agent) }).stopAgent({
-                job: plan.job,
-                agent,
-                force,
-              });
-              setAgent(id, keep, { pid: undefined });
-            } catch (err) {
-              if (isCancellation(err)) throw err;
-              // Teardown goes on for the others; this agent's state says what went wrong.
-              setAgent(id, 'failed', { lastError: `could not stop: ${failureMessage(agent, err)}` });
-            }
-          }),
-      );
-    }
-    for (const id of ids) if (status.agents[id] && !['failed', 'stopped'].includes(status.agents[id].state)) setAgent(id, 'stopped');
-  }
-
   /** Watches the running agents until the job is stopped; restarts, redeploys, continues-as-new. */
   async function supervise() {
     for (;;) {
-      if (stopRequest) return;
-      if (pendingRedeploy && inFlight === 0) {
-        const { plan: next, done } = pendingRedeploy;
+      if (job.stopRequest) {
+        job.pendingRestart?.done({ restarted: [], failed: [], error: `job ${job.plan.job} is stopping` });
+        return;
+      }
+      if (job.pendingRedeploy && job.inFlight === 0) {
+        const { plan: next, done } = job.pendingRedeploy;
         done(await redeploy(next));
-        pendingRedeploy = undefined;
+        job.pendingRedeploy = undefined;
         continue;
       }
-      if (workflowInfo().continueAsNewSuggested && inFlight === 0 && !pendingRedeploy) {
+      if (job.pendingRestart && job.inFlight === 0) {
+        const { ids, done } = job.pendingRestart;
+        done(await restartAgents(ids));
+        job.pendingRestart = undefined;
+        continue;
+      }
+      if (continueAsNewDue()) {
         await condition(allHandlersFinished);
-        await continueAsNew<typeof deployJob>({ plan, carried: { status, restartTimes } });
+        await continueAsNew<typeof deployJob>({
+          plan: job.plan,
+          carried: { status, restartTimes: job.restartTimes },
+          ...(continueAsNewAfterEvents !== undefined ? { continueAsNewAfterEvents } : {}),
+        });
       }
       const watched = Object.values(status.agents).filter((a) => a.state === 'healthy' && a.pid !== undefined);
-      const epoch = watchEpoch;
+      const epoch = job.watchEpoch;
       const wake = () =>
-        stopRequest !== undefined ||
-        watchEpoch !== epoch ||
-        (pendingRedeploy !== undefined && inFlight === 0) ||
-        workflowInfo().continueAsNewSuggested;
+        job.stopRequest !== undefined ||
+        job.watchEpoch !== epoch ||
+        ((job.pendingRedeploy !== undefined || job.pendingRestart !== undefined) && job.inFlight === 0) ||
+        continueAsNewDue();
       if (watched.length === 0) {
         await condition(wake);
         continue;
@@ -341,20 +189,20 @@ export async function deployJob({ plan: initialPlan, carried }: DeployJobInput):
       // One watch per machine and target: each runs on the worker next to its agents.
       const groups = new Map<string, typeof watched>();
       for (const a of watched) {
-        const p = plan.agents[a.id];
+        const p = job.plan.agents[a.id];
         const key = `${p.taskQueue}\u0000${p.target}`;
         groups.set(key, [...(groups.get(key) ?? []), a]);
       }
       const watches = [...groups.values()].map((group) => {
-        const first = plan.agents[group[0].id];
+        const first = job.plan.agents[group[0].id];
         return scope.run(() =>
           runner(
             { id: `${group.length} agents`, target: first.target, taskQueue: first.taskQueue },
             { startToCloseTimeout: WATCH_ROUND, retry: { maximumInterval: '10s' } },
           ).watchAgents({
-            job: plan.job,
+            job: job.plan.job,
             agents: group.map((a) => {
-              const p = plan.agents[a.id];
+              const p = job.plan.agents[a.id];
               return {
                 id: a.id,
                 pid: a.pid!,
@@ -385,41 +233,32 @@ export async function deployJob({ plan: initialPlan, carried }: DeployJobInput):
   }
 
   function onAgentEvent(ev: AgentEvent) {
-    const agent = plan.agents[ev.id];
+    const agent = job.plan.agents[ev.id];
     const a = status.agents[ev.id];
     if (!agent || a.state !== 'healthy') return;
-    const lastError = `${ev.detail}${ev.stderr ? `\n--- last lines of ${ev.id}'s stderr ---\n${ev.stderr}` : ''}`;
-    const cleanExit = ev.kind === 'exited' && ev.exitCode === 0;
-    const policy = agent.restart.policy;
-    if (policy === 'never' || (policy === 'on-failure' && cleanExit)) {
-      setAgent(ev.id, cleanExit ? 'exited' : 'failed', { pid: undefined, lastError });
+    const decision = decideCrash(ev, agent.restart, job.restartTimes[ev.id] ?? [], Date.now());
+    if (decision.action === 'leave') {
+      setAgent(ev.id, decision.state, { pid: undefined, lastError: decision.lastError });
       settle();
       return;
     }
-    // Restarts allowed within the window; older ones are forgotten.
-    const t = Date.now();
-    const recent = (restartTimes[ev.id] ?? []).filter((x) => t - x < agent.restart.windowMs);
-    if (recent.length >= agent.restart.maxRestarts) {
-      setAgent(ev.id, 'failed', {
-        pid: undefined,
-        lastError: `${lastError}\n(gave up after ${recent.length} restarts within ${agent.restart.windowMs / 1000}s)`,
-      });
-      restartTimes[ev.id] = recent;
+    job.restartTimes[ev.id] = decision.restartTimes;
+    if (decision.action === 'give-up') {
+      setAgent(ev.id, 'failed', { pid: undefined, lastError: decision.lastError });
       settle();
       return;
     }
-    restartTimes[ev.id] = [...recent, t];
-    const backoff = Math.min(agent.restart.maxBackoffMs, agent.restart.backoffMs * 2 ** recent.length);
-    setAgent(ev.id, 'restarting', { lastError, restarts: a.restarts + 1 });
+    const backoff = decision.backoffMs;
+    setAgent(ev.id, 'restarting', { lastError: decision.lastError, restarts: a.restarts + 1 });
     settle();
-    inFlight++;
+    job.inFlight++;
     void (async () => {
       try {
         await sleep(backoff);
-        await condition(() => !status.paused || stopRequest !== undefined); // paused: leave it be
-        if (stopRequest) return;
+        await condition(() => !status.paused || job.stopRequest !== undefined); // paused: leave it be
+        if (job.stopRequest) return;
         // The old process may still be alive (unhealthy) or half-dead: stop it first.
-        await runner(agent, { startToCloseTimeout: agent.stopGraceMs + 30_000 }).stopAgent({ job: plan.job, agent });
+        await runner(agent, { startToCloseTimeout: agent.stopGraceMs + 30_000 }).stopAgent({ job: job.plan.job, agent });
         await startOne(agent);
       } catch (err) {
         if (isCancellation(err)) return; // the job is being cancelled; its teardown stops this agent
@@ -428,33 +267,49 @@ export async function deployJob({ plan: initialPlan, carried }: DeployJobInput):
         setAgent(agent.id, 'healthy', { lastError: message });
         onAgentEvent({ id: agent.id, kind: 'exited', exitCode: null, detail: message, stderr: '' });
       } finally {
-        inFlight--;
-        watchEpoch++;
+        job.inFlight--;
+        job.watchEpoch++;
         settle();
       }
     })();
   }
 
+  /**
+   * The restart update: stops the agents (callers first), then starts them again through the
+   * health gate (callees first). Their restart windows start afresh.
+   */
+  async function restartAgents(ids: string[]): Promise<RestartResult> {
+    job.watchEpoch++;
+    await teardown(ids, false);
+    for (const id of ids) {
+      job.restartTimes[id] = [];
+      setAgent(id, 'pending', { restarts: status.agents[id].restarts + 1 });
+    }
+    const failure = await deployAgents(ids);
+    // After a failure nothing new starts: the agents still waiting stay down, and say why.
+    for (const id of ids)
+      if (status.agents[id].state === 'waiting') setAgent(id, 'failed', { lastError: `not restarted: ${failure?.split('\n')[0]}` });
+    settle();
+    const failed = ids.filter((id) => status.agents[id].state !== 'healthy');
+    return { restarted: ids.filter((id) => !failed.includes(id)), failed, ...(failure ? { error: failure } : {}) };
+  }
+
   /** Rolling redeploy: apply a changed plan, touching only what changed; roll back on failure. */
   async function redeploy(next: DeployPlan): Promise<RedeployResult> {
-    const before = plan;
+    const before = job.plan;
     const d = diffPlans(before, next);
     const result = { added: d.added, removed: d.removed, changed: d.changed };
     if (d.added.length + d.removed.length + d.changed.length === 0) return { applied: true, ...result };
-    watchEpoch++;
+    job.watchEpoch++;
     // Removed agents go first (callers before callees, in the old order).
     await teardown(d.removed, false, before.stages, before.agents);
     for (const id of d.removed) delete status.agents[id];
     // Changed agents are stopped just before their new spec starts, in the new plan's order.
-    plan = next;
-    status.stages = next.stages;
-    status.entry = next.entry;
-    for (const id of d.added) status.agents[id] = fresh(next.agents[id]);
-    for (const id of d.changed)
-      Object.assign(status.agents[id], { stage: next.agents[id].stage, url: next.agents[id].url, target: next.agents[id].target });
+    job.plan = next;
+    adoptPlan(status, next, d, now());
     for (const id of d.changed) {
       await runner(before.agents[id], { startToCloseTimeout: before.agents[id].stopGraceMs + 30_000 }).stopAgent({
-        job: plan.job,
+        job: job.plan.job,
         agent: before.agents[id],
       });
       setAgent(id, 'pending', { pid: undefined });
@@ -466,39 +321,11 @@ export async function deployJob({ plan: initialPlan, carried }: DeployJobInput):
     }
     // Roll back: stop what the new plan started, restore the previous specs.
     await teardown([...d.added, ...d.changed], true, next.stages, next.agents);
-    for (const id of d.added) delete status.agents[id];
-    plan = before;
-    status.stages = before.stages;
-    status.entry = before.entry;
-    for (const id of [...d.changed, ...d.removed])
-      status.agents[id] = { ...fresh(before.agents[id]), restarts: status.agents[id]?.restarts ?? 0 };
+    job.plan = before;
+    restorePlan(status, before, d, now());
     const restoreFailure = await deployAgents([...d.changed, ...d.removed]);
     status.error = restoreFailure ? `rollback failed too: ${restoreFailure}` : undefined;
     settle();
     return { applied: false, rolledBack: true, error: failure, ...result };
   }
-}
-
-/**
- * Work for a host worker that may never come gets a deadline (the job file's worker_timeout);
- * work for the main worker just queues, however long a big job's backlog is.
- */
-const workerDeadline = (agent: AgentPlan) => (agent.deployment.worker ? { scheduleToStartTimeout: agent.workerTimeoutMs } : {});
-
-function failureMessage(agent: AgentPlan, err: unknown): string {
-  const agentId = agent.id;
-  // An activity failure wraps the runner's ApplicationFailure; its details carry stderr.
-  let cause = err as { message?: string; cause?: unknown; details?: unknown[]; timeoutType?: unknown } | undefined;
-  for (let c = cause; c; c = c.cause as typeof c) {
-    // TimeoutType.SCHEDULE_TO_START: nobody polled the agent's queue in time.
-    if (c.timeoutType === 2 || c.timeoutType === 'SCHEDULE_TO_START') {
-      const who = agent.deployment.worker ? `host ${agent.deployment.worker}'s worker` : 'the main worker';
-      return `agent '${agentId}': ${who} did not pick up the work within ${agent.workerTimeoutMs / 1000}s (task queue ${agent.taskQueue}); start it with \`a2a-deploy worker${agent.deployment.worker ? ` --host ${agent.deployment.worker}` : ''}\``;
-    }
-  }
-  while (cause && cause.cause && !cause.details?.length) cause = cause.cause as typeof cause;
-  const tail =
-    typeof cause?.details?.[0] === 'string' && cause.details[0] ? `\n--- last lines of ${agentId}'s stderr ---\n${cause.details[0]}` : '';
-  const message = cause?.message ?? String(err);
-  return `${message.includes(agentId) ? message : `agent '${agentId}': ${message}`}${tail}`;
 }

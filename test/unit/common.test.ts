@@ -7,7 +7,7 @@ import { sleep } from '../../src/common/sleep';
 import { lastLines, tailLines } from '../../src/common/text-tail';
 import { hostTaskQueue, JOB_PHASES, SEARCH_ATTRIBUTE_NAMES, WORKFLOW_TASK_QUEUE } from '../../src/config/names';
 import { SEARCH_ATTRIBUTES } from '../../src/temporal/dev-server';
-import { SA_JOB, SA_PHASE, SA_TOPOLOGY } from '../../src/workflows/api';
+import { SA_JOB, SA_PAUSED, SA_PHASE, SA_TOPOLOGY } from '../../src/workflows/api';
 
 test('IPv6 literals are bracketed once; names and IPv4 are not', () => {
   expect(bracketHost('::1')).toBe('[::1]');
@@ -49,7 +49,7 @@ test('sleep ends early, with the rejection, when its cancellation settles', asyn
 test('one set of names: queues, search attributes, phases', () => {
   expect(WORKFLOW_TASK_QUEUE).toBe('a2a-deploy');
   expect(hostTaskQueue('edge-1')).toBe('a2a-deploy-host-edge-1');
-  expect([SA_JOB.name, SA_PHASE.name, SA_TOPOLOGY.name]).toEqual(Object.values(SEARCH_ATTRIBUTE_NAMES));
-  expect(SEARCH_ATTRIBUTES).toEqual({ A2AJobName: 'Keyword', A2APhase: 'Keyword', A2ATopology: 'Keyword' });
+  expect([SA_JOB.name, SA_PHASE.name, SA_TOPOLOGY.name, SA_PAUSED.name]).toEqual(Object.values(SEARCH_ATTRIBUTE_NAMES));
+  expect(SEARCH_ATTRIBUTES).toEqual({ A2AJobName: 'Keyword', A2APhase: 'Keyword', A2ATopology: 'Keyword', A2APaused: 'Bool' });
   expect(JOB_PHASES).toEqual(['deploying', 'running', 'degraded', 'stopping', 'stopped', 'failed']);
 });

@@ -1,0 +1,132 @@
+// The workflow's steps on agents, each a sequence of activities: start one agent through its
+// health gate, deploy a set of agents in dependency order, tear a set down callers first.
+// Shared by the deploy, the restart update and the redeploy (deploy-job.ts).
+import { condition, isCancellation, log, patched, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import type { JobActivities } from '../activities/types';
+import type { AgentPlan } from '../job/plan';
+import type { AgentState, AgentStatus } from './api';
+import type { JobState } from './decisions';
+import { failureMessage } from './failure-message';
+
+// Since this patch an agent is started and health-gated by one activity (deployAgent): one
+// round trip through Temporal per dependency level instead of two.
+const ONE_ACTIVITY_PER_AGENT = 'one-activity-per-agent';
+// Heartbeats make a worker's death visible within seconds, so a restarted worker resumes fast.
+const HEARTBEAT = '5s';
+
+export const runner = (agent: { id: string; target: string; taskQueue: string }, opts: Partial<ActivityOptions> = {}) =>
+  proxyActivities<JobActivities>({
+    taskQueue: agent.taskQueue, // a host worker pulls the work of the agents on its machine
+    startToCloseTimeout: '2 minutes',
+    heartbeatTimeout: HEARTBEAT,
+    retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 5 },
+    summary: `${agent.id} (${agent.target})`,
+    ...opts,
+  });
+
+/**
+ * Work for a host worker that may never come gets a deadline (the job file's worker_timeout);
+ * work for the main worker just queues, however long a big job's backlog is.
+ */
+const workerDeadline = (agent: AgentPlan) => (agent.deployment.worker ? { scheduleToStartTimeout: agent.workerTimeoutMs } : {});
+
+export type SetAgent = (id: string, state: AgentState, extra?: Partial<AgentStatus>) => void;
+
+export function agentSteps(job: JobState, setAgent: SetAgent) {
+  const { status } = job;
+  /** Starts and health-gates one agent; throws on failure. */
+  async function startOne(agent: AgentPlan) {
+    setAgent(agent.id, 'starting');
+    if (patched(ONE_ACTIVITY_PER_AGENT)) {
+      const s = await runner(agent, {
+        startToCloseTimeout: agent.stopGraceMs + agent.health.timeoutMs + 90_000,
+        ...workerDeadline(agent),
+      }).deployAgent({ job: job.plan.job, agent });
+      setAgent(agent.id, 'healthy', {
+        pid: s.pid,
+        logDir: s.logDir,
+        lastError: undefined,
+        ...(s.containerId ? { containerId: s.containerId } : {}),
+      });
+      return;
+    }
+    // Histories recorded before the patch: start, then wait-healthy, as two activities.
+    const s = await runner(agent, {
+      startToCloseTimeout: agent.stopGraceMs + 60_000,
+      // No worker on the agent's host: fail after the job file's deadline, naming the host.
+      ...workerDeadline(agent),
+    }).startAgent({ job: job.plan.job, agent });
+    setAgent(agent.id, 'checking', { pid: s.pid, logDir: s.logDir, ...(s.containerId ? { containerId: s.containerId } : {}) });
+    await runner(agent, { startToCloseTimeout: agent.health.timeoutMs + 30_000, ...workerDeadline(agent) }).waitHealthy({
+      job: job.plan.job,
+      agent,
+      pid: s.pid,
+      ...(s.containerId ? { containerId: s.containerId } : {}),
+    });
+    setAgent(agent.id, 'healthy', { lastError: undefined });
+  }
+
+  /**
+   * Starts the given agents, each once every agent it calls is healthy (agents outside `ids`
+   * count as ready when healthy). Returns the first failure, if any; after one, nothing new starts.
+   */
+  async function deployAgents(ids: string[]): Promise<string | undefined> {
+    let failure: string | undefined;
+    const ready = new Map<string, Promise<boolean>>();
+    const deployOne = async (agent: AgentPlan): Promise<boolean> => {
+      setAgent(agent.id, 'waiting');
+      const deps = await Promise.all(agent.dependsOn.map((d) => ready.get(d) ?? Promise.resolve(status.agents[d]?.state === 'healthy')));
+      // A pause lets agents already starting finish, and starts nothing new until resumed.
+      await condition(() => !status.paused || job.stopRequest !== undefined);
+      if (!deps.every(Boolean) || failure || job.stopRequest) return false;
+      try {
+        await startOne(agent);
+        return true;
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        const message = failureMessage(agent, err);
+        setAgent(agent.id, 'failed', { lastError: message });
+        failure ??= message;
+        log.warn('agent failed to deploy', { agent: agent.id, message });
+        return false;
+      }
+    };
+    // Stage order guarantees each agent's callees were registered before it.
+    const order = job.plan.stages.flat().filter((id) => ids.includes(id));
+    for (const id of order) ready.set(id, deployOne(job.plan.agents[id]));
+    await Promise.all(ready.values());
+    return failure;
+  }
+
+  /** Stops callers before callees: the highest stage first, each stage in parallel. */
+  async function teardown(ids: string[], force: boolean, stages = job.plan.stages, agents = job.plan.agents) {
+    for (const stage of [...stages].reverse()) {
+      await Promise.all(
+        stage
+          .filter(
+            (id) => ids.includes(id) && status.agents[id] && status.agents[id].state !== 'pending' && status.agents[id].state !== 'waiting',
+          )
+          .map(async (id) => {
+            const agent = agents[id];
+            const keep = status.agents[id].state === 'failed' ? 'failed' : 'stopped';
+            setAgent(id, 'stopping', { lastError: status.agents[id].lastError });
+            try {
+              await runner(agent, { startToCloseTimeout: agent.stopGraceMs + 30_000, ...workerDeadline(agent) }).stopAgent({
+                job: job.plan.job,
+                agent,
+                force,
+              });
+              setAgent(id, keep, { pid: undefined });
+            } catch (err) {
+              if (isCancellation(err)) throw err;
+              // Teardown goes on for the others; this agent's state says what went wrong.
+              setAgent(id, 'failed', { lastError: `could not stop: ${failureMessage(agent, err)}` });
+            }
+          }),
+      );
+    }
+    for (const id of ids) if (status.agents[id] && !['failed', 'stopped'].includes(status.agents[id].state)) setAgent(id, 'stopped');
+  }
+
+  return { startOne, deployAgents, teardown };
+}

@@ -1,0 +1,154 @@
+// Plans built in code and runner activities that only pretend: the workflow tests drive the real
+// deploy workflow on Temporal's time-skipping test server, with agents that "start", "crash" and
+// "stop" on command, and every call recorded (with its workflow time) for the assertions.
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { AgentEvent, AgentRef, DeployedAgent, JobActivities, StopOptions, WatchOptions } from '../../../src/activities/types';
+import type { AgentPlan, DeployPlan, RestartPlan } from '../../../src/job/plan';
+
+export interface AgentSketch {
+  id: string;
+  /** agents this one calls: they start first */
+  calls?: string[];
+  restart?: Partial<RestartPlan>;
+  /** anything that changes the spec (and so its hash) */
+  version?: number;
+}
+
+/** A plan like resolvePlan's, for agents on the main task queue of `taskQueue`. */
+export function makePlan(job: string, sketches: AgentSketch[], taskQueue: string): DeployPlan {
+  const stageOf = new Map<string, number>();
+  const stage = (s: AgentSketch): number => {
+    if (!stageOf.has(s.id)) stageOf.set(s.id, 1 + Math.max(-1, ...(s.calls ?? []).map((c) => stage(sketches.find((x) => x.id === c)!))));
+    return stageOf.get(s.id)!;
+  };
+  const agents: Record<string, AgentPlan> = {};
+  sketches.forEach((s, i) => {
+    const port = 19500 + i;
+    agents[s.id] = {
+      id: s.id,
+      target: 'localhost',
+      port,
+      url: `http://127.0.0.1:${port}`,
+      healthUrl: `http://127.0.0.1:${port}/health`,
+      stage: stage(s),
+      connectsTo: s.calls ?? [],
+      dependsOn: s.calls ?? [],
+      run: { command: ['fake-agent'], args: [] },
+      env: { AGENT_ID: s.id },
+      health: { path: '/health', timeoutMs: 30_000, intervalMs: 100 },
+      restart: { policy: 'always', maxRestarts: 5, windowMs: 600_000, backoffMs: 1_000, maxBackoffMs: 30_000, ...s.restart },
+      stopGraceMs: 10_000,
+      deployment: { sshPort: 22, node: 'node', pull: 'if-not-present', volumes: [] },
+      taskQueue,
+      workerTimeoutMs: 120_000,
+      baseDir: '/tmp',
+      specHash: `${s.id}-v${s.version ?? 1}`,
+    };
+  });
+  const height = Math.max(...stageOf.values());
+  const stages = Array.from({ length: height + 1 }, (_, h) => sketches.filter((s) => stageOf.get(s.id) === h).map((s) => s.id));
+  const called = new Set(sketches.flatMap((s) => s.calls ?? []));
+  return {
+    job,
+    priority: 'normal',
+    topology: 'dag',
+    sourceFile: `/tmp/${job}.yaml`,
+    stages,
+    agents,
+    entry: sketches.find((s) => !called.has(s.id))!.id,
+  };
+}
+
+export interface Call {
+  activity: 'deployAgent' | 'stopAgent' | 'watchAgents';
+  job: string;
+  agent: string;
+  specHash?: string;
+  force?: boolean;
+  /** workflow (server) time at which the activity was scheduled */
+  at: number;
+}
+
+const sleepOrCancel = async (ms: number) => {
+  Context.current().heartbeat();
+  await Context.current().sleep(ms);
+};
+
+/** Fake agents for every job the worker runs: what tests make them do, and what was asked of them. */
+export class FakeAgents {
+  readonly calls: Call[] = [];
+  private pid = 1000;
+  private crashes: { job: string; event: AgentEvent }[] = [];
+  /** deployAgent waits while an agent's gate is closed */
+  private gates = new Map<string, { open: Promise<void>; release: () => void }>();
+  /** spec hashes whose deploy fails */
+  readonly failing = new Set<string>();
+  private latestWatchAttempt = new Map<string, number>();
+
+  /** The agent's next deploys wait until released. */
+  hold(job: string, agent: string): void {
+    let release!: () => void;
+    const open = new Promise<void>((r) => (release = r));
+    this.gates.set(`${job}/${agent}`, { open, release });
+  }
+  release(job: string, agent: string): void {
+    this.gates.get(`${job}/${agent}`)?.release();
+    this.gates.delete(`${job}/${agent}`);
+  }
+  /** The agent dies; the watch reports it. */
+  crash(job: string, agent: string): void {
+    const event: AgentEvent = {
+      id: agent,
+      kind: 'exited',
+      exitCode: 1,
+      detail: `${agent} exited with code 1`,
+      stderr: `${agent}: crashing on purpose`,
+    };
+    this.crashes.push({ job, event });
+  }
+  of(activity: Call['activity'], job?: string): Call[] {
+    return this.calls.filter((c) => c.activity === activity && (!job || c.job === job));
+  }
+
+  private record(activity: Call['activity'], job: string, agent: string, extra: Partial<Call> = {}) {
+    this.calls.push({ activity, job, agent, at: Context.current().info.currentAttemptScheduledTimestampMs, ...extra });
+  }
+
+  activities(): Partial<JobActivities> {
+    return {
+      deployAgent: async ({ job, agent }: AgentRef): Promise<DeployedAgent> => {
+        this.record('deployAgent', job, agent.id, { specHash: agent.specHash });
+        const key = `${job}/${agent.id}`;
+        const gate = this.gates.get(key);
+        while (gate && this.gates.get(key) === gate) await Promise.race([gate.open, sleepOrCancel(200)]);
+        if (this.failing.has(agent.specHash))
+          throw ApplicationFailure.nonRetryable(`agent '${agent.id}' exited during start (code 1)`, 'AgentFailed', [
+            `${agent.id}: bad spec`,
+          ]);
+        const pid = ++this.pid;
+        return { pid, reused: false, startedAt: new Date().toISOString(), logDir: `/tmp/${agent.id}`, health: { attempts: 1, ms: 1 } };
+      },
+      stopAgent: async ({ job, agent, force }: StopOptions) => {
+        this.record('stopAgent', job, agent.id, { force: !!force });
+        return { wasRunning: true, forced: !!force };
+      },
+      // Returns once one of its agents crashed; heartbeats meanwhile, so a cancelled round ends.
+      // Only the latest attempt of a watch takes crashes: a timed-out one must not swallow them.
+      watchAgents: async ({ job, agents }: WatchOptions): Promise<AgentEvent[]> => {
+        const { activityId: id, attempt, workflowExecution: wf } = Context.current().info;
+        const activityId = `${wf?.workflowId}/${wf?.runId}/${id}`;
+        this.latestWatchAttempt.set(activityId, attempt);
+        this.record('watchAgents', job, agents.map((a) => a.id).join(','));
+        for (;;) {
+          const mine = this.crashes.filter((c) => c.job === job && agents.some((a) => a.id === c.event.id));
+          if (mine.length > 0 && this.latestWatchAttempt.get(activityId) === attempt) {
+            this.crashes = this.crashes.filter((c) => !mine.includes(c));
+            return mine.map((c) => c.event);
+          }
+          await sleepOrCancel(50);
+        }
+      },
+    };
+  }
+}
