@@ -1,5 +1,7 @@
 // Two projects: fast pure-logic unit tests, and integration tests that drive real
-// Temporal dev servers, workers and agent processes (run one file at a time).
+// Temporal dev servers, workers and agent processes (run one file at a time). A third,
+// production (a real Temporal cluster on PostgreSQL with mutual TLS), only with
+// A2A_PRODUCTION_TESTS set: `npm run test:production`, not `npm test`.
 const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
 module.exports = {
   projects: [
@@ -10,5 +12,8 @@ module.exports = {
       transform,
       testEnvironment: 'node',
     },
+    ...(process.env.A2A_PRODUCTION_TESTS
+      ? [{ displayName: 'production', testMatch: ['<rootDir>/test/production/**/*.test.ts'], transform, testEnvironment: 'node' }]
+      : []),
   ],
 };
