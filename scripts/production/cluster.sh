@@ -182,22 +182,10 @@ namespace_up() {
 
 ui_up() {
   mkdir -p "$STATE/ui/config"
-  cat >"$STATE/ui/config/production.yaml" <<EOF
-temporalGrpcAddress: $(frontend_ip):$PORT_BASE
-host: 127.0.0.1
-port: $UI_PORT
-enableUi: true
-defaultNamespace: $NAMESPACE
-refreshInterval: 1m
-tls:
-  caFile: $CERTS/ca.pem
-  certFile: $CERTS/temporal-ui.pem
-  keyFile: $CERTS/temporal-ui.key
-  serverName: temporal-server
-  enableHostVerification: true
-EOF
+  cp "$ROOT/deploy/production/ui-server.yaml" "$STATE/ui/config/production.yaml"
   if ! alive "$STATE/ui/ui.pid"; then
-    setsid "$BIN/temporal-ui-server" --root "$STATE/ui" --config config --env production start >>"$STATE/ui/ui.log" 2>&1 </dev/null &
+    A2A_UI_TEMPORAL_ADDRESS=$(frontend_ip):$PORT_BASE A2A_UI_PORT=$UI_PORT A2A_UI_CERTS=$CERTS A2A_UI_NAMESPACE=$NAMESPACE \
+      setsid "$BIN/temporal-ui-server" --root "$STATE/ui" --config config --env production start >>"$STATE/ui/ui.log" 2>&1 </dev/null &
     echo $! >"$STATE/ui/ui.pid"
   fi
   for _ in $(seq 1 60); do

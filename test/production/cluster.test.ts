@@ -197,3 +197,14 @@ test('stop leaves nothing: no agent process, no container, no SSH session', asyn
   expect(await jobContainers()).toEqual([]);
   await waitFor('SSH sessions closed', () => sshd!.sessions().length === 0, 30_000);
 });
+
+test('docker-compose.yml is valid and runs the server version and configuration tested here', () => {
+  const config = execFileSync('docker-compose', ['config'], { cwd: ROOT, env: { ...process.env, A2A_PG_PASSWORD: 'pw' }, encoding: 'utf8' });
+  expect(config).toContain('image: a2a-deploy/temporal-server:1.32.2');
+  expect(config).toContain('127.0.0.1:29233:29233');
+  const pinned = (file: string, re: RegExp) => re.exec(readFileSync(join(ROOT, file), 'utf8'))?.[1];
+  const tested = pinned('scripts/production/install-server.sh', /^SERVER_VERSION=(v[\d.]+)$/m);
+  expect(tested).toBe('v1.32.2');
+  expect(pinned('deploy/production/Dockerfile', /TEMPORAL_SERVER_VERSION=(v[\d.]+)/)).toBe(tested);
+  expect(pinned('deploy/production/Dockerfile', /COPY (temporal-server\.yaml) /)).toBe('temporal-server.yaml');
+});
