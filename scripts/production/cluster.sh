@@ -92,7 +92,7 @@ pg_up() {
     local pw
     pw=$(mktemp)
     cp "$STATE/secrets/pg-password" "$pw"
-    chown postgres "$pw" "$data" "$STATE/pg/run"
+    chown postgres "$pw" "$data" "$STATE/pg" "$STATE/pg/run"
     chmod 700 "$data"
     runuser -u postgres -- "$bin/initdb" -D "$data" -U temporal --pwfile="$pw" --auth=scram-sha-256 -E UTF8 >/dev/null
     rm -f "$pw"
@@ -176,7 +176,7 @@ namespace_up() {
   done
   for sa in "${SEARCH_ATTRIBUTES[@]}"; do
     grep -q "\"${sa%%:*}\"" <<<"$have" ||
-      temporal_cli operator search-attribute create --namespace "$NAMESPACE" --name "${sa%%:*}" --type "${sa##*:}" --yes >/dev/null
+      temporal_cli operator search-attribute create --namespace "$NAMESPACE" --name "${sa%%:*}" --type "${sa##*:}" >/dev/null
   done
 }
 

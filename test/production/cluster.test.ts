@@ -199,7 +199,11 @@ test('stop leaves nothing: no agent process, no container, no SSH session', asyn
 });
 
 test('docker-compose.yml is valid and runs the server version and configuration tested here', () => {
-  const config = execFileSync('docker-compose', ['config'], { cwd: ROOT, env: { ...process.env, A2A_PG_PASSWORD: 'pw' }, encoding: 'utf8' });
+  const config = execFileSync('docker-compose', ['config'], {
+    cwd: ROOT,
+    env: { ...process.env, A2A_PG_PASSWORD: 'pw' },
+    encoding: 'utf8',
+  });
   expect(config).toContain('image: a2a-deploy/temporal-server:1.32.2');
   expect(config).toContain('127.0.0.1:29233:29233');
   const pinned = (file: string, re: RegExp) => re.exec(readFileSync(join(ROOT, file), 'utf8'))?.[1];

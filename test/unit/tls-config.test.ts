@@ -46,7 +46,7 @@ test('a profile file serves like the temporal CLI, and variables override its fi
 });
 
 test('a certificate path that does not exist: exit 2, naming the settings', () => {
-  expect(() => temporalConfig({ TEMPORAL_CONFIG_FILE: none, TEMPORAL_ADDRESS: 'x:1', TEMPORAL_TLS_CLIENT_CERT_PATH: join(dir, 'nope.pem') })).toThrow(
-    expect.objectContaining({ exitCode: 2, hint: expect.stringContaining('TEMPORAL_TLS_CLIENT_CERT_PATH') }),
-  );
+  expect(() =>
+    temporalConfig({ TEMPORAL_CONFIG_FILE: none, TEMPORAL_ADDRESS: 'x:1', TEMPORAL_TLS_CLIENT_CERT_PATH: join(dir, 'nope.pem') }),
+  ).toThrow(expect.objectContaining({ exitCode: 2, hint: expect.stringContaining('TEMPORAL_TLS_CLIENT_CERT_PATH') }));
 });
