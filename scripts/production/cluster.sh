@@ -128,13 +128,13 @@ schema_up() {
   for pair in temporal:temporal temporal_visibility:visibility; do
     local db=${pair%%:*} schema=${pair##*:}
     if [[ -z $("$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U temporal -d postgres -tAc "select 1 from pg_database where datname = '$db'") ]]; then
-      "${sql[@]}" --db "$db" create-database >/dev/null
+      "${sql[@]}" --db "$db" create-database >>"$STATE/schema.log" 2>&1
     fi
     if [[ -z $("$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U temporal -d "$db" -tAc "select 1 from pg_tables where tablename = 'schema_version'") ]]; then
-      "${sql[@]}" --db "$db" setup-schema -v 0.0 >/dev/null
+      "${sql[@]}" --db "$db" setup-schema -v 0.0 >>"$STATE/schema.log" 2>&1
     fi
     # Brings the schema to what this server version needs (a no-op when it already is): the upgrade path.
-    "${sql[@]}" --db "$db" update-schema --schema-name "postgresql/v12/$schema" >/dev/null
+    "${sql[@]}" --db "$db" update-schema --schema-name "postgresql/v12/$schema" >>"$STATE/schema.log" 2>&1 || die "update-schema failed for $db; see $STATE/schema.log"
   done
   unset PGPASSWORD
 }
