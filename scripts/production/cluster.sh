@@ -89,6 +89,7 @@ pg_up() {
   [[ -s $STATE/secrets/pg-password ]] || (umask 077 && openssl rand -hex 24 >"$STATE/secrets/pg-password")
   if [[ ! -s $data/PG_VERSION ]]; then
     mkdir -p "$data"
+    runuser -u postgres -- test -x "$STATE/pg" || die "user postgres cannot reach $STATE/pg: make its parent directories searchable (chmod o+x) or set A2A_PROD_DIR elsewhere"
     local pw
     pw=$(mktemp)
     cp "$STATE/secrets/pg-password" "$pw"
@@ -139,17 +140,19 @@ schema_up() {
   unset PGPASSWORD
 }
 
+# The server's settings (deploy/production/temporal-server.yaml reads them), for `env`.
 server_env() {
-  A2A_TEMPORAL_PG_PASSWORD=$(<"$STATE/secrets/pg-password") \
-    A2A_TEMPORAL_PG_PORT=$PG_PORT A2A_TEMPORAL_PORT_BASE=$PORT_BASE \
-    A2A_TEMPORAL_BIND_IP=$BIND_IP A2A_TEMPORAL_FRONTEND_IP=$(frontend_ip) \
-    A2A_TEMPORAL_CERTS=$CERTS A2A_TEMPORAL_DYNAMIC_CONFIG=$ROOT/deploy/production/dynamicconfig.yaml "$@"
+  SERVER_ENV=(A2A_TEMPORAL_PG_PASSWORD="$(<"$STATE/secrets/pg-password")" A2A_TEMPORAL_PG_PORT="$PG_PORT"
+    A2A_TEMPORAL_PORT_BASE="$PORT_BASE" A2A_TEMPORAL_BIND_IP="$BIND_IP" A2A_TEMPORAL_FRONTEND_IP="$(frontend_ip)"
+    A2A_TEMPORAL_CERTS="$CERTS" A2A_TEMPORAL_DYNAMIC_CONFIG="$ROOT/deploy/production/dynamicconfig.yaml")
 }
 
 server_up() {
   mkdir -p "$STATE/temporal"
   if ! alive "$STATE/temporal/server.pid"; then
-    server_env setsid "$BIN/temporal-server" --config-file "$ROOT/deploy/production/temporal-server.yaml" --allow-no-auth start \
+    server_env
+    # exec'd by env and setsid in place, so $! is the server's own pid.
+    env "${SERVER_ENV[@]}" setsid "$BIN/temporal-server" --config-file "$ROOT/deploy/production/temporal-server.yaml" --allow-no-auth start \
       >>"$STATE/temporal/server.log" 2>&1 </dev/null &
     echo $! >"$STATE/temporal/server.pid"
     log "Temporal server (pid $!) starting"
@@ -184,7 +187,7 @@ ui_up() {
   mkdir -p "$STATE/ui/config"
   cp "$ROOT/deploy/production/ui-server.yaml" "$STATE/ui/config/production.yaml"
   if ! alive "$STATE/ui/ui.pid"; then
-    A2A_UI_TEMPORAL_ADDRESS=$(frontend_ip):$PORT_BASE A2A_UI_PORT=$UI_PORT A2A_UI_CERTS=$CERTS A2A_UI_NAMESPACE=$NAMESPACE \
+    env A2A_UI_TEMPORAL_ADDRESS="$(frontend_ip):$PORT_BASE" A2A_UI_PORT="$UI_PORT" A2A_UI_CERTS="$CERTS" A2A_UI_NAMESPACE="$NAMESPACE" \
       setsid "$BIN/temporal-ui-server" --root "$STATE/ui" --config config --env production start >>"$STATE/ui/ui.log" 2>&1 </dev/null &
     echo $! >"$STATE/ui/ui.pid"
   fi
