@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import type { JobStatus } from '../../src/workflows/api';
 import { docker, prepareDocker, removeJob } from '../integration/support/docker';
 import { startSshd, type Sshd } from '../integration/support/sshd';
-import { agentProcesses } from '../integration/support/stack';
-import { cleanEnv, cli, clusterUp, ROOT, startWorker, stopProcess, waitFor, type Cluster } from './support/cluster';
+import { agentProcesses, waitFor } from '../integration/support/stack';
+import { cleanEnv, cli, clusterUp, ROOT, startWorker, stopProcess, type Cluster } from './support/cluster';
 
 jest.setTimeout(900_000);
 const NETNS = join(ROOT, 'scripts', 'netns-hosts.sh');
@@ -165,11 +165,15 @@ async function deployThrough(disrupt: () => Promise<void>): Promise<void> {
   expect(cli(['stop', JOB], env).code).toBe(0);
   expect(agentProcesses(JOB)).toEqual([]);
   expect(cli(['start', '--detach', jobFile], env).code).toBe(0);
-  const midway = await waitFor('the deploy under way', () => {
-    const s = status();
-    const states = Object.values(s.agents).map((a) => a.state);
-    return states.some((st) => st !== 'pending' && st !== 'waiting') && s;
-  });
+  const midway = await waitFor(
+    'the deploy under way',
+    () => {
+      const s = status();
+      const states = Object.values(s.agents).map((a) => a.state);
+      return states.some((st) => st !== 'pending' && st !== 'waiting') && s;
+    },
+    120_000,
+  );
   expect(midway.phase).toBe('deploying');
   await disrupt();
   const done = await waitFor(

@@ -81,14 +81,3 @@ export async function stopProcess(child: ChildProcess | undefined, signal: NodeJ
   child.kill(signal);
   await exited;
 }
-
-/** Polls `probe` until it returns something truthy (and returns that), or fails after a while. */
-export async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
