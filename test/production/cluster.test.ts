@@ -160,21 +160,26 @@ test('multi-target.yaml deploys as one job: a container, an SSH host and a host 
   expect(deployedProcesses).toBeGreaterThanOrEqual(4);
 });
 
-/** Deploys the job again and, once the deploy is under way (some agent started, not all), does `disrupt`. */
-async function deployThrough(disrupt: () => Promise<void>): Promise<void> {
+/**
+ * Deploys the job again and does `disrupt` while the deploy is under way: at once when the
+ * start returns (`atOnce`), else once some agent has started but the job is not yet running.
+ */
+async function deployThrough(disrupt: () => Promise<void>, atOnce = false): Promise<void> {
   expect(cli(['stop', JOB], env).code).toBe(0);
   expect(agentProcesses(JOB)).toEqual([]);
   expect(cli(['start', '--detach', jobFile], env).code).toBe(0);
-  const midway = await waitFor(
-    'the deploy under way',
-    () => {
-      const s = status();
-      const states = Object.values(s.agents).map((a) => a.state);
-      return states.some((st) => st !== 'pending' && st !== 'waiting') && s;
-    },
-    120_000,
-  );
-  expect(midway.phase).toBe('deploying');
+  if (!atOnce) {
+    const midway = await waitFor(
+      'the deploy under way',
+      () => {
+        const s = status();
+        const states = Object.values(s.agents).map((a) => a.state);
+        return states.some((st) => st !== 'pending' && st !== 'waiting') && s;
+      },
+      120_000,
+    );
+    expect(midway.phase).toBe('deploying');
+  }
   await disrupt();
   const done = await waitFor(
     'the job running again',
@@ -196,7 +201,7 @@ test('SIGKILL of the Temporal server mid-deploy: the job completes, nothing dupl
     process.kill(cluster.serverPid(), 'SIGKILL');
     await sleep(2000);
     cluster.script('up');
-  });
+  }, true);
 });
 
 test('a restart of PostgreSQL mid-deploy: the job completes, nothing duplicated, nothing lost', async () => {
