@@ -1,6 +1,8 @@
 // Three projects: fast pure-logic unit tests; workflow tests (the real workflow code on Temporal's
 // time-skipping test server, with fake agents); and integration tests that drive real Temporal
-// dev servers, workers and agent processes (run one file at a time).
+// dev servers, workers and agent processes (run one file at a time). A fourth, production (a real
+// Temporal cluster on PostgreSQL with mutual TLS), only with A2A_PRODUCTION_TESTS set:
+// `npm run test:production`, not `npm test`.
 const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
 module.exports = {
   projects: [
@@ -12,5 +14,8 @@ module.exports = {
       transform,
       testEnvironment: 'node',
     },
+    ...(process.env.A2A_PRODUCTION_TESTS
+      ? [{ displayName: 'production', testMatch: ['<rootDir>/test/production/**/*.test.ts'], transform, testEnvironment: 'node' }]
+      : []),
   ],
 };
