@@ -29,51 +29,19 @@ import type { Server } from 'node:http';
 import express from 'express';
 import { AGENT_CARD_PATH, Role, TaskState } from '@a2a-js/sdk';
 import type { AgentCard, AgentSkill, Message, Part } from '@a2a-js/sdk';
-import { dataPart, textPart, userMessage } from './messages';
-import { messageData, messageText, replyMessage } from './parts';
+import { dataPart, textPart } from './messages';
+import { messageText } from './parts';
 import { AgentEvent, DefaultRequestHandler, InMemoryTaskStore } from '@a2a-js/sdk/server';
 import type { AgentExecutor, ExecutionEventBus, RequestContext } from '@a2a-js/sdk/server';
 import { UserBuilder, agentCardHandler, jsonRpcHandler, restHandler } from '@a2a-js/sdk/server/express';
-import type { Client } from '@a2a-js/sdk/client';
-import { a2aClientFactory } from './client';
+import { errorText, readPeers, readVisited, sendText, toPeerReply } from './peers';
+import { configError, METADATA_KEY, type Contribution, type Peer, type PeerReply, type ReplyData } from './protocol';
+import { indent } from './text';
 
-export const METADATA_KEY = 'a2aDeploy';
-
-export interface Peer {
-  id: string;
-  url: string;
-}
-
-/** One agent's part in an answer. `agent` is unique within a reply's contributions. */
-export interface Contribution {
-  agent: string;
-  /** The agent's module (weather, coordinator, ...), or `unknown` for a peer that is not one of ours. */
-  kind: string;
-  /** One line, human readable. */
-  summary: string;
-  result: unknown;
-  error?: string;
-}
-
-/** The structured (data part) side of every reply. */
-export interface ReplyData {
-  agent: string;
-  result: unknown;
-  contributions: Contribution[];
-  error?: string;
-}
-
-/** What a peer answered (or why it did not). */
-export interface PeerReply {
-  agent: string;
-  url: string;
-  ok: boolean;
-  text: string;
-  result: unknown;
-  contributions: Contribution[];
-  /** Set when the peer could not be reached or answered with an error. */
-  error?: string;
-}
+// What agent modules use, from one place.
+export { configError, METADATA_KEY, type Contribution, type Peer, type PeerReply, type ReplyData } from './protocol';
+export { indent, round, words } from './text';
+export { sendText, toPeerReply } from './peers';
 
 export interface AgentRequest {
   /** This agent's id (AGENT_ID). */
@@ -120,167 +88,6 @@ export interface RunningAgent {
   close(): Promise<void>;
 }
 
-/** Print a configuration error and exit non-zero (for use before the server starts). */
-export function configError(message: string): never {
-  process.stderr.write(`[${process.env.AGENT_ID || 'agent'}] configuration error: ${message}\n`);
-  process.exit(2);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Small text helpers shared by the agents.
-
-/** Words of a text: letters/digits with inner apostrophes or hyphens, punctuation stripped. */
-export function words(text: string): string[] {
-  return text.match(/[\p{L}\p{N}]+(?:['’-][\p{L}\p{N}]+)*/gu) ?? [];
-}
-
-export function round(n: number, digits = 2): number {
-  const f = 10 ** digits;
-  const r = Math.round(n * f) / f;
-  return Object.is(r, -0) ? 0 : r;
-}
-
-export const indent = (text: string, prefix = '  '): string =>
-  text
-    .split('\n')
-    .map((l) => prefix + l)
-    .join('\n');
-
-const clientFactory = a2aClientFactory();
-const clients = new Map<string, Promise<Client>>();
-
-function isConnectionError(err: unknown): boolean {
-  const seen = new Set<unknown>();
-  for (let e = err as { code?: string; message?: string; cause?: unknown } | undefined; e && !seen.has(e); e = e.cause as typeof e) {
-    seen.add(e);
-    if (['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET'].includes(e.code ?? '')) return true;
-    if (typeof e.message === 'string' && /fetch failed|ECONNREFUSED|socket hang up/i.test(e.message)) return true;
-  }
-  return false;
-}
-
-const errorText = (err: unknown): string => {
-  const e = err as { message?: string; cause?: { code?: string; message?: string } };
-  const cause = e?.cause?.code ?? e?.cause?.message;
-  return `${e?.message ?? String(err)}${cause && !String(e?.message).includes(cause) ? ` (${cause})` : ''}`;
-};
-
-/**
- * Send a text message to an A2A agent at `url` with the SDK client and return the reply message.
- * Connection failures (agent not listening yet) are retried until `connectMs` has passed.
- */
-export async function sendText(
-  url: string,
-  text: string,
-  options: { metadata?: Record<string, unknown>; timeoutMs?: number; connectMs?: number } = {},
-): Promise<Message | undefined> {
-  const deadline = Date.now() + (options.connectMs ?? 10_000);
-  for (let attempt = 0; ; attempt++) {
-    try {
-      let client = clients.get(url);
-      if (!client) {
-        client = clientFactory.createFromUrl(url);
-        clients.set(url, client);
-        const mine = client;
-        client.catch(() => clients.get(url) === mine && clients.delete(url));
-      }
-      const result = await (
-        await client
-      ).sendMessage(
-        { tenant: '', message: userMessage(text, options.metadata), configuration: undefined, metadata: undefined },
-        { signal: AbortSignal.timeout(options.timeoutMs ?? 30_000) },
-      );
-      return replyMessage(result);
-    } catch (err) {
-      if (!isConnectionError(err) || Date.now() >= deadline) throw await withDialledUrl(err, url);
-      clients.delete(url);
-      await new Promise((r) => setTimeout(r, Math.min(1000, 100 * 2 ** attempt)));
-    }
-  }
-}
-
-/**
- * A caller dials the URL a peer's card advertises, not the one it was given: when they differ,
- * the error names the one actually dialled.
- */
-async function withDialledUrl(err: unknown, url: string): Promise<unknown> {
-  try {
-    const client = await clients.get(url);
-    const card = await client?.getAgentCard({ signal: AbortSignal.timeout(2000) });
-    const dialled = card?.supportedInterfaces?.[0]?.url;
-    if (dialled && dialled.replace(/\/+$/, '') !== url && err instanceof Error) {
-      err.message += ` (dialled ${dialled}, the URL its agent card advertises instead of ${url})`;
-    }
-  } catch {
-    // no card to consult: the error stands as it is
-  }
-  return err;
-}
-
-/** Parse a reply message into a PeerReply (works for agents that are not ours too). */
-export function toPeerReply(peer: Peer, message: Message | undefined): PeerReply {
-  const text = messageText(message);
-  const data = messageData(message) as Partial<ReplyData> | undefined;
-  const agent = typeof data?.agent === 'string' && data.agent ? data.agent : peer.id;
-  const contributions = Array.isArray(data?.contributions)
-    ? (data!.contributions as Contribution[]).filter((c) => c && typeof c.agent === 'string')
-    : [{ agent, kind: 'unknown', summary: text.split('\n')[0] ?? '', result: data ?? text }];
-  const error = typeof data?.error === 'string' ? data.error : undefined;
-  return {
-    agent,
-    url: peer.url,
-    ok: !error,
-    text: text || `${agent}: (no text)`,
-    result: data?.result ?? null,
-    contributions,
-    ...(error ? { error } : {}),
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Environment.
-
-function readPeers(): Peer[] {
-  const raw = process.env.A2A_PEERS?.trim();
-  let map: Record<string, string> = {};
-  if (raw) {
-    try {
-      const parsed = JSON.parse(raw) as unknown;
-      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
-      map = Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, String(v)]));
-    } catch (err) {
-      configError(`A2A_PEERS is not a JSON object of id -> URL: ${(err as Error).message}`);
-    }
-  }
-  const norm = (u: string) => u.trim().replace(/\/+$/, '');
-  const idByUrl = new Map(Object.entries(map).map(([id, u]) => [norm(u), id]));
-  const urls = (process.env.CONNECTED_AGENTS ?? '').split(',').map(norm).filter(Boolean);
-  const peers: Peer[] = [];
-  const seen = new Set<string>();
-  for (const url of urls) {
-    const id = idByUrl.get(url) ?? url;
-    if (!seen.has(id)) peers.push({ id, url });
-    seen.add(id);
-  }
-  // Peers only given in A2A_PEERS are still peers.
-  for (const [id, url] of Object.entries(map)) {
-    if (seen.has(id)) continue;
-    peers.push({ id, url: norm(url) });
-    seen.add(id);
-  }
-  return peers;
-}
-
-function readVisited(
-  message: Message | undefined,
-  request: { metadata?: Record<string, unknown> | undefined },
-): { visited: string[]; forwarded: boolean } {
-  const meta = (message?.metadata?.[METADATA_KEY] ?? request.metadata?.[METADATA_KEY]) as { visited?: unknown } | undefined;
-  if (!meta || typeof meta !== 'object') return { visited: [], forwarded: false };
-  const visited = Array.isArray(meta.visited) ? meta.visited.filter((v): v is string => typeof v === 'string') : [];
-  return { visited, forwarded: true };
-}
-
 function dedupe(list: Contribution[]): Contribution[] {
   const seen = new Set<string>();
   return list.filter((c) => (seen.has(c.agent) ? false : (seen.add(c.agent), true)));
@@ -292,7 +99,6 @@ function defaultText(id: string, summary: string, peerReplies: PeerReply[]): str
     ...peerReplies.map((r) => indent(r.error && !r.text.includes(r.error) ? `${r.agent}: error: ${r.error}` : r.text)),
   ].join('\n');
 }
-
 // ---------------------------------------------------------------------------------------------
 // Server.
 
