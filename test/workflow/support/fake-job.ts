@@ -79,12 +79,14 @@ const sleepOrCancel = async (ms: number) => {
 export class FakeAgents {
   readonly calls: Call[] = [];
   private pid = 1000;
-  private crashes: { job: string; event: AgentEvent }[] = [];
+  /** the pid each agent got from its latest deploy, by job/agent */
+  private pids = new Map<string, number>();
+  /** crashed agents (by job/agent): dead until deployed again, as a real process would be */
+  private crashed = new Map<string, { pid: number | undefined; event: AgentEvent }>();
   /** deployAgent waits while an agent's gate is closed */
   private gates = new Map<string, { open: Promise<void>; release: () => void }>();
   /** spec hashes whose deploy fails */
   readonly failing = new Set<string>();
-  private latestWatchAttempt = new Map<string, number>();
 
   /** The agent's next deploys wait until released. */
   hold(job: string, agent: string): void {
@@ -105,7 +107,7 @@ export class FakeAgents {
       detail: `${agent} exited with code 1`,
       stderr: `${agent}: crashing on purpose`,
     };
-    this.crashes.push({ job, event });
+    this.crashed.set(`${job}/${agent}`, { pid: this.pids.get(`${job}/${agent}`), event });
   }
   of(activity: Call['activity'], job?: string): Call[] {
     return this.calls.filter((c) => c.activity === activity && (!job || c.job === job));
@@ -127,25 +129,24 @@ export class FakeAgents {
             `${agent.id}: bad spec`,
           ]);
         const pid = ++this.pid;
+        this.pids.set(key, pid);
+        this.crashed.delete(key);
         return { pid, reused: false, startedAt: new Date().toISOString(), logDir: `/tmp/${agent.id}`, health: { attempts: 1, ms: 1 } };
       },
       stopAgent: async ({ job, agent, force }: StopOptions) => {
         this.record('stopAgent', job, agent.id, { force: !!force });
         return { wasRunning: true, forced: !!force };
       },
-      // Returns once one of its agents crashed; heartbeats meanwhile, so a cancelled round ends.
-      // Only the latest attempt of a watch takes crashes: a timed-out one must not swallow them.
+      // Returns once one of its agents (the very process it watches, by pid) is dead. A crash is
+      // state, not a message: a cancelled round that still sees it swallows nothing.
       watchAgents: async ({ job, agents }: WatchOptions): Promise<AgentEvent[]> => {
-        const { activityId: id, attempt, workflowExecution: wf } = Context.current().info;
-        const activityId = `${wf?.workflowId}/${wf?.runId}/${id}`;
-        this.latestWatchAttempt.set(activityId, attempt);
         this.record('watchAgents', job, agents.map((a) => a.id).join(','));
         for (;;) {
-          const mine = this.crashes.filter((c) => c.job === job && agents.some((a) => a.id === c.event.id));
-          if (mine.length > 0 && this.latestWatchAttempt.get(activityId) === attempt) {
-            this.crashes = this.crashes.filter((c) => !mine.includes(c));
-            return mine.map((c) => c.event);
-          }
+          const dead = agents
+            .map((a) => ({ a, c: this.crashed.get(`${job}/${a.id}`) }))
+            .filter(({ a, c }) => c && c.pid === a.pid)
+            .map(({ c }) => c!.event);
+          if (dead.length > 0) return dead;
           await sleepOrCancel(50);
         }
       },
