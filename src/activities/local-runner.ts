@@ -16,7 +16,7 @@ import type { AgentEvent, RunnerActivities, WatchedAgent } from './types';
 import { readLogDir } from './log-files';
 import { pollHealth, stderrTail } from './health';
 import { heartbeat } from './context';
-import { MARKER, markerOf, markersIn, SERVER, SPEC } from './markers';
+import { isMarkedAs, MARKER, markerOf, markersIn, SERVER, SPEC } from './markers';
 import { watchLoop } from './watch';
 
 /** What the worker hands the local runner. */
@@ -39,9 +39,12 @@ function processMarker(pid: number): { marker?: string; spec?: string; server?: 
   return env && markersIn(env);
 }
 
-/** Live process group leaders carrying this marker (an agent's own children inherit it). */
-function findAgentProcesses(marker: string): { pid: number; spec?: string }[] {
-  return scanProcesses((env) => env[MARKER] === marker, { leadersOnly: true }).map((p) => ({ pid: p.pid, spec: p.env[SPEC] }));
+/** Live process group leaders carrying this marker of this server (an agent's own children inherit it). */
+function findAgentProcesses(marker: string, server: string): { pid: number; spec?: string }[] {
+  return scanProcesses((env) => env[MARKER] === marker && env[SERVER] === server, { leadersOnly: true }).map((p) => ({
+    pid: p.pid,
+    spec: p.env[SPEC],
+  }));
 }
 
 /** All marked agent processes on this machine, by marker (used by gc and tests). */
@@ -61,12 +64,12 @@ export function listMarkedAgents(): { pid: number; marker: string; server?: stri
 const STARTING = 'agent.starting';
 
 /** The live processes of this agent: the recorded one, or after an interrupted start, a scan. */
-function ledgerProcesses(dir: string, marker: string): { pid: number; spec?: string; startedAt?: string }[] {
-  if (existsSync(join(dir, STARTING))) return findAgentProcesses(marker);
+function ledgerProcesses(dir: string, marker: string, server: string): { pid: number; spec?: string; startedAt?: string }[] {
+  if (existsSync(join(dir, STARTING))) return findAgentProcesses(marker, server);
   const record = readPidRecord(dir);
   if (!record) return [];
   const m = processMarker(record.pid);
-  return m?.marker === marker ? [{ pid: record.pid, spec: m.spec, startedAt: record.startedAt }] : [];
+  return m?.marker === marker && m.server === server ? [{ pid: record.pid, spec: m.spec, startedAt: record.startedAt }] : [];
 }
 
 function readPidRecord(dir: string): PidRecord | undefined {
@@ -125,7 +128,7 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
       const dir = dirOf(job, agent.id);
       mkdirSync(dir, { recursive: true });
       const marker = markerOf(job, agent.id);
-      const running = ledgerProcesses(dir, marker);
+      const running = ledgerProcesses(dir, marker, serverMarker);
       const same = running.find((p) => p.spec === agent.specHash);
       if (same && running.length === 1) {
         // Idempotent: the same spec is already running (a retried or replayed start).
@@ -169,7 +172,7 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
 
     async waitHealthy({ job, agent, pid }) {
       return pollHealth(agent, {
-        alive: () => processMarker(pid)?.marker === markerOf(job, agent.id),
+        alive: () => isMarkedAs(processMarker(pid), job, agent.id, serverMarker),
         describeExit: async () => {
           // /proc can show the process gone a moment before node reports its exit status.
           for (let i = 0; i < 50 && !exits.has(pid); i++) await sleep(20);
@@ -183,7 +186,7 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
 
     async stopAgent({ job, agent, force }) {
       const dir = dirOf(job, agent.id);
-      const running = ledgerProcesses(dir, markerOf(job, agent.id));
+      const running = ledgerProcesses(dir, markerOf(job, agent.id), serverMarker);
       let forced = false;
       for (const p of running) {
         heartbeat(p.pid);
@@ -204,7 +207,7 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
           const alive: WatchedAgent[] = [];
           const events: AgentEvent[] = [];
           for (const a of agents) {
-            if (processMarker(a.pid)?.marker === markerOf(job, a.id)) {
+            if (isMarkedAs(processMarker(a.pid), job, a.id, serverMarker)) {
               alive.push(a);
               continue;
             }

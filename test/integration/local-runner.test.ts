@@ -39,6 +39,17 @@ afterAll(async () => {
   rmSync(home, { recursive: true, force: true });
 });
 
+const planAt = (port: number, extra = '') =>
+  planFromYaml(
+    `job: { name: ${JOB} }
+agents:
+  - id: solo
+    module: ${join(ROOT, 'test', 'fixtures', 'agents', 'flaky.js')}
+    config: { port: ${port} }
+${extra}topology: { type: mesh, agents: [solo] }
+`,
+  ).agents.solo;
+
 const waitPort = async (port: number) => {
   for (let i = 0; i < 200 && !(await portOpen(port)); i++) await new Promise((r) => setTimeout(r, 25));
   return portOpen(port);
@@ -73,4 +84,30 @@ test('stop ends the recorded agent; stopping again is a no-op', async () => {
   expect(agentProcesses(JOB)).toEqual([]);
   expect(await portOpen(PORT)).toBe(false);
   expect(await localRunner.stopAgent({ job: JOB, agent })).toEqual({ wasRunning: false, forced: false });
+});
+
+test("another installation's agent with the same job and agent is never taken for ours", async () => {
+  // Another a2a-deploy (another home, another server) runs the same job name on this machine.
+  const otherHome = mkdtempSync(join(tmpdir(), 'a2a-local-runner-other-'));
+  const other = createLocalRunner({ home: otherHome, serverMarker: 'another-install' });
+  const theirs = planAt(PORT + 1);
+  try {
+    const started = await other.startAgent({ job: JOB, agent: theirs });
+    expect(await waitPort(PORT + 1)).toBe(true);
+    // Our start was interrupted before its pid was recorded: the retry scans /proc.
+    const dir = agentDir(JOB, agent.id, home);
+    rmSync(join(dir, 'agent.pid.json'), { force: true });
+    writeFileSync(join(dir, 'agent.starting'), new Date().toISOString());
+    const ours = await localRunner.startAgent({ job: JOB, agent });
+    expect(ours.reused).toBe(false);
+    expect(ours.pid).not.toBe(started.pid);
+    expect(await waitPort(PORT)).toBe(true);
+    // Their agent lives through our retried start and our stop.
+    expect(await localRunner.stopAgent({ job: JOB, agent })).toMatchObject({ wasRunning: true });
+    expect(await portOpen(PORT + 1)).toBe(true);
+    expect(agentProcesses(JOB)).toEqual([started.pid]);
+  } finally {
+    await other.stopAgent({ job: JOB, agent: theirs });
+    rmSync(otherHome, { recursive: true, force: true });
+  }
 });
