@@ -20,7 +20,7 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   const runners: Record<Target, RunnerActivities> = {
     localhost: createLocalRunner(deps),
-    container: createDockerRunner({ docker: deps.docker }),
+    container: createDockerRunner(deps),
     remote: createSshRunner({ pool: deps.sshPool }),
   };
   return {
