@@ -21,7 +21,7 @@ export function createActivities(deps: ActivityDeps) {
   const runners: Record<Target, RunnerActivities> = {
     localhost: createLocalRunner(deps),
     container: createDockerRunner(deps),
-    remote: createSshRunner({ pool: deps.sshPool }),
+    remote: createSshRunner({ pool: deps.sshPool, serverMarker: deps.serverMarker }),
   };
   return {
     /**
