@@ -12,6 +12,7 @@ import { sleep } from '../common/sleep';
 import { agentDir } from '../config/paths';
 import type { AgentPlan } from '../job/plan';
 import { liveEnviron, scanProcesses, terminateProcess } from '../process';
+import { refuseTakenPort, servedByAgent } from './port-checks';
 import type { AgentEvent, RunnerActivities, WatchedAgent } from './types';
 import { readLogDir } from './log-files';
 import { pollHealth, stderrTail } from './health';
@@ -138,6 +139,8 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
         return { pid: same.pid, reused: true, startedAt, logDir: dir };
       }
       for (const p of running) await terminate(p.pid, agent.stopGraceMs, false); // an older spec, or strays
+      // Someone else serves the port: the agent would die of EADDRINUSE while they answer its health checks.
+      refuseTakenPort(agent);
 
       const argv = agentArgv(agent);
       const startedAt = new Date().toISOString();
@@ -171,7 +174,7 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
     },
 
     async waitHealthy({ job, agent, pid }) {
-      return pollHealth(agent, {
+      const health = await pollHealth(agent, {
         alive: () => isMarkedAs(processMarker(pid), job, agent.id, serverMarker),
         describeExit: async () => {
           // /proc can show the process gone a moment before node reports its exit status.
@@ -182,6 +185,9 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
         signal: Context.current().cancellationSignal,
         heartbeat: (d) => Context.current().heartbeat(d),
       });
+      // An answer proves nothing if it came from another process: the port must be the agent's.
+      servedByAgent(agent, pid, (owner) => isMarkedAs(processMarker(owner), job, agent.id, serverMarker));
+      return health;
     },
 
     async stopAgent({ job, agent, force }) {

@@ -5,7 +5,9 @@
 import { mkdtempSync, rmSync, unlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { createLocalRunner } from '../../src/activities/local-runner';
+import { servedByAgent } from '../../src/activities/port-checks';
 import type { RunnerActivities } from '../../src/activities/types';
 import { agentDir } from '../../src/config/paths';
 import type { AgentPlan } from '../../src/job/plan';
@@ -109,5 +111,33 @@ test("another installation's agent with the same job and agent is never taken fo
   } finally {
     await other.stopAgent({ job: JOB, agent: theirs });
     rmSync(otherHome, { recursive: true, force: true });
+  }
+});
+
+test('a port someone else serves is refused at once, naming who holds it; their answers never count as health', async () => {
+  const squatted = planAt(PORT + 2);
+  // Answers every path with 200, as an agent's health check wants.
+  const squatter = spawn(
+    'python3',
+    [
+      '-c',
+      `import http.server as h; h.HTTPServer(("127.0.0.1", ${PORT + 2}), type("H", (h.BaseHTTPRequestHandler,), {"do_GET": lambda s: (s.send_response(200), s.end_headers())})).serve_forever()`,
+    ],
+    { stdio: 'ignore' },
+  );
+  try {
+    expect(await waitPort(PORT + 2)).toBe(true);
+    const failure = await localRunner.startAgent({ job: JOB, agent: squatted }).then(
+      () => undefined,
+      (e: { message: string; nonRetryable?: boolean; type?: string }) => e,
+    );
+    expect(failure).toMatchObject({ nonRetryable: true, type: 'PortInUse' });
+    expect(failure!.message).toBe(`agent 'solo': port ${PORT + 2} is already in use by pid ${squatter.pid} (python3)`);
+    expect(agentProcesses(JOB)).toEqual([]);
+    // Readiness: the listener must be the agent's (its group, or marked as it).
+    expect(() => servedByAgent(squatted, process.pid, () => false)).toThrow(`served by pid ${squatter.pid} (python3), not by the agent`);
+    expect(() => servedByAgent(squatted, squatter.pid!, () => false)).not.toThrow();
+  } finally {
+    squatter.kill('SIGKILL');
   }
 });
