@@ -11,7 +11,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { sleep } from '../common/sleep';
 import { agentDir } from '../config/paths';
 import type { AgentPlan } from '../job/plan';
-import { liveEnviron, scanProcesses, terminateProcess } from '../process';
+import { liveEnviron, procStat, scanProcesses, terminateProcess, type FoundProcess } from '../process';
 import { refuseTakenPort, servedByAgent } from './port-checks';
 import type { AgentEvent, RunnerActivities, WatchedAgent } from './types';
 import { readLogDir } from './log-files';
@@ -48,9 +48,31 @@ function findAgentProcesses(marker: string, server: string): { pid: number; spec
   }));
 }
 
-/** All marked agent processes on this machine, by marker (used by gc and tests). */
+/**
+ * Marked processes, minus those in a group that another of them leads (they stop with their
+ * leader). What remains: agents, and the processes an agent left behind when it exited (a
+ * forking agent's server lives on in the group of a leader that is gone).
+ */
+function withoutFollowers(found: FoundProcess[]): FoundProcess[] {
+  const pids = new Set(found.map((p) => p.pid));
+  return found.filter((p) => {
+    const group = procStat(p.pid)?.pgrp;
+    return group === p.pid || group === undefined || !pids.has(group);
+  });
+}
+
+/** Every live process of this agent of this server, leaders or not (a stop after the ledger lost it). */
+function allAgentProcesses(marker: string, server: string): { pid: number; spec?: string }[] {
+  return withoutFollowers(scanProcesses((env) => env[MARKER] === marker && env[SERVER] === server)).map((p) => ({
+    pid: p.pid,
+    spec: p.env[SPEC],
+  }));
+}
+
+/** All marked agent processes on this machine, by marker (used by gc and tests): agents, and
+ *  what agents that exited left behind in their groups. */
 export function listMarkedAgents(): { pid: number; marker: string; server?: string }[] {
-  return scanProcesses((env) => !!env[MARKER], { leadersOnly: true }).map(({ pid, env }) => ({
+  return withoutFollowers(scanProcesses((env) => !!env[MARKER])).map(({ pid, env }) => ({
     pid,
     marker: env[MARKER],
     ...(env[SERVER] ? { server: env[SERVER] } : {}),
@@ -192,7 +214,11 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
 
     async stopAgent({ job, agent, force }) {
       const dir = dirOf(job, agent.id);
-      const running = ledgerProcesses(dir, markerOf(job, agent.id), serverMarker);
+      const marker = markerOf(job, agent.id);
+      let running = ledgerProcesses(dir, marker, serverMarker);
+      // The recorded leader is gone (a forking agent's launcher exits; its server lives on in
+      // the group) or the ledger is lost: what carries the agent's markers is what runs.
+      if (running.length === 0) running = allAgentProcesses(marker, serverMarker);
       let forced = false;
       for (const p of running) {
         heartbeat(p.pid);

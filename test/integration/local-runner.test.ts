@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, unlinkSync, writeFileSync, existsSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { createLocalRunner } from '../../src/activities/local-runner';
+import { createLocalRunner, listMarkedAgents } from '../../src/activities/local-runner';
 import { servedByAgent } from '../../src/activities/port-checks';
 import type { RunnerActivities } from '../../src/activities/types';
 import { agentDir } from '../../src/config/paths';
@@ -41,12 +41,12 @@ afterAll(async () => {
   rmSync(home, { recursive: true, force: true });
 });
 
-const planAt = (port: number, extra = '') =>
+const planAt = (port: number, extra = '', fixture = 'flaky.js') =>
   planFromYaml(
     `job: { name: ${JOB} }
 agents:
   - id: solo
-    module: ${join(ROOT, 'test', 'fixtures', 'agents', 'flaky.js')}
+    module: ${join(ROOT, 'test', 'fixtures', 'agents', fixture)}
     config: { port: ${port} }
 ${extra}topology: { type: mesh, agents: [solo] }
 `,
@@ -140,4 +140,17 @@ test('a port someone else serves is refused at once, naming who holds it; their 
   } finally {
     squatter.kill('SIGKILL');
   }
+});
+
+test('an agent that forks its server and exits: gc sees the server, and stop leaves nothing running', async () => {
+  const forking = planAt(PORT + 3, '', 'forking.js');
+  const started = await localRunner.startAgent({ job: JOB, agent: forking });
+  expect(await waitPort(PORT + 3)).toBe(true);
+  const [server] = agentProcesses(JOB);
+  expect(server).not.toBe(started.pid); // the launcher is gone; its child serves
+  // gc's view: the server, which leads no group, is listed as the agent's.
+  expect(listMarkedAgents()).toEqual(expect.arrayContaining([{ pid: server, marker: `${JOB}/solo`, server: 'local-runner-it' }]));
+  expect(await localRunner.stopAgent({ job: JOB, agent: forking })).toMatchObject({ wasRunning: true });
+  expect(await portOpen(PORT + 3)).toBe(false);
+  expect(agentProcesses(JOB)).toEqual([]);
 });
