@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { createLocalRunner, listMarkedAgents } from '../../src/activities/local-runner';
 import { servedByAgent } from '../../src/activities/port-checks';
+import { waitUntil } from '../../src/process';
 import type { RunnerActivities } from '../../src/activities/types';
 import { agentDir } from '../../src/config/paths';
 import type { AgentPlan } from '../../src/job/plan';
@@ -51,6 +52,9 @@ agents:
 ${extra}topology: { type: mesh, agents: [solo] }
 `,
   ).agents.solo;
+
+// A socket closes as its process ends, a moment after /proc may show the process gone.
+const waitClosed = (port: number) => waitUntil(async () => !(await portOpen(port)), 1000);
 
 const waitPort = async (port: number) => {
   for (let i = 0; i < 200 && !(await portOpen(port)); i++) await new Promise((r) => setTimeout(r, 25));
@@ -151,6 +155,16 @@ test('an agent that forks its server and exits: gc sees the server, and stop lea
   // gc's view: the server, which leads no group, is listed as the agent's.
   expect(listMarkedAgents()).toEqual(expect.arrayContaining([{ pid: server, marker: `${JOB}/solo`, server: 'local-runner-it' }]));
   expect(await localRunner.stopAgent({ job: JOB, agent: forking })).toMatchObject({ wasRunning: true });
-  expect(await portOpen(PORT + 3)).toBe(false);
+  expect(await waitClosed(PORT + 3)).toBe(true);
+  expect(agentProcesses(JOB)).toEqual([]);
+});
+
+test("stop with the job's state folder deleted still stops the agent (found by its markers)", async () => {
+  const started = await localRunner.startAgent({ job: JOB, agent });
+  expect(await waitPort(PORT)).toBe(true);
+  rmSync(agentDir(JOB, agent.id, home), { recursive: true, force: true });
+  expect(await localRunner.stopAgent({ job: JOB, agent })).toMatchObject({ wasRunning: true });
+  expect(await waitClosed(PORT)).toBe(true);
+  expect(agentProcesses(JOB)).not.toContain(started.pid);
   expect(agentProcesses(JOB)).toEqual([]);
 });
