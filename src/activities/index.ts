@@ -21,8 +21,8 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   const runners: Record<Target, RunnerActivities> = {
     localhost: createLocalRunner(deps),
-    container: createDockerRunner({ docker: deps.docker }),
-    remote: createSshRunner({ pool: deps.sshPool }),
+    container: createDockerRunner(deps),
+    remote: createSshRunner({ pool: deps.sshPool, serverMarker: deps.serverMarker }),
   };
   return {
     /**

@@ -11,12 +11,13 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { sleep } from '../common/sleep';
 import { agentDir } from '../config/paths';
 import type { AgentPlan } from '../job/plan';
-import { liveEnviron, scanProcesses, terminateProcess } from '../process';
+import { liveEnviron, procStat, scanProcesses, terminateProcess, type FoundProcess } from '../process';
+import { refuseTakenPort, servedByAgent } from './port-checks';
 import type { AgentEvent, RunnerActivities, WatchedAgent } from './types';
 import { readLogDir } from './log-files';
 import { pollHealth, stderrTail } from './health';
 import { heartbeat } from './context';
-import { MARKER, markerOf, markersIn, SERVER, SPEC } from './markers';
+import { isMarkedAs, MARKER, markerOf, markersIn, SERVER, SPEC } from './markers';
 import { watchLoop } from './watch';
 import { buildAgentEnv, resolveSecretsOrFail, scrub, scrubLogs, secretValues } from './agent-env';
 
@@ -40,14 +41,39 @@ function processMarker(pid: number): { marker?: string; spec?: string; server?: 
   return env && markersIn(env);
 }
 
-/** Live process group leaders carrying this marker (an agent's own children inherit it). */
-function findAgentProcesses(marker: string): { pid: number; spec?: string }[] {
-  return scanProcesses((env) => env[MARKER] === marker, { leadersOnly: true }).map((p) => ({ pid: p.pid, spec: p.env[SPEC] }));
+/** Live process group leaders carrying this marker of this server (an agent's own children inherit it). */
+function findAgentProcesses(marker: string, server: string): { pid: number; spec?: string }[] {
+  return scanProcesses((env) => env[MARKER] === marker && env[SERVER] === server, { leadersOnly: true }).map((p) => ({
+    pid: p.pid,
+    spec: p.env[SPEC],
+  }));
 }
 
-/** All marked agent processes on this machine, by marker (used by gc and tests). */
+/**
+ * Marked processes, minus those in a group that another of them leads (they stop with their
+ * leader). What remains: agents, and the processes an agent left behind when it exited (a
+ * forking agent's server lives on in the group of a leader that is gone).
+ */
+function withoutFollowers(found: FoundProcess[]): FoundProcess[] {
+  const pids = new Set(found.map((p) => p.pid));
+  return found.filter((p) => {
+    const group = procStat(p.pid)?.pgrp;
+    return group === p.pid || group === undefined || !pids.has(group);
+  });
+}
+
+/** Every live process of this agent of this server, leaders or not (a stop after the ledger lost it). */
+function allAgentProcesses(marker: string, server: string): { pid: number; spec?: string }[] {
+  return withoutFollowers(scanProcesses((env) => env[MARKER] === marker && env[SERVER] === server)).map((p) => ({
+    pid: p.pid,
+    spec: p.env[SPEC],
+  }));
+}
+
+/** All marked agent processes on this machine, by marker (used by gc and tests): agents, and
+ *  what agents that exited left behind in their groups. */
 export function listMarkedAgents(): { pid: number; marker: string; server?: string }[] {
-  return scanProcesses((env) => !!env[MARKER], { leadersOnly: true }).map(({ pid, env }) => ({
+  return withoutFollowers(scanProcesses((env) => !!env[MARKER])).map(({ pid, env }) => ({
     pid,
     marker: env[MARKER],
     ...(env[SERVER] ? { server: env[SERVER] } : {}),
@@ -62,12 +88,12 @@ export function listMarkedAgents(): { pid: number; marker: string; server?: stri
 const STARTING = 'agent.starting';
 
 /** The live processes of this agent: the recorded one, or after an interrupted start, a scan. */
-function ledgerProcesses(dir: string, marker: string): { pid: number; spec?: string; startedAt?: string }[] {
-  if (existsSync(join(dir, STARTING))) return findAgentProcesses(marker);
+function ledgerProcesses(dir: string, marker: string, server: string): { pid: number; spec?: string; startedAt?: string }[] {
+  if (existsSync(join(dir, STARTING))) return findAgentProcesses(marker, server);
   const record = readPidRecord(dir);
   if (!record) return [];
   const m = processMarker(record.pid);
-  return m?.marker === marker ? [{ pid: record.pid, spec: m.spec, startedAt: record.startedAt }] : [];
+  return m?.marker === marker && m.server === server ? [{ pid: record.pid, spec: m.spec, startedAt: record.startedAt }] : [];
 }
 
 function readPidRecord(dir: string): PidRecord | undefined {
@@ -128,7 +154,7 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
       const dir = dirOf(job, agent.id);
       mkdirSync(dir, { recursive: true });
       const marker = markerOf(job, agent.id);
-      const running = ledgerProcesses(dir, marker);
+      const running = ledgerProcesses(dir, marker, serverMarker);
       const same = running.find((p) => p.spec === agent.specHash);
       if (same && running.length === 1) {
         // Idempotent: the same spec is already running (a retried or replayed start).
@@ -140,6 +166,8 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
       // Read before anything is stopped: a missing secret fails this deploy and leaves what runs alone.
       const secrets = resolveSecretsOrFail(agent.id, agent.deployment.secrets, process.env);
       for (const p of running) await terminate(p.pid, agent.stopGraceMs, false); // an older spec, or strays
+      // Someone else serves the port: the agent would die of EADDRINUSE while they answer its health checks.
+      refuseTakenPort(agent);
 
       const argv = agentArgv(agent);
       const startedAt = new Date().toISOString();
@@ -179,8 +207,8 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
     },
 
     async waitHealthy({ job, agent, pid }) {
-      return pollHealth(agent, {
-        alive: () => processMarker(pid)?.marker === markerOf(job, agent.id),
+      const health = await pollHealth(agent, {
+        alive: () => isMarkedAs(processMarker(pid), job, agent.id, serverMarker),
         describeExit: async () => {
           // /proc can show the process gone a moment before node reports its exit status.
           for (let i = 0; i < 50 && !exits.has(pid); i++) await sleep(20);
@@ -190,11 +218,18 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
         signal: Context.current().cancellationSignal,
         heartbeat: (d) => Context.current().heartbeat(d),
       });
+      // An answer proves nothing if it came from another process: the port must be the agent's.
+      servedByAgent(agent, pid, (owner) => isMarkedAs(processMarker(owner), job, agent.id, serverMarker));
+      return health;
     },
 
     async stopAgent({ job, agent, force }) {
       const dir = dirOf(job, agent.id);
-      const running = ledgerProcesses(dir, markerOf(job, agent.id));
+      const marker = markerOf(job, agent.id);
+      let running = ledgerProcesses(dir, marker, serverMarker);
+      // The recorded leader is gone (a forking agent's launcher exits; its server lives on in
+      // the group) or the ledger is lost: what carries the agent's markers is what runs.
+      if (running.length === 0) running = allAgentProcesses(marker, serverMarker);
       let forced = false;
       for (const p of running) {
         heartbeat(p.pid);
@@ -215,7 +250,7 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
           const alive: WatchedAgent[] = [];
           const events: AgentEvent[] = [];
           for (const a of agents) {
-            if (processMarker(a.pid)?.marker === markerOf(job, a.id)) {
+            if (isMarkedAs(processMarker(a.pid), job, a.id, serverMarker)) {
               alive.push(a);
               continue;
             }

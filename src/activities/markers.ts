@@ -16,3 +16,11 @@ export const serverMarker = (cfg: { address: string; namespace: string }) => `${
 
 /** The markers a process's environment carries (all undefined for a process that is not an agent). */
 export const markersIn = (env: Record<string, string>) => ({ marker: env[MARKER], spec: env[SPEC], server: env[SERVER] });
+
+/**
+ * Whether markers found on a process (or container) are this agent's of this server. Every
+ * lookup checks all of them together: a job name alone is not unique across installations (two
+ * homes, two servers on one machine), and killing the other one's agent is the worst mistake.
+ */
+export const isMarkedAs = (m: { marker?: string; server?: string } | undefined, job: string, agent: string, server: string) =>
+  !!m && m.marker === markerOf(job, agent) && m.server === server;

@@ -87,7 +87,11 @@ export interface DeployPlan {
   entry: string;
 }
 
-export const containerName = (job: string, agent: string) => `a2a-${job}-${agent}`;
+/** An agent's container name (and its DNS name on a job network). Ids may hold '-', so job
+ *  `a-b` with agent `c` and job `a` with agent `b-c` would both be `a2a-a-b-c`: a short hash of
+ *  the pair keeps the names apart. */
+export const containerName = (job: string, agent: string) =>
+  `a2a-${job}-${agent}-${createHash('sha256').update(`${job}\0${agent}`).digest('hex').slice(0, 8)}`;
 
 function agentUrl(job: string, a: AgentSpec): string {
   const port = a.config.port;

@@ -1,3 +1,4 @@
 // The process toolkit: /proc reads, signals, and TERM → grace → KILL.
 export * from './proc';
 export * from './terminate';
+export * from './ports';

@@ -7,12 +7,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { containerName, type AgentPlan } from '../../src/job/plan';
+import { createDockerRunner } from '../../src/activities/docker';
 import { IMAGE, docker, dockerRunner, listJobContainers, planFromYaml, prepareDocker, removeJob, sendText } from './support/docker';
 
 jest.setTimeout(60_000);
 
 const JOB = 'dkr-it';
 const NET_JOB = 'dkr-it-net';
+// Job `dkr-it-c-x` with agent `y`, and job `dkr-it-c` with agent `x-y`: once both `a2a-dkr-it-c-x-y`.
+const NEAR_JOBS = ['dkr-it-c-x', 'dkr-it-c'];
 const NETWORK = 'dkr-it-net-net';
 const LOOPBACK_IMAGE = '127.0.0.1:5999/a2a-deploy-agent:test'; // a "registry" on loopback that refuses: pulls fail fast, offline
 const MISSING_IMAGE = '127.0.0.1:5999/a2a-deploy-missing:none';
@@ -61,13 +64,13 @@ beforeAll(async () => {
   const t0 = Date.now();
   const lines = prepareDocker();
   console.log(`${lines.join('\n')}\n(prepared in ${Date.now() - t0} ms)`);
-  for (const job of [JOB, NET_JOB]) await removeJob(job);
+  for (const job of [JOB, NET_JOB, ...NEAR_JOBS]) await removeJob(job);
   await docker.getImage(IMAGE).tag({ repo: LOOPBACK_IMAGE.split(':').slice(0, 2).join(':'), tag: 'test' });
   workDir = mkdtempSync(`${tmpdir()}/a2a-docker-it-`);
 }, 600_000);
 
 afterAll(async () => {
-  for (const job of [JOB, NET_JOB]) await removeJob(job);
+  for (const job of [JOB, NET_JOB, ...NEAR_JOBS]) await removeJob(job);
   await docker
     .getImage(LOOPBACK_IMAGE)
     .remove()
@@ -224,6 +227,31 @@ describe('host networking', () => {
     await dockerRunner.stopAgent({ job: JOB, agent: dying });
     await dockerRunner.stopAgent({ job: JOB, agent: quiet, force: true });
   });
+});
+
+test('job a-b with agent c and job a with agent b-c get containers of their own', async () => {
+  const y = agentPlan('y', 19620);
+  const xy = agentPlan('x-y', 19621);
+  expect(containerName(NEAR_JOBS[0], 'y')).not.toBe(containerName(NEAR_JOBS[1], 'x-y'));
+  const first = await dockerRunner.startAgent({ job: NEAR_JOBS[0], agent: y });
+  const second = await dockerRunner.startAgent({ job: NEAR_JOBS[1], agent: xy });
+  expect(second.containerId).not.toBe(first.containerId);
+  // Starting the second removed nothing of the first; stopping it leaves the first running.
+  expect(await dockerRunner.stopAgent({ job: NEAR_JOBS[1], agent: xy })).toMatchObject({ wasRunning: true });
+  expect((await docker.getContainer(first.containerId!).inspect()).State.Running).toBe(true);
+  expect(await dockerRunner.stopAgent({ job: NEAR_JOBS[0], agent: y })).toMatchObject({ wasRunning: true });
+});
+
+test("another server's container of the same job and agent is neither reused nor removed", async () => {
+  const agent = agentPlan('solo', 19622);
+  const other = createDockerRunner({ docker, serverMarker: 'another-install' });
+  const theirs = await other.startAgent({ job: NEAR_JOBS[1], agent });
+  const failure = await failureOf(dockerRunner.startAgent({ job: NEAR_JOBS[1], agent }));
+  expect(failure).toMatchObject({ nonRetryable: true, type: 'AgentStartError' });
+  expect(failure.message).toContain('of server another-install');
+  expect(await dockerRunner.stopAgent({ job: NEAR_JOBS[1], agent })).toEqual({ wasRunning: false, forced: false });
+  expect((await docker.getContainer(theirs.containerId!).inspect()).State.Running).toBe(true);
+  await other.stopAgent({ job: NEAR_JOBS[1], agent });
 });
 
 describe('images and pull policies', () => {

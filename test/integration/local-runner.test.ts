@@ -5,7 +5,10 @@
 import { mkdtempSync, rmSync, unlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLocalRunner } from '../../src/activities/local-runner';
+import { spawn } from 'node:child_process';
+import { createLocalRunner, listMarkedAgents } from '../../src/activities/local-runner';
+import { servedByAgent } from '../../src/activities/port-checks';
+import { waitUntil } from '../../src/process';
 import type { RunnerActivities } from '../../src/activities/types';
 import { agentDir } from '../../src/config/paths';
 import type { AgentPlan } from '../../src/job/plan';
@@ -38,6 +41,20 @@ afterAll(async () => {
   for (const pid of agentProcesses(JOB)) process.kill(-pid, 'SIGKILL');
   rmSync(home, { recursive: true, force: true });
 });
+
+const planAt = (port: number, extra = '', fixture = 'flaky.js') =>
+  planFromYaml(
+    `job: { name: ${JOB} }
+agents:
+  - id: solo
+    module: ${join(ROOT, 'test', 'fixtures', 'agents', fixture)}
+    config: { port: ${port} }
+${extra}topology: { type: mesh, agents: [solo] }
+`,
+  ).agents.solo;
+
+// A socket closes as its process ends, a moment after /proc may show the process gone.
+const waitClosed = (port: number) => waitUntil(async () => !(await portOpen(port)), 1000);
 
 const waitPort = async (port: number) => {
   for (let i = 0; i < 200 && !(await portOpen(port)); i++) await new Promise((r) => setTimeout(r, 25));
@@ -73,4 +90,81 @@ test('stop ends the recorded agent; stopping again is a no-op', async () => {
   expect(agentProcesses(JOB)).toEqual([]);
   expect(await portOpen(PORT)).toBe(false);
   expect(await localRunner.stopAgent({ job: JOB, agent })).toEqual({ wasRunning: false, forced: false });
+});
+
+test("another installation's agent with the same job and agent is never taken for ours", async () => {
+  // Another a2a-deploy (another home, another server) runs the same job name on this machine.
+  const otherHome = mkdtempSync(join(tmpdir(), 'a2a-local-runner-other-'));
+  const other = createLocalRunner({ home: otherHome, serverMarker: 'another-install' });
+  const theirs = planAt(PORT + 1);
+  try {
+    const started = await other.startAgent({ job: JOB, agent: theirs });
+    expect(await waitPort(PORT + 1)).toBe(true);
+    // Our start was interrupted before its pid was recorded: the retry scans /proc.
+    const dir = agentDir(JOB, agent.id, home);
+    rmSync(join(dir, 'agent.pid.json'), { force: true });
+    writeFileSync(join(dir, 'agent.starting'), new Date().toISOString());
+    const ours = await localRunner.startAgent({ job: JOB, agent });
+    expect(ours.reused).toBe(false);
+    expect(ours.pid).not.toBe(started.pid);
+    expect(await waitPort(PORT)).toBe(true);
+    // Their agent lives through our retried start and our stop.
+    expect(await localRunner.stopAgent({ job: JOB, agent })).toMatchObject({ wasRunning: true });
+    expect(await portOpen(PORT + 1)).toBe(true);
+    expect(agentProcesses(JOB)).toEqual([started.pid]);
+  } finally {
+    await other.stopAgent({ job: JOB, agent: theirs });
+    rmSync(otherHome, { recursive: true, force: true });
+  }
+});
+
+test('a port someone else serves is refused at once, naming who holds it; their answers never count as health', async () => {
+  const squatted = planAt(PORT + 2);
+  // Answers every path with 200, as an agent's health check wants.
+  const squatter = spawn(
+    'python3',
+    [
+      '-c',
+      `import http.server as h; h.HTTPServer(("127.0.0.1", ${PORT + 2}), type("H", (h.BaseHTTPRequestHandler,), {"do_GET": lambda s: (s.send_response(200), s.end_headers())})).serve_forever()`,
+    ],
+    { stdio: 'ignore' },
+  );
+  try {
+    expect(await waitPort(PORT + 2)).toBe(true);
+    const failure = await localRunner.startAgent({ job: JOB, agent: squatted }).then(
+      () => undefined,
+      (e: { message: string; nonRetryable?: boolean; type?: string }) => e,
+    );
+    expect(failure).toMatchObject({ nonRetryable: true, type: 'PortInUse' });
+    expect(failure!.message).toBe(`agent 'solo': port ${PORT + 2} is already in use by pid ${squatter.pid} (python3)`);
+    expect(agentProcesses(JOB)).toEqual([]);
+    // Readiness: the listener must be the agent's (its group, or marked as it).
+    expect(() => servedByAgent(squatted, process.pid, () => false)).toThrow(`served by pid ${squatter.pid} (python3), not by the agent`);
+    expect(() => servedByAgent(squatted, squatter.pid!, () => false)).not.toThrow();
+  } finally {
+    squatter.kill('SIGKILL');
+  }
+});
+
+test('an agent that forks its server and exits: gc sees the server, and stop leaves nothing running', async () => {
+  const forking = planAt(PORT + 3, '', 'forking.js');
+  const started = await localRunner.startAgent({ job: JOB, agent: forking });
+  expect(await waitPort(PORT + 3)).toBe(true);
+  const [server] = agentProcesses(JOB);
+  expect(server).not.toBe(started.pid); // the launcher is gone; its child serves
+  // gc's view: the server, which leads no group, is listed as the agent's.
+  expect(listMarkedAgents()).toEqual(expect.arrayContaining([{ pid: server, marker: `${JOB}/solo`, server: 'local-runner-it' }]));
+  expect(await localRunner.stopAgent({ job: JOB, agent: forking })).toMatchObject({ wasRunning: true });
+  expect(await waitClosed(PORT + 3)).toBe(true);
+  expect(agentProcesses(JOB)).toEqual([]);
+});
+
+test("stop with the job's state folder deleted still stops the agent (found by its markers)", async () => {
+  const started = await localRunner.startAgent({ job: JOB, agent });
+  expect(await waitPort(PORT)).toBe(true);
+  rmSync(agentDir(JOB, agent.id, home), { recursive: true, force: true });
+  expect(await localRunner.stopAgent({ job: JOB, agent })).toMatchObject({ wasRunning: true });
+  expect(await waitClosed(PORT)).toBe(true);
+  expect(agentProcesses(JOB)).not.toContain(started.pid);
+  expect(agentProcesses(JOB)).toEqual([]);
 });

@@ -24,16 +24,16 @@ test('memory sizes and binds', () => {
 });
 
 test('host networking: no published port; markers and labels', () => {
-  const o = containerOptions('j', agent({}), 'a2a-j-weather', 'img');
+  const o = containerOptions('j', agent({}), 'a2a-j-weather', 'img', 'srv');
   expect(o.HostConfig?.NetworkMode).toBe('host');
   expect(o.HostConfig?.PortBindings).toBeUndefined();
-  expect(o.Env).toEqual(['AGENT_PORT=9001', 'A2A_DEPLOY_AGENT=j/weather', 'A2A_DEPLOY_SPEC=h1']);
-  expect(o.Labels).toEqual({ 'a2a-deploy.job': 'j', 'a2a-deploy.agent': 'weather', 'a2a-deploy.spec': 'h1' });
+  expect(o.Env).toEqual(['AGENT_PORT=9001', 'A2A_DEPLOY_AGENT=j/weather', 'A2A_DEPLOY_SPEC=h1', 'A2A_DEPLOY_SERVER=srv']);
+  expect(o.Labels).toEqual({ 'a2a-deploy.job': 'j', 'a2a-deploy.agent': 'weather', 'a2a-deploy.spec': 'h1', 'a2a-deploy.server': 'srv' });
   expect(o.StopTimeout).toBe(3);
 });
 
 test('a job network: the port published on loopback only, the container name as alias', () => {
-  const o = containerOptions('j', agent({ network: 'j-net', cpus: 0.5, memory: '64m', workdir: '/app' }), 'a2a-j-weather', 'img');
+  const o = containerOptions('j', agent({ network: 'j-net', cpus: 0.5, memory: '64m', workdir: '/app' }), 'a2a-j-weather', 'img', 'srv');
   expect(o.HostConfig?.NetworkMode).toBe('j-net');
   expect(o.HostConfig?.PortBindings).toEqual({ '9001/tcp': [{ HostIp: '127.0.0.1', HostPort: '9001' }] });
   expect(o.NetworkingConfig?.EndpointsConfig?.['j-net'].Aliases).toEqual(['a2a-j-weather']);

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { planToMermaid } from '../../src/job/mermaid';
-import { planSummary, resolvePlan, type DeployPlan } from '../../src/job/plan';
+import { containerName, planSummary, resolvePlan, type DeployPlan } from '../../src/job/plan';
 import { loadJobFile, loadJobText } from '../../src/job/validate';
 
 const examples = join(__dirname, '..', '..', 'jobs', 'examples');
@@ -94,7 +94,7 @@ describe('plans: callees deploy before their callers', () => {
     expect(Object.fromEntries(Object.entries(s.agents).map(([id, a]) => [id, a.url]))).toEqual({
       local: 'http://127.0.0.1:3001',
       far: 'http://10.0.0.5:3002',
-      boxed: 'http://a2a-mixed-boxed:3003',
+      boxed: `http://${containerName('mixed', 'boxed')}:3003`,
       hostnet: 'http://127.0.0.1:3004',
     });
   });

@@ -125,13 +125,15 @@ function hostileAgent(workdir: string, out: string): AgentPlan {
   } as AgentPlan;
 }
 
+const SRV = 'scripts-ut-server';
+
 describe('the agent scripts, run by a local sh', () => {
   test('start passes hostile argv and environment through untouched; status then reads how it ended', async () => {
     const workdir = join(tmp, `work dir 'q' $(touch pwned-workdir) \`touch pwned-workdir\``);
     mkdirSync(workdir);
     const out = join(tmp, 'argv.bin');
     const agent = hostileAgent(workdir, out);
-    const started = sh(startScript('scripts-ut', agent, '2026-01-01T00:00:00.000Z'));
+    const started = sh(startScript('scripts-ut', agent, '2026-01-01T00:00:00.000Z', SRV));
     expect(lines(started, 'A2A-DEPLOY-ERROR')).toEqual([]);
     const pid = Number(lines(started, 'A2A-DEPLOY-STARTED')[0]);
     expect(pid).toBeGreaterThan(0);
@@ -140,14 +142,14 @@ describe('the agent scripts, run by a local sh', () => {
     const exitFile = join(workdir, '.a2a-deploy', 'scripts-ut', 'echo', 'exit');
     for (let i = 0; i < 200 && !existsSync(exitFile); i++) await new Promise((r) => setTimeout(r, 25));
     expect(readFileSync(out, 'utf8').split('\0').slice(0, -1)).toEqual([...HOSTILE, HOSTILE[0], HOSTILE[12]]);
-    const st = parseStatus(sh(statusScript('scripts-ut', [{ id: 'echo', pid, workdir }])));
+    const st = parseStatus(sh(statusScript('scripts-ut', SRV, [{ id: 'echo', pid, workdir }])));
     expect(st.get(pid)).toEqual({ status: 0 });
     // The pid file holds the quoted spec hash as it is.
     expect(readFileSync(join(workdir, '.a2a-deploy', 'scripts-ut', 'echo', 'agent.pid'), 'utf8')).toBe(
       `${pid} spec '$(touch pwned)' 2026-01-01T00:00:00.000Z\n`,
     );
     // Nothing runs any more: a stop finds nothing and removes the pid file.
-    expect(lines(sh(stopScript('scripts-ut', agent, false)), 'A2A-DEPLOY-RUNNING')).toEqual([]);
+    expect(lines(sh(stopScript('scripts-ut', agent, false, SRV)), 'A2A-DEPLOY-RUNNING')).toEqual([]);
     expect(existsSync(join(workdir, '.a2a-deploy', 'scripts-ut', 'echo', 'agent.pid'))).toBe(false);
     // Logs: the start line, read whole, as a tail, and from an offset.
     const log = sh(readLogScript('scripts-ut', agent, 'stderr', 5));
@@ -161,16 +163,37 @@ describe('the agent scripts, run by a local sh', () => {
 
   test('a missing workdir or command is reported, not run', () => {
     const missing = hostileAgent(join(tmp, "nope $(touch pwned) '"), join(tmp, 'x'));
-    expect(lines(sh(startScript('scripts-ut', missing, 'now')), 'A2A-DEPLOY-ERROR')[0]).toContain('does not exist on the host');
+    expect(lines(sh(startScript('scripts-ut', missing, 'now', SRV)), 'A2A-DEPLOY-ERROR')[0]).toContain('does not exist on the host');
     const workdir = join(tmp, 'w2');
     mkdirSync(workdir);
     const noCommand = { ...hostileAgent(workdir, join(tmp, 'x')), run: { command: ['no-such-command $(touch pwned)'], args: [] } };
-    expect(lines(sh(startScript('scripts-ut', noCommand, 'now')), 'A2A-DEPLOY-ERROR')[0]).toContain('not found on the host');
+    expect(lines(sh(startScript('scripts-ut', noCommand, 'now', SRV)), 'A2A-DEPLOY-ERROR')[0]).toContain('not found on the host');
     nothingPwned();
   });
 
+  test("another server's agent of the same job and agent is neither found nor stopped", async () => {
+    const workdir = join(tmp, 'w-servers');
+    mkdirSync(workdir);
+    const sleeper = { ...hostileAgent(workdir, join(tmp, 'x')), run: { command: ['sleep', '30'], args: [] } };
+    const theirs = Number(lines(sh(startScript('scripts-ut', sleeper, 'now', 'another-install')), 'A2A-DEPLOY-STARTED')[0]);
+    try {
+      expect(theirs).toBeGreaterThan(0);
+      // Our stop finds nothing to stop, our status sees no agent of ours at that pid, our start starts one.
+      expect(lines(sh(stopScript('scripts-ut', sleeper, false, SRV)), 'A2A-DEPLOY-RUNNING')).toEqual([]);
+      expect(parseStatus(sh(statusScript('scripts-ut', SRV, [{ id: 'echo', pid: theirs, workdir }]))).get(theirs)).not.toBe('alive');
+      const ours = sh(startScript('scripts-ut', sleeper, 'now', SRV));
+      expect(lines(ours, 'A2A-DEPLOY-RUNNING')).toEqual([]);
+      const pid = Number(lines(ours, 'A2A-DEPLOY-STARTED')[0]);
+      expect(pid).not.toBe(theirs);
+      expect(lines(sh(stopScript('scripts-ut', sleeper, true, SRV)), 'A2A-DEPLOY-RUNNING')).toEqual([String(pid)]);
+      expect(() => process.kill(theirs, 0)).not.toThrow();
+    } finally {
+      sh(stopScript('scripts-ut', sleeper, true, 'another-install'));
+    }
+  });
+
   test('status of a pid that never was an agent: gone, how unknown', () => {
-    expect(parseStatus(sh(statusScript('scripts-ut', [{ id: 'ghost', pid: 999_999_99 }])))).toEqual(new Map([[999_999_99, {}]]));
+    expect(parseStatus(sh(statusScript('scripts-ut', SRV, [{ id: 'ghost', pid: 999_999_99 }])))).toEqual(new Map([[999_999_99, {}]]));
   });
 });
 

@@ -7,7 +7,7 @@ import { terminateWithGrace, waitUntil, type StopSignal } from '../../process/te
 import type { StartedAgent } from '../types';
 import { heartbeat } from '../context';
 import { engineMessage, inspectContainer, rethrow, statusOf } from './engine';
-import { LABEL_AGENT, LABEL_JOB, LABEL_SPEC } from './labels';
+import { LABEL_AGENT, LABEL_JOB, LABEL_SERVER, LABEL_SPEC } from './labels';
 import { isHostNetwork, type JobNetworks } from './networks';
 import { containerOptions } from './spec';
 
@@ -77,10 +77,11 @@ export async function createAndStart(
   agent: AgentPlan,
   name: string,
   image: string,
+  server: string,
 ): Promise<Docker.ContainerInspectInfo> {
   const hostNet = isHostNetwork(agent);
   const network = agent.deployment.network!;
-  const options = containerOptions(job, agent, name, image);
+  const options = containerOptions(job, agent, name, image, server);
   const cmd = await containerCmd(docker, agent, image);
   if (cmd) options.Cmd = cmd;
 
@@ -131,25 +132,52 @@ export interface JobContainer {
   job: string;
   agent: string;
   spec: string;
+  /** the SERVER marker of the deployer that made it ('' for containers made before it was recorded) */
+  server: string;
   /** created, running, exited, ... */
   state: string;
   image: string;
 }
 
-/** Every container this deployer made (all jobs, or one), running or not. */
-export async function listJobContainers(docker: Docker, job?: string): Promise<JobContainer[]> {
+/** Every container this deployer made (all jobs, or one; all servers', or one's), running or not. */
+export async function listJobContainers(
+  docker: Docker,
+  only: { job?: string; agent?: string; server?: string } = {},
+): Promise<JobContainer[]> {
+  const label = [only.job ? `${LABEL_JOB}=${only.job}` : LABEL_JOB];
+  if (only.agent) label.push(`${LABEL_AGENT}=${only.agent}`);
+  if (only.server) label.push(`${LABEL_SERVER}=${only.server}`);
   try {
-    const list = await docker.listContainers({ all: true, filters: { label: [job ? `${LABEL_JOB}=${job}` : LABEL_JOB] } });
+    const list = await docker.listContainers({ all: true, filters: { label } });
     return list.map((c) => ({
       id: c.Id,
       name: (c.Names[0] ?? '').replace(/^\//, ''),
       job: c.Labels[LABEL_JOB],
       agent: c.Labels[LABEL_AGENT] ?? '',
       spec: c.Labels[LABEL_SPEC] ?? '',
+      server: c.Labels[LABEL_SERVER] ?? '',
       state: c.State,
       image: c.Image,
     }));
   } catch (e) {
     rethrow(e, 'listing containers');
   }
+}
+
+/** This agent's container of this server, found by its labels (the truth, not its name). */
+export async function findAgentContainer(docker: Docker, job: string, agent: string, server: string) {
+  const [found] = await listJobContainers(docker, { job, agent, server });
+  return found ? inspectContainer(docker, found.id) : undefined;
+}
+
+/** A container with our name whose labels are not ours: never removed, named in the error. */
+export function nameTakenError(name: string, agent: string, info: Docker.ContainerInspectInfo): ApplicationFailure {
+  const l = info.Config.Labels ?? {};
+  const owner = l[LABEL_JOB]
+    ? `job '${l[LABEL_JOB]}' agent '${l[LABEL_AGENT]}' of server ${l[LABEL_SERVER] ?? '(unknown)'}`
+    : 'something else';
+  return ApplicationFailure.nonRetryable(
+    `cannot create the container of agent '${agent}': the name ${name} is taken by a container of ${owner}`,
+    'AgentStartError',
+  );
 }

@@ -23,7 +23,7 @@ import { activityContext, withHeartbeat } from '../context';
 import { pollHealth } from '../health';
 import type { AgentEvent, RunnerActivities, WatchedAgent } from '../types';
 import { watchLoop } from '../watch';
-import { createAndStart, describeExit, removeContainer, started, terminate } from './containers';
+import { createAndStart, describeExit, findAgentContainer, nameTakenError, removeContainer, started, terminate } from './containers';
 import { inspectContainer } from './engine';
 import { ensureImage } from './images';
 import { LABEL_SPEC } from './labels';
@@ -34,9 +34,11 @@ import { checkNetworkName, isHostNetwork, JobNetworks } from './networks';
 /** What the worker hands the container runner. */
 export interface DockerRunnerDeps {
   docker: Docker;
+  /** the SERVER marker (see ../markers.ts): a label on every container, checked by every lookup */
+  serverMarker: string;
 }
 
-export function createDockerRunner({ docker }: DockerRunnerDeps): RunnerActivities {
+export function createDockerRunner({ docker, serverMarker }: DockerRunnerDeps): RunnerActivities {
   const networks = new JobNetworks(docker);
   /** A container's stderr tail with the agent's secret values hidden (it reaches status and history). */
   const scrubbedTail = async (ref: string, a: { id: string; deployment: AgentPlan['deployment'] }) =>
@@ -51,7 +53,7 @@ export function createDockerRunner({ docker }: DockerRunnerDeps): RunnerActiviti
 
       return withHeartbeat(async () => {
         for (let attempt = 1; ; attempt++) {
-          const existing = await inspectContainer(docker, name);
+          const existing = await findAgentContainer(docker, job, agent.id, serverMarker);
           if (existing) {
             if (existing.Config.Labels?.[LABEL_SPEC] === agent.specHash && existing.State.Running) {
               // Idempotent: this exact spec already runs (a retried or replayed start).
@@ -63,10 +65,15 @@ export function createDockerRunner({ docker }: DockerRunnerDeps): RunnerActiviti
           }
           await ensureImage(docker, agent, image);
           try {
-            return started(await createAndStart(docker, networks, job, agent, name, image), name, false);
+            return started(await createAndStart(docker, networks, job, agent, name, image, serverMarker), name, false);
           } catch (e) {
-            // A concurrent start won the name: look again (reuse it, or replace it if stale).
-            if ((e as { nameConflict?: boolean }).nameConflict && attempt < 3) continue;
+            if ((e as { nameConflict?: boolean }).nameConflict) {
+              // The name is taken: by a concurrent start of this agent (look again: reuse it, or
+              // replace it if stale), or by a container that is not ours (never touched).
+              const holder = await inspectContainer(docker, name);
+              if (holder && !(await findAgentContainer(docker, job, agent.id, serverMarker))) throw nameTakenError(name, agent.id, holder);
+              if (attempt < 3) continue;
+            }
             throw e;
           }
         }
@@ -90,9 +97,8 @@ export function createDockerRunner({ docker }: DockerRunnerDeps): RunnerActiviti
     },
 
     async stopAgent({ job, agent, force }) {
-      const name = containerName(job, agent.id);
       return withHeartbeat(async () => {
-        const info = await inspectContainer(docker, name);
+        const info = await findAgentContainer(docker, job, agent.id, serverMarker);
         if (!info) return { wasRunning: false, forced: false }; // idempotent: nothing to stop
         const wasRunning = info.State.Running;
         const forced = wasRunning ? await terminate(docker, info.Id, agent.stopGraceMs, !!force) : false;

@@ -3,9 +3,9 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type Docker from 'dockerode';
 import { isAbsolute, resolve } from 'node:path';
 import type { AgentPlan } from '../../job/plan';
-import { MARKER, markerOf, SPEC } from '../markers';
+import { MARKER, markerOf, SERVER, SPEC } from '../markers';
 import { buildAgentEnv, resolveSecretsOrFail } from '../agent-env';
-import { LABEL_AGENT, LABEL_JOB, LABEL_SPEC } from './labels';
+import { LABEL_AGENT, LABEL_JOB, LABEL_SERVER, LABEL_SPEC } from './labels';
 import { isHostNetwork } from './networks';
 
 /** `256m`, `1g`, `512k` or plain bytes (the schema's memory syntax). */
@@ -24,7 +24,13 @@ export function bindOf(volume: string, baseDir: string): string {
 }
 
 /** The create options of an agent's container (without its Cmd, which may need the image). */
-export function containerOptions(job: string, agent: AgentPlan, name: string, image: string): Docker.ContainerCreateOptions {
+export function containerOptions(
+  job: string,
+  agent: AgentPlan,
+  name: string,
+  image: string,
+  server: string,
+): Docker.ContainerCreateOptions {
   const hostNet = isHostNetwork(agent);
   const network = agent.deployment.network!;
   const port = `${agent.port}/tcp`;
@@ -40,10 +46,10 @@ export function containerOptions(job: string, agent: AgentPlan, name: string, im
         inherit: d.inheritEnv,
         planEnv: agent.env,
         secrets: resolveSecretsOrFail(agent.id, d.secrets, process.env),
-        markers: { [MARKER]: markerOf(job, agent.id), [SPEC]: agent.specHash },
+        markers: { [MARKER]: markerOf(job, agent.id), [SPEC]: agent.specHash, [SERVER]: server },
       }),
     ).map(([k, v]) => `${k}=${v}`),
-    Labels: { [LABEL_JOB]: job, [LABEL_AGENT]: agent.id, [LABEL_SPEC]: agent.specHash },
+    Labels: { [LABEL_JOB]: job, [LABEL_AGENT]: agent.id, [LABEL_SPEC]: agent.specHash, [LABEL_SERVER]: server },
     StopSignal: 'SIGTERM',
     StopTimeout: Math.max(1, Math.ceil(agent.stopGraceMs / 1000)), // for a plain `docker stop` too
     ...(hostNet ? {} : { ExposedPorts: { [port]: {} } }),

@@ -34,6 +34,8 @@ import {
 /** What the worker hands the SSH runner. */
 export interface SshRunnerDeps {
   pool: SshPool;
+  /** the SERVER marker (see ../markers.ts): remote agents carry it, and every lookup checks it */
+  serverMarker: string;
 }
 
 interface Running {
@@ -74,14 +76,14 @@ const query = (a: { id: string; pid: number; deployment: DeploymentPlan }): Stat
   workdir: a.deployment.workdir,
 });
 
-export function createSshRunner({ pool }: SshRunnerDeps): RunnerActivities {
+export function createSshRunner({ pool, serverMarker }: SshRunnerDeps): RunnerActivities {
   const remote = (d: DeploymentPlan, baseDir: string, body: string, timeoutMs?: number) => pool.run(d, baseDir, body, timeoutMs);
 
   /** For each pid: alive (with its marker), or gone and how it ended. One round trip per host.
    *  With `waitGoneMs`, the remote shell first waits up to that long for all of them to end:
    *  a stop then costs one round trip per wait, not one per poll. */
   const status = async (d: DeploymentPlan, baseDir: string, job: string, agents: StatusQuery[], waitGoneMs = 0) =>
-    parseStatus((await remote(d, baseDir, statusScript(job, agents, waitGoneMs), COMMAND_TIMEOUT_MS + waitGoneMs)).stdout);
+    parseStatus((await remote(d, baseDir, statusScript(job, serverMarker, agents, waitGoneMs), COMMAND_TIMEOUT_MS + waitGoneMs)).stdout);
 
   /** The last lines of a remote log of an agent (for error messages). */
   const remoteTail = async (job: string, id: string, d: DeploymentPlan, baseDir: string) => {
@@ -140,7 +142,7 @@ export function createSshRunner({ pool }: SshRunnerDeps): RunnerActivities {
       }
       for (let round = 0; round < 3; round++) {
         const startedAt = new Date().toISOString();
-        const out = (await remote(d, agent.baseDir, startScript(job, agent, startedAt))).stdout;
+        const out = (await remote(d, agent.baseDir, startScript(job, agent, startedAt, serverMarker))).stdout;
         const error = lines(out, 'A2A-DEPLOY-ERROR')[0];
         if (error !== undefined)
           throw ApplicationFailure.nonRetryable(`cannot start '${agent.id}' on ${endpointOf(d).label}: ${error}`, 'AgentStartError');
@@ -192,7 +194,7 @@ export function createSshRunner({ pool }: SshRunnerDeps): RunnerActivities {
     async stopAgent({ job, agent, force }) {
       // The same round trip that finds the agent sends the first signal, and when nothing
       // runs it is all there is to do.
-      const out = (await remote(agent.deployment, agent.baseDir, stopScript(job, agent, !!force))).stdout;
+      const out = (await remote(agent.deployment, agent.baseDir, stopScript(job, agent, !!force, serverMarker))).stdout;
       const pids = lines(out, 'A2A-DEPLOY-RUNNING').map(Number);
       if (pids.length === 0) return { wasRunning: false, forced: false };
       heartbeat({ stopping: pids });

@@ -1,24 +1,26 @@
 // The remote shell scripts, as text. Fixed text only; every value from the job enters through
 // shellQuote (or remotePath), once. Pure functions, so they are unit-tested without an sshd.
 import type { AgentPlan } from '../../job/plan';
-import { MARKER, markerOf, SPEC } from '../markers';
+import { MARKER, markerOf, SERVER, SPEC } from '../markers';
 import { remotePath, shellQuote } from './quoting';
 
 /** Every script prints this first, so whatever a login shell's rc files print is skipped. */
 export const BEGIN = 'A2A-DEPLOY-BEGIN';
 
 export const PRELUDE = String.raw`
-# a2a_alive PID MARKER: PID lives (is not a zombie) and carries MARKER in its environment.
+# a2a_alive PID MARKER SERVER: PID lives (is not a zombie) and carries MARKER and SERVER in its
+# environment (the job name alone is not unique: another a2a-deploy may run the same job here).
 a2a_alive() {
   { read -r a2a_st < "/proc/$1/stat"; } 2>/dev/null || return 1
   case "\${a2a_st##*') '}" in Z*|X*) return 1 ;; esac
-  grep -qsxzF -e "${MARKER}=$2" "/proc/$1/environ"
+  grep -qsxzF -e "${MARKER}=$2" "/proc/$1/environ" && grep -qsxzF -e "${SERVER}=$3" "/proc/$1/environ"
 }
-# a2a_find MARKER: "pid spec" of each live process group leader carrying MARKER (an agent's
-# own children inherit the marker, but lead no group).
+# a2a_find MARKER SERVER: "pid spec" of each live process group leader carrying MARKER and
+# SERVER (an agent's own children inherit the markers, but lead no group).
 a2a_find() {
-  a2a_m=$1
+  a2a_m=$1; a2a_sv=$2
   for a2a_f in $(grep -lsxzF -e "${MARKER}=$a2a_m" /proc/[0-9]*/environ); do
+    grep -qsxzF -e "${SERVER}=$a2a_sv" "$a2a_f" || continue
     a2a_p=\${a2a_f#/proc/}; a2a_p=\${a2a_p%/environ}
     { read -r a2a_st < "/proc/$a2a_p/stat"; } 2>/dev/null || continue
     set -- \${a2a_st##*') '} # state ppid pgrp ...
@@ -100,15 +102,15 @@ export function agentCommand(agent: AgentPlan): { program: string; words: string
 }
 
 /** One script: look for a running copy (print it); only if there is none, start one. */
-export function startScript(job: string, agent: AgentPlan, startedAt: string): string {
+export function startScript(job: string, agent: AgentPlan, startedAt: string, server: string): string {
   const marker = markerOf(job, agent.id);
   const { program, words, moduleCheck } = agentCommand(agent);
-  const env = { ...agent.env, [MARKER]: marker, [SPEC]: agent.specHash };
+  const env = { ...agent.env, [MARKER]: marker, [SPEC]: agent.specHash, [SERVER]: server };
   const assignments = Object.entries(env).map(([k, v]) => shellQuote(`${k}=${v}`));
   return [
     enterAgentDir(job, agent, true),
     `echo "A2A-DEPLOY-DIR $D"`,
-    `running=$(a2a_find ${shellQuote(marker)})`,
+    `running=$(a2a_find ${shellQuote(marker)} ${shellQuote(server)})`,
     `if [ -n "$running" ]; then`,
     `  echo "$running" | sed 's/^/A2A-DEPLOY-RUNNING /'`,
     `  [ -f "$D/agent.pid" ] && echo "A2A-DEPLOY-PIDFILE $(cat "$D/agent.pid")"`,
@@ -137,9 +139,9 @@ export const removePidFileScript = (job: string, agent: AgentPlan) =>
 
 /** Finds the agent by its marker (not by pid file: that finds it even if the file was lost),
  *  prints its pids and sends the first signal; with nothing running, removes the pid file. */
-export function stopScript(job: string, agent: AgentPlan, force: boolean): string {
+export function stopScript(job: string, agent: AgentPlan, force: boolean, server: string): string {
   return [
-    `pids=$(a2a_find ${shellQuote(markerOf(job, agent.id))} | cut -d' ' -f1)`,
+    `pids=$(a2a_find ${shellQuote(markerOf(job, agent.id))} ${shellQuote(server)} | cut -d' ' -f1)`,
     `[ -z "$pids" ] && { ${removePidFileScript(job, agent)}; exit 0; }`,
     `for p in $pids; do echo "A2A-DEPLOY-RUNNING $p"; done`,
     signalScript(force ? 'KILL' : 'TERM', ['$p']).replace(/^/, 'for p in $pids; do\n') + '\ndone',
@@ -154,8 +156,8 @@ export interface StatusQuery {
 
 /** For each pid: `A2A-DEPLOY-ST pid alive`, or `… gone [exitPid status]` from the wrapper's
  *  exit record. With `waitGoneMs`, first waits (polling every 50 ms) up to that long for all to end. */
-export function statusScript(job: string, agents: StatusQuery[], waitGoneMs = 0): string {
-  const anyAlive = agents.map((a) => `a2a_alive ${a.pid} ${shellQuote(markerOf(job, a.id))}`).join(' || ');
+export function statusScript(job: string, server: string, agents: StatusQuery[], waitGoneMs = 0): string {
+  const anyAlive = agents.map((a) => `a2a_alive ${a.pid} ${shellQuote(markerOf(job, a.id))} ${shellQuote(server)}`).join(' || ');
   const wait =
     waitGoneMs > 0
       ? // `sleep 0.05` is GNU and busybox; a strictly POSIX sleep falls back to whole seconds.
@@ -166,7 +168,7 @@ export function statusScript(job: string, agents: StatusQuery[], waitGoneMs = 0)
     agents
       .map((a) =>
         [
-          `if a2a_alive ${a.pid} ${shellQuote(markerOf(job, a.id))}; then echo "A2A-DEPLOY-ST ${a.pid} alive"`,
+          `if a2a_alive ${a.pid} ${shellQuote(markerOf(job, a.id))} ${shellQuote(server)}; then echo "A2A-DEPLOY-ST ${a.pid} alive"`,
           // Gone: the wrapper's record, if it is this pid's ("pid status").
           `else e=$( (cd ${remotePath(a.workdir ?? '~')} && cat ${shellQuote(`.a2a-deploy/${job}/${a.id}/exit`)}) 2>/dev/null); echo "A2A-DEPLOY-ST ${a.pid} gone $e"; fi`,
         ].join('\n'),

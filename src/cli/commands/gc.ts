@@ -30,14 +30,15 @@ export async function run(argv: string[]): Promise<number> {
   // Containers first: their processes carry the same markers and would otherwise be killed
   // one by one, leaving stopped containers behind.
   const docker = new Docker();
-  for (const c of await listJobContainers(docker).catch(() => [])) {
+  const ours = serverMarker(ctx.cfg);
+  // Only this server's containers, as for processes below.
+  for (const c of await listJobContainers(docker, { server: ours }).catch(() => [])) {
     const why = await goneWhy(c.job);
     if (!why) continue;
     if (!values['dry-run']) await removeContainer(docker, c.id).catch(() => undefined);
     removed.push({ job: c.job, agent: c.agent, container: c.name, why });
   }
   const byJob = new Map<string, { pid: number; agent: string }[]>();
-  const ours = serverMarker(ctx.cfg);
   for (const { pid, marker, server } of listMarkedAgents()) {
     // Only agents started for the server we talk to: another server's agents (another install,
     // a test, a benchmark) are not ours to judge, and an unmarked one is not an a2a-deploy agent.

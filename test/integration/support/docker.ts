@@ -13,9 +13,10 @@ export const IMAGE = 'a2a-deploy/agent:test';
 
 export const docker = new Docker();
 /** The container runner on that engine, as a worker would build it. */
-export const dockerRunner = createDockerRunner({ docker });
+export const SERVER_MARKER = 'docker-runner-it';
+export const dockerRunner = createDockerRunner({ docker, serverMarker: SERVER_MARKER });
 /** Every container this deployer made on that engine (all jobs, or one). */
-export const listJobContainers = (job?: string) => listContainersOf(docker, job);
+export const listJobContainers = (job?: string) => listContainersOf(docker, job ? { job } : {});
 
 /** Starts (installing if need be) the engine and builds the agent image; returns their one-line reports. */
 export function prepareDocker(): string[] {

@@ -12,7 +12,7 @@ export { portOpen } from './stack';
 
 /** The SSH runner with a pool of its own, as a worker would build it. */
 const pool = new SshPool();
-export const sshRunner = createSshRunner({ pool });
+export const sshRunner = createSshRunner({ pool, serverMarker: 'ssh-runner-it' });
 /** Open pooled connections (to see reuse). */
 export const sshPoolSize = () => pool.size;
 export const closeSshConnections = () => pool.closeAll();
