@@ -212,7 +212,9 @@ describe('crash recovery: SIGKILL of the worker', () => {
   test('during a teardown: the stop completes after the worker returns', async () => {
     expect(stack.cli(['start', fixture('slow-chain.yaml')]).code).toBe(0);
     const stopping = stack.cliAsync(['stop', 'slow-chain']);
-    await sleep(800); // front is honouring SIGTERM (1.5 s)
+    // Killed once the teardown has begun (front honours SIGTERM for 1.5 s, then the others), not
+    // after a fixed sleep: a stop that finds no worker answering is recorded instead (exit 4).
+    await waitFor('the teardown to begin', () => status('slow-chain').phase === 'stopping', 20_000);
     await stack.killWorker('SIGKILL');
     await sleep(500);
     await stack.startWorker();
