@@ -1,6 +1,6 @@
 import { parse } from '../args';
 import { EXIT } from '../exit-codes';
-import { jobContext } from '../jobs';
+import { jobContext } from '../../api/jobs';
 import { table } from '../table';
 import { SA_JOB, SA_PHASE, SA_TOPOLOGY } from '../../workflows/api';
 

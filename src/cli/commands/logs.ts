@@ -8,7 +8,7 @@ import { agentLogs } from '../../workflows';
 import { WORKFLOW_TASK_QUEUE } from '../../workflows/api';
 import { parse } from '../args';
 import { CliError, EXIT } from '../exit-codes';
-import { isNoWorker, jobContext, jobHandle, jobPlan, noWorkerError, type JobContext } from '../jobs';
+import { isNoWorker, jobContext, jobHandle, jobPlan, noWorkerError, type JobContext } from '../../api/jobs';
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, 'logs');

@@ -1,7 +1,7 @@
 import { pauseUpdate, resumeUpdate } from '../../workflows/api';
 import { parse } from '../args';
 import { CliError, EXIT } from '../exit-codes';
-import { jobContext, jobHandle, recordRequest, workerAnswers } from '../jobs';
+import { jobContext, jobHandle, recordRequest, workerAnswers } from '../../api/jobs';
 
 /** Shared by pause and resume: a Temporal update, so the answer is definite (or a reason). */
 export async function toggle(argv: string[], pause: boolean): Promise<number> {

@@ -1,7 +1,7 @@
 import { restartUpdate } from '../../workflows/api';
 import { parse } from '../args';
 import { CliError, EXIT } from '../exit-codes';
-import { jobContext, jobHandle } from '../jobs';
+import { jobContext, jobHandle } from '../../api/jobs';
 
 /** Restarts agents of a running job (none named: all) through the health gate, callees first. */
 export async function run(argv: string[]): Promise<number> {

@@ -1,8 +1,8 @@
 import { parse } from '../args';
-import { failureText } from '../a2a-reply';
-import { sendText } from '../a2a-send';
+import { failureText } from '../../api/a2a-reply';
+import { sendText } from '../../api/a2a-send';
 import { CliError, EXIT } from '../exit-codes';
-import { jobContext, jobHandle, jobStatus } from '../jobs';
+import { jobContext, jobHandle, jobStatus } from '../../api/jobs';
 import { planQuery } from '../../workflows/api';
 
 export async function run(argv: string[]): Promise<number> {

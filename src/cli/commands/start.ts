@@ -7,10 +7,10 @@ import { deployJobStart, redeployUpdate, workflowIdFor, type JobStatus } from '.
 import { diffPlans, isEmptyDiff } from '../../job/diff';
 import type { DeployPlan } from '../../job/plan';
 import { renderDiff } from './diff';
-import type { JobContext } from '../jobs';
+import type { JobContext } from '../../api/jobs';
 import { parse } from '../args';
 import { CliError, EXIT } from '../exit-codes';
-import { isNoWorker, jobContext, jobPlan, jobStatus, NO_WORKER_HINT, workerPolls } from '../jobs';
+import { isNoWorker, jobContext, jobPlan, jobStatus, NO_WORKER_HINT, workerPolls } from '../../api/jobs';
 import { loadPlanOrExit } from '../load';
 import { table } from '../table';
 

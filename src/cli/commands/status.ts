@@ -3,19 +3,8 @@ import { workflowUiUrl } from '../../temporal/connection';
 import { workflowIdFor } from '../../workflows/api';
 import { parse } from '../args';
 import { EXIT } from '../exit-codes';
-import {
-  isNoWorker,
-  jobContext,
-  jobHandle,
-  jobPlan,
-  jobStatus,
-  NO_WORKER_HINT,
-  serverView,
-  type JobContext,
-  type ServerView,
-} from '../jobs';
-import type { WorkflowHandle } from '@temporalio/client';
-import { MAIN_TASK_QUEUE } from '../../job/plan';
+import { isNoWorker, jobContext, jobHandle, jobStatus, NO_WORKER_HINT, serverView, type JobContext, type ServerView } from '../../api/jobs';
+import { noteMissingHostWorkers } from '../../api/status';
 import { table } from '../table';
 
 export async function run(argv: string[]): Promise<number> {
@@ -85,33 +74,4 @@ export function renderStatus(s: JobStatus): string {
   ];
   if (s.error) lines.push('', `error: ${s.error}`);
   return lines.join('\n');
-}
-
-/**
- * An agent whose host has no worker polling its queue cannot move: say so, by asking
- * Temporal who polls that host's queue (the workflow itself cannot see pollers).
- */
-async function noteMissingHostWorkers(ctx: JobContext, handle: WorkflowHandle, status: JobStatus) {
-  const stuck = Object.values(status.agents).filter((a) => ['starting', 'checking', 'restarting', 'stopping'].includes(a.state));
-  if (stuck.length === 0) return;
-  const plan = await jobPlan(handle);
-  const queues = new Map<string, boolean>();
-  for (const a of stuck) {
-    const p = plan.agents[a.id];
-    if (!p || p.taskQueue === MAIN_TASK_QUEUE) continue;
-    if (!queues.has(p.taskQueue)) {
-      const res = await ctx.client.workflowService.describeTaskQueue({
-        namespace: ctx.cfg.namespace,
-        taskQueue: { name: p.taskQueue },
-        taskQueueType: 2 /* activity */,
-      });
-      const cutoff = Date.now() - 70_000;
-      queues.set(
-        p.taskQueue,
-        (res.pollers ?? []).some((x) => Number(x.lastAccessTime?.seconds ?? 0) * 1000 >= cutoff),
-      );
-    }
-    if (!queues.get(p.taskQueue))
-      a.waitingFor = `waiting for host ${p.deployment.worker}'s worker (a2a-deploy worker --host ${p.deployment.worker})`;
-  }
 }

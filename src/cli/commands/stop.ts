@@ -2,7 +2,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { stopUpdate } from '../../workflows/api';
 import { parse } from '../args';
 import { CliError, EXIT } from '../exit-codes';
-import { jobContext, jobHandle, jobStatus, recordRequest, workerAnswers } from '../jobs';
+import { jobContext, jobHandle, jobStatus, recordRequest, workerAnswers } from '../../api/jobs';
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, 'stop');
