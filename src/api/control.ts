@@ -3,8 +3,7 @@
 // commands of the same names.
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { pauseUpdate, planQuery, restartUpdate, resumeUpdate, stopUpdate, type JobPhase, type RestartResult } from '../workflows/api';
-import { failureText } from './a2a-reply';
-import { sendText, type SendOutcome } from './a2a-send';
+import type { SendOutcome } from './a2a-send';
 import { JobFailedError, NotFoundError, RefusedError } from './errors';
 import { jobStatus, recordRequest, workerAnswers } from './jobs';
 
@@ -130,6 +129,8 @@ export async function sendToAgent({ name, handle }: Job, text: string, opts: Sen
   // its port published on 127.0.0.1, which is where its health is checked too.
   const plan = await handle.query(planQuery);
   const url = plan.agents[target]?.target === 'container' ? new URL(plan.agents[target].healthUrl).origin : agent.url;
+  // Loaded here: the A2A client is big, and only `send` needs it.
+  const [{ sendText }, { failureText }] = await Promise.all([import('./a2a-send'), import('./a2a-reply')]);
   try {
     const outcome = await sendText(url, text, {
       timeoutMs: opts.timeoutMs ?? 30_000,

@@ -1,38 +1,27 @@
 import type { JobStatus } from '../../workflows/api';
-import { workflowUiUrl } from '../../temporal/connection';
-import { workflowIdFor } from '../../workflows/api';
 import { parse } from '../args';
 import { EXIT } from '../exit-codes';
-import { isNoWorker, jobContext, jobHandle, jobStatus, NO_WORKER_HINT, serverView, type JobContext, type ServerView } from '../../api/jobs';
-import { noteMissingHostWorkers } from '../../api/status';
+import { NO_WORKER_HINT, type ServerView } from '../../api/jobs';
+import { jobManager } from '../manager';
 import { table } from '../table';
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, 'status');
   const name = positionals[0];
-  const ctx = await jobContext({ needWorker: true, quiet: !!values.json });
-  const { handle } = await jobHandle(ctx, name);
-  let status: JobStatus;
-  try {
-    status = await jobStatus(handle);
-  } catch (err) {
-    if (!isNoWorker(err)) throw err;
-    return reportServerView(ctx, await serverView(handle, name), (err as Error).message, !!values.json);
-  }
-  await noteMissingHostWorkers(ctx, handle, status);
+  const jm = jobManager({ quiet: !!values.json });
+  const report = await jm.status(name).finally(() => jm.close());
+  if (report.source === 'server') return reportServerView(jm.webUiUrl(name), report.view, report.reason, !!values.json);
+  const status: JobStatus = report.status;
   if (values.json) process.stdout.write(JSON.stringify(status, null, 2) + '\n');
-  else process.stdout.write(renderStatus(status) + `\nWeb UI: ${workflowUiUrl(ctx.cfg, workflowIdFor(status.job))}\n`);
+  else process.stdout.write(renderStatus(status) + `\nWeb UI: ${jm.webUiUrl(status.job)}\n`);
   return status.phase === 'failed' ? EXIT.jobFailed : EXIT.ok;
 }
 
 /** No worker answers: what the server knows, said as such, and how to get a worker. */
-function reportServerView(ctx: JobContext, view: ServerView, why: string, json: boolean): number {
+function reportServerView(ui: string, view: ServerView, why: string, json: boolean): number {
   if (json) process.stdout.write(JSON.stringify({ ...view, worker: false, note: `${why}; ${NO_WORKER_HINT}` }, null, 2) + '\n');
   else
-    process.stdout.write(
-      renderServerView(view) +
-        `\n\n${why}: this is what the server last recorded; ${NO_WORKER_HINT}.\nWeb UI: ${workflowUiUrl(ctx.cfg, workflowIdFor(view.job))}\n`,
-    );
+    process.stdout.write(renderServerView(view) + `\n\n${why}: this is what the server last recorded; ${NO_WORKER_HINT}.\nWeb UI: ${ui}\n`);
   return view.phase === 'failed' ? EXIT.jobFailed : EXIT.ok;
 }
 
