@@ -101,8 +101,9 @@ export class JobManager {
    * @throws NotFoundError when no job has this name
    */
   async status(job: string): Promise<JobReport> {
+    checkName(job);
     const ctx = await this.context(true);
-    const { handle } = await jobHandle(ctx, checkName(job));
+    const { handle } = await jobHandle(ctx, job);
     return jobReport(ctx, handle, job);
   }
 
@@ -121,8 +122,9 @@ export class JobManager {
    * @throws NotFoundError when no job has this name
    */
   async *watch(job: string, opts: { intervalMs?: number; signal?: AbortSignal } = {}): AsyncGenerator<JobReport> {
+    checkName(job);
     const ctx = await this.context(true);
-    const { handle } = await jobHandle(ctx, checkName(job));
+    const { handle } = await jobHandle(ctx, job);
     let last = '';
     while (!opts.signal?.aborted) {
       const running = (await handle.describe()).status.name === 'RUNNING';
@@ -187,8 +189,9 @@ export class JobManager {
    * @throws NotFoundError when the job or the agent is unknown
    */
   async logs(job: string, opts: LogOptions = {}): Promise<LogStream> {
+    checkName(job);
     const ctx = await this.context(true);
-    const { handle } = await jobHandle(ctx, checkName(job));
+    const { handle } = await jobHandle(ctx, job);
     return openLogs(ctx, handle, job, opts);
   }
 
@@ -198,7 +201,8 @@ export class JobManager {
    * @throws NotFoundError when no job has this name
    */
   async delete(job: string): Promise<DeleteResult> {
-    return deleteJob((await this.context(false)).client, checkName(job));
+    checkName(job);
+    return deleteJob((await this.context(false)).client, job);
   }
 
   /**
@@ -237,7 +241,8 @@ export class JobManager {
   }
 
   private async job(name: string) {
-    const { handle, running } = await jobHandle(await this.context(true), checkName(name));
+    checkName(name);
+    const { handle, running } = await jobHandle(await this.context(true), name);
     return { name, handle, running };
   }
 }
