@@ -98,7 +98,17 @@ test('prune: finished jobs older than --older-than go (dry run first); a running
   expect(listed.map((j) => j.job)).toEqual([kept]);
   expect(stack.cli(['prune']).stderr).toContain('prune needs --older-than DURATION');
 
-  // The running job was never touched; once stopped, delete takes it.
-  expect(stack.cli(['stop', kept]).code).toBe(0);
+  // The running job was never touched; stopped through the API while watched, then delete takes it.
+  const phases: string[] = [];
+  const watching = (async () => {
+    for await (const r of jm.watch(kept, { intervalMs: 100 }))
+      phases.push(r.source === 'workflow' ? r.status.phase : `server:${r.view.phase}`);
+  })();
+  await sleep(500);
+  expect((await jm.stop(kept)).phase).toBe('stopped');
+  await watching; // ends by itself once the workflow has closed
+  expect(phases[0]).toBe('running');
+  expect(phases[phases.length - 1]).toBe('stopped');
+  expect(agentProcesses(kept)).toEqual([]);
   expect(stack.cli(['delete', kept, '--json']).stdout).toBe(`{"job":"${kept}","runs":1}\n`);
 });

@@ -6,9 +6,12 @@ export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, 'logs');
   const [name, only] = positionals;
   const jm = jobManager({ quiet: true });
+  // Following ends with Ctrl-C (or SIGTERM); a one-off read keeps the default (exit at once).
   const stop = new AbortController();
-  process.once('SIGINT', () => stop.abort());
-  process.once('SIGTERM', () => stop.abort());
+  if (values.follow) {
+    process.once('SIGINT', () => stop.abort());
+    process.once('SIGTERM', () => stop.abort());
+  }
   try {
     const lines = await jm.logs(name, {
       ...(only ? { agent: only } : {}),
