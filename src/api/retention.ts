@@ -82,8 +82,9 @@ export async function pruneJobs(client: Client, olderThanMs: number, dryRun = fa
 }
 
 /**
- * Deletes runs and waits (briefly) until the server no longer knows them, so that a `status`
- * right after says "not found": the server deletes asynchronously.
+ * Deletes runs and waits until the server no longer knows them, so that a `status` right after
+ * says "not found": the server deletes asynchronously, once the run's close is acknowledged
+ * (within a second on the embedded server, up to about 30 s on a default-configured one).
  */
 async function deleteRuns(client: Client, runs: Run[]): Promise<void> {
   const namespace = client.options.namespace;
@@ -94,7 +95,7 @@ async function deleteRuns(client: Client, runs: Run[]): Promise<void> {
       if ((err as { code?: number }).code !== 5 /* NOT_FOUND: gone already */) throw err;
     }
   }
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 45_000;
   for (const r of runs) {
     for (;;) {
       try {

@@ -138,6 +138,13 @@ export function devServerArgs(opts: DevServerOptions): string[] {
     // of a deploy is one such activity).
     '--dynamic-config-value',
     'system.enableActivityEagerExecution=true',
+    // `delete` and `prune`: the server deletes a closed run only once its close tasks are
+    // acknowledged, and it records acknowledgements every 30 s by default, so a run deleted soon
+    // after it closed stayed visible for up to half a minute. Every second instead.
+    '--dynamic-config-value',
+    'history.transferProcessorUpdateAckInterval="1s"',
+    '--dynamic-config-value',
+    'history.visibilityProcessorUpdateAckInterval="1s"',
     '--ui-disable-news-fetch',
     // The Web UI decodes payloads through `a2a-deploy codec-server` at the UI's port + 1.
     '--ui-codec-endpoint',
