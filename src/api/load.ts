@@ -9,7 +9,8 @@ import { InvalidInputError, type InputLocation } from './errors';
 
 /**
  * A job: the path of a job file, or the job as an object (what a job file's YAML parses to;
- * `sourceFile` names it in messages, default `<job>`).
+ * `sourceFile` names it in messages, default `<job>`, and relative paths in it, such as a
+ * module's, are resolved against the folder of `sourceFile`: by default the current directory).
  */
 export type JobInput = string | { job: Record<string, unknown>; sourceFile?: string };
 
