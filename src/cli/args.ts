@@ -1,7 +1,8 @@
 // Argument parsing from the declared specs (./specs): unknown flags, bad values and wrong arity
 // are input errors (exit 2) that never echo a long argument back.
 import { parseArgs } from 'node:util';
-import { DURATION, durationMs, SAFE_ID } from '../job/schema';
+import { parseDuration, formatMs } from '../common/duration';
+import { SAFE_ID } from '../job/schema';
 import { CliError, EXIT } from './exit-codes';
 import { COMMAND_SPECS, MAX_MESSAGE_BYTES, type CommandName, type CommandSpec, type OptionSpec } from './specs';
 
@@ -105,15 +106,7 @@ export function optionValue(name: string, o: OptionSpec, v: string): string | nu
   }
 }
 
-/** '30s', '500ms', '2m', '1h' (the job file's durations) or a bare number of seconds, in ms; undefined if malformed. */
-export function parseDuration(text: string): number | undefined {
-  if (text.length > 20) return undefined;
-  if (/^\d+(\.\d+)?$/.test(text)) return durationMs(Number(text));
-  return DURATION.test(text) ? durationMs(text) : undefined;
-}
-
-export const formatMs = (ms: number) =>
-  ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : ms % 60_000 === 0 ? `${ms / 60_000}m` : ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+export { parseDuration, formatMs };
 
 /** A user's argument as it may be shown in a message: quoted, and only if short and printable. */
 export function shown(v: string): string {

@@ -1,4 +1,6 @@
 // Exit codes scripts can rely on.
+import { InvalidInputError, JobFailedError, NoWorkerError, NotFoundError, RefusedError, TemporalUnreachableError } from '../api/errors';
+
 export const EXIT = {
   ok: 0,
   jobFailed: 1,
@@ -17,4 +19,17 @@ export class CliError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * The exit code of an error the API threw on purpose, by its class: the one place where the
+ * API's typed errors become exit codes (undefined: not one of ours).
+ */
+export function exitCodeFor(err: unknown): number | undefined {
+  if (err instanceof CliError) return err.exitCode;
+  if (err instanceof TemporalUnreachableError) return EXIT.temporalUnreachable;
+  if (err instanceof NoWorkerError) return EXIT.noWorker;
+  if (err instanceof JobFailedError) return EXIT.jobFailed;
+  if (err instanceof InvalidInputError || err instanceof NotFoundError || err instanceof RefusedError) return EXIT.invalidInput;
+  return undefined;
 }

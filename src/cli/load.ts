@@ -1,35 +1,40 @@
-// Shared by every command that reads a job file: variables, load, print located diagnostics, plan.
-import { formatDiagnostic, hasErrors } from '../job/diagnostics';
-import { loadVars, type Vars } from '../job/interpolate';
-import { resolvePlan, type DeployPlan } from '../job/plan';
-import { loadJobFile } from '../job/validate';
-import { CliError, EXIT } from './exit-codes';
-
-/** The option every job-file command takes: `--env-file FILE`, repeatable. */
+// Shared by every command that reads a job file: the API loads and plans it (src/api/load.ts);
+// here its located diagnostics are printed, one per line, as FILE:LINE:COL.
+import { InvalidInputError, type InputLocation } from '../api/errors';
+import { jobVars, loadPlan, type JobInput } from '../api/load';
+import { formatDiagnostic } from '../job/diagnostics';
+import type { Vars } from '../job/interpolate';
+import type { DeployPlan } from '../job/plan';
 
 /** The variables ${NAME} in a job file sees: env files in order, the process environment over them. */
 export function jobVarsOrExit(envFiles: readonly string[] = []): Vars {
-  const { vars, errors } = loadVars(envFiles);
-  for (const e of errors) process.stderr.write(`${e.file}:${e.line}: error: ${e.message}\n`);
-  if (errors.length > 0)
-    throw new CliError(
-      `${errors.length} error${errors.length === 1 ? '' : 's'} in env files`,
-      EXIT.invalidInput,
-      'env files hold KEY=VALUE lines',
-    );
-  return vars;
+  try {
+    return jobVars({ envFiles });
+  } catch (err) {
+    if (err instanceof InvalidInputError) printLocations(err.locations);
+    throw err;
+  }
 }
 
 /** Loads and plans a job file, or prints every problem and throws (exit code 2). */
-export function loadPlanOrExit(file: string, opts: { quietWarnings?: boolean; envFiles?: readonly string[] } = {}): DeployPlan {
-  const loaded = loadJobFile(file, { vars: jobVarsOrExit(opts.envFiles) });
-  for (const d of loaded.diagnostics) {
-    if (d.severity === 'warning' && opts.quietWarnings) continue;
-    process.stderr.write(formatDiagnostic(d) + '\n');
+export function loadPlanOrExit(file: JobInput, opts: { quietWarnings?: boolean; envFiles?: readonly string[] } = {}): DeployPlan {
+  const vars = jobVarsOrExit(opts.envFiles);
+  try {
+    const { plan, warnings } = loadPlan(file, vars);
+    printLocations(warnings, opts.quietWarnings);
+    return plan;
+  } catch (err) {
+    if (err instanceof InvalidInputError) printLocations(err.locations, opts.quietWarnings);
+    throw err;
   }
-  if (!loaded.job || hasErrors(loaded.diagnostics)) {
-    const n = loaded.diagnostics.filter((d) => d.severity === 'error').length;
-    throw new CliError(`${file}: ${n} error${n === 1 ? '' : 's'}`, EXIT.invalidInput);
+}
+
+/** Job-file diagnostics as FILE:LINE:COL (with a hint line), env-file errors as FILE:LINE. */
+export function printLocations(locations: readonly InputLocation[], quietWarnings = false): void {
+  for (const d of locations) {
+    if (d.severity === 'warning' && quietWarnings) continue;
+    process.stderr.write(
+      (d.col === undefined ? `${d.file}:${d.line}: ${d.severity}: ${d.message}` : formatDiagnostic({ ...d, col: d.col })) + '\n',
+    );
   }
-  return resolvePlan(loaded.job, file);
 }

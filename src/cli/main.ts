@@ -1,8 +1,8 @@
 // a2a-deploy: one entry point, one file per command under ./commands.
 import { globalHelp, shown } from './args';
-import { CliError, EXIT } from './exit-codes';
+import { A2ADeployError } from '../api/errors';
+import { CliError, EXIT, exitCodeFor } from './exit-codes';
 import type { CommandName } from './specs';
-import { TemporalUnreachableError } from '../temporal/errors';
 
 type Loader = () => Promise<{ run(argv: string[]): Promise<number> }>;
 
@@ -20,6 +20,8 @@ const COMMANDS: Record<CommandName, Loader> = {
   resume: () => import('./commands/resume'),
   restart: () => import('./commands/restart'),
   diff: () => import('./commands/diff'),
+  delete: () => import('./commands/delete'),
+  prune: () => import('./commands/prune'),
   gc: () => import('./commands/gc'),
   stop: () => import('./commands/stop'),
   server: () => import('./commands/server'),
@@ -71,7 +73,8 @@ export function main(argv: string[]): void {
 /** The errors a user can act on, whichever module raised them. */
 function asCliError(err: unknown): CliError | undefined {
   if (err instanceof CliError) return err;
-  if (err instanceof TemporalUnreachableError) return new CliError(err.message, EXIT.temporalUnreachable, err.hint);
+  const code = exitCodeFor(err);
+  if (code !== undefined) return new CliError((err as A2ADeployError).message, code, (err as A2ADeployError).hint);
   const e = err as { name?: string } | undefined;
   // gRPC UNAVAILABLE in the middle of a command: the server went away.
   if (e?.name === 'ServiceError' && (e as { cause?: { code?: number } }).cause?.code === 14)

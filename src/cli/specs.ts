@@ -129,6 +129,24 @@ export const COMMAND_SPECS = {
     options: { json },
   },
   diff: { args: 'FILE', summary: 'what `start FILE` would change in the running job', options: { json, 'env-file': envFile } },
+  delete: {
+    args: 'JOB',
+    summary: "remove a finished job's runs from Temporal (refused, with the reason, while it runs); then the job is unknown",
+    options: { json },
+  },
+  prune: {
+    args: '',
+    summary: 'remove the finished jobs whose last run ended longer ago than --older-than (running jobs are never touched)',
+    options: {
+      'older-than': {
+        kind: 'duration',
+        value: 'DURATION',
+        help: 'required: 7d, 12h, 30m, ... (the server itself removes them after A2A_DEPLOY_RETENTION)',
+      },
+      'dry-run': { kind: 'boolean', help: 'only say which jobs would be removed' },
+      json,
+    },
+  },
   gc: {
     args: '',
     summary: 'remove agents on this machine whose job is gone',

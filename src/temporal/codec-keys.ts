@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { CliError, EXIT } from '../cli/exit-codes';
+import { InvalidInputError } from '../api/errors';
 import { homeDir } from '../config/paths';
 
 export interface CodecKey {
@@ -95,11 +95,11 @@ function ensureKeyFile(file: string): void {
 }
 
 /** The key ring of this process for a Temporal configuration: a bad key file is a clear input error. */
-export function keyRingFor(cfg: { embedded: boolean }): KeyRing | undefined {
+export function keyRingFor(cfg: { embedded: boolean; home?: string }): KeyRing | undefined {
   try {
-    return loadKeyRing({ embedded: cfg.embedded, home: homeDir() });
+    return loadKeyRing({ embedded: cfg.embedded, home: cfg.home ?? homeDir() });
   } catch (err) {
-    if (err instanceof KeyFileError) throw new CliError(err.message, EXIT.invalidInput, KEY_FILE_HINT);
+    if (err instanceof KeyFileError) throw new InvalidInputError(err.message, KEY_FILE_HINT);
     throw err;
   }
 }

@@ -17,6 +17,8 @@ export interface TemporalConfig {
   tls?: TlsSettings | boolean;
   apiKey?: string;
   uiUrl: string;
+  /** the state home (embedded server, worker, keys, agent logs); unset: A2A_DEPLOY_HOME or ~/.a2a-deploy */
+  home?: string;
 }
 
 export const EMBEDDED_ADDRESS = '127.0.0.1:7233';

@@ -2,6 +2,7 @@
 // running detached with its SQLite file in a state directory, so jobs outlive both the a2a-deploy
 // process that started the server and restarts of the server itself.
 import { Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time';
 import { spawn } from 'node:child_process';
 import { accessSync, closeSync, constants, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
@@ -10,6 +11,8 @@ import { joinHostPort, splitHostPort } from '../common/host';
 import { sleep } from '../common/sleep';
 import { tailLines } from '../common/text-tail';
 import { SEARCH_ATTRIBUTE_NAMES } from '../config/names';
+import { InvalidInputError } from '../api/errors';
+import { formatMs, parseDuration } from '../common/duration';
 import { packageRoot } from '../config/paths';
 import { isAlive, terminateProcess } from '../process';
 
@@ -33,6 +36,8 @@ export interface DevServerOptions {
   namespace?: string;
   /** default 127.0.0.1 */
   ip?: string;
+  /** how long the namespace keeps a finished job's runs; default A2A_DEPLOY_RETENTION, else 7 days */
+  retentionMs?: number;
 }
 
 export interface DevServer {
@@ -81,8 +86,30 @@ function withDefaults(opts: DevServerOptions): Required<DevServerOptions> {
     uiPort: opts.uiPort ?? 8233,
     namespace: opts.namespace ?? 'default',
     ip: opts.ip ?? '127.0.0.1',
+    retentionMs: opts.retentionMs ?? embeddedRetentionMs(),
   };
 }
+
+/** The server refuses a namespace retention under a day (its minimum for a namespace). */
+const MIN_RETENTION_MS = 86_400_000;
+
+/**
+ * How long the embedded namespace keeps a finished job's runs before the server removes them:
+ * A2A_DEPLOY_RETENTION (7d, 36h, ...), default 7 days. Checked before any server is started.
+ */
+export function embeddedRetentionMs(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.A2A_DEPLOY_RETENTION;
+  if (!raw) return 7 * 86_400_000;
+  const ms = parseDuration(raw);
+  if (ms === undefined || ms < MIN_RETENTION_MS)
+    throw new InvalidInputError(
+      `A2A_DEPLOY_RETENTION '${raw.slice(0, 20)}' is not a duration of at least 1d`,
+      "e.g. A2A_DEPLOY_RETENTION=7d (the default) or 36h; Temporal keeps a namespace's finished runs at least a day",
+    );
+  return ms;
+}
+
+export { formatMs as formatRetention };
 
 // A server bound to every interface is still dialled on loopback.
 const dialHost = (ip: string) => (ip === '0.0.0.0' ? '127.0.0.1' : ip === '::' ? '::1' : ip);
@@ -111,6 +138,13 @@ export function devServerArgs(opts: DevServerOptions): string[] {
     // of a deploy is one such activity).
     '--dynamic-config-value',
     'system.enableActivityEagerExecution=true',
+    // `delete` and `prune`: the server deletes a closed run only once its close tasks are
+    // acknowledged, and it records acknowledgements every 30 s by default, so a run deleted soon
+    // after it closed stayed visible for up to half a minute. Every second instead.
+    '--dynamic-config-value',
+    'history.transferProcessorUpdateAckInterval="1s"',
+    '--dynamic-config-value',
+    'history.visibilityProcessorUpdateAckInterval="1s"',
     '--ui-disable-news-fetch',
     // The Web UI decodes payloads through `a2a-deploy codec-server` at the UI's port + 1.
     '--ui-codec-endpoint',
@@ -139,9 +173,7 @@ export async function startDevServerDetached(opts: DevServerOptions, timeoutMs =
     }
     // It may still be coming up (a concurrent start): wait for it rather than start a second
     // server on the same SQLite file.
-    await waitUntilReady(o.namespace, address, server.logFile, timeoutMs, () =>
-      isAlive(running.pid) ? undefined : `(pid ${running.pid}) exited`,
-    );
+    await waitUntilReady(o, address, server.logFile, timeoutMs, () => (isAlive(running.pid) ? undefined : `(pid ${running.pid}) exited`));
     return { pid: running.pid, ...server };
   }
   const binary = temporalBinary();
@@ -172,7 +204,7 @@ export async function startDevServerDetached(opts: DevServerOptions, timeoutMs =
   }
   writeFileSync(pidFile(o.stateDir), String(pid));
   try {
-    await waitUntilReady(o.namespace, address, server.logFile, timeoutMs, () => exited);
+    await waitUntilReady(o, address, server.logFile, timeoutMs, () => exited);
   } catch (err) {
     await stopDevServer(o.stateDir);
     throw err;
@@ -236,8 +268,9 @@ function isPortOpen(host: string, port: number, timeoutMs: number): Promise<bool
   });
 }
 
-async function waitUntilReady(
-  namespace: string,
+/** Resolves once the server answers and its namespace is prepared (search attributes, retention). */
+export async function waitUntilReady(
+  o: Pick<Required<DevServerOptions>, 'namespace' | 'retentionMs'>,
   address: string,
   log: string,
   timeoutMs: number,
@@ -256,7 +289,7 @@ async function waitUntilReady(
     }
     if (await isPortOpen(host, port, 1000)) {
       try {
-        await prepareNamespace(address, namespace, Math.min(5000, Math.max(1000, deadline - Date.now())));
+        await prepareNamespace(address, o, Math.min(5000, Math.max(1000, deadline - Date.now())));
         return;
       } catch (err) {
         last = err instanceof Error ? err.message.split('\n')[0] : String(err);
@@ -269,13 +302,21 @@ async function waitUntilReady(
 /**
  * Usable means the namespace answers and has our search attributes. start-dev registers
  * --search-attribute only when it creates a namespace, so a database from an older release
- * (or a namespace created otherwise) gets the missing ones here.
+ * (or a namespace created otherwise) gets the missing ones here. start-dev has no retention
+ * flag either (it creates namespaces with one day): the retention is set here, on every start.
  */
-async function prepareNamespace(address: string, namespace: string, timeoutMs: number): Promise<void> {
+async function prepareNamespace(
+  address: string,
+  { namespace, retentionMs }: Pick<Required<DevServerOptions>, 'namespace' | 'retentionMs'>,
+  timeoutMs: number,
+): Promise<void> {
   const connection = await Connection.connect({ address, connectTimeout: timeoutMs });
   try {
     await connection.withDeadline(Date.now() + timeoutMs, async () => {
-      await connection.workflowService.describeNamespace({ namespace });
+      const ns = await connection.workflowService.describeNamespace({ namespace });
+      const seconds = Math.round(retentionMs / 1000);
+      if (Number(ns.config?.workflowExecutionRetentionTtl?.seconds ?? 0) !== seconds)
+        await connection.workflowService.updateNamespace({ namespace, config: { workflowExecutionRetentionTtl: msToTs(seconds * 1000) } });
       const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
       const missing = Object.entries(SEARCH_ATTRIBUTES).filter(([name]) => !(name in (customAttributes ?? {})));
       if (missing.length > 0) {

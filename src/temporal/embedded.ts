@@ -24,18 +24,20 @@ function ensureTemporalCli(say: (line: string) => void) {
   if (r.status !== 0) throw new Error('installing the Temporal CLI failed (see above)');
 }
 
-export const workerPidFile = () => join(homeDir(), 'worker.pid');
-export const workerLogFile = () => join(homeDir(), 'worker.log');
+export const workerPidFile = (home = homeDir()) => join(home, 'worker.pid');
+export const workerLogFile = (home = homeDir()) => join(home, 'worker.log');
 
 /** Connects, starting the embedded server and worker first when this is the embedded mode. */
 export async function connectForJobs(cfg: TemporalConfig, opts: { needWorker: boolean; say?: (line: string) => void }): Promise<Client> {
   const say = opts.say ?? ((l: string) => process.stderr.write(l + '\n'));
+  // The state home: the configuration's (an API caller's choice), else A2A_DEPLOY_HOME's.
+  const home = cfg.home ?? homeDir();
   if (cfg.embedded && process.env.A2A_DEPLOY_NO_AUTOSTART !== '1') {
     if (!(await isTemporalReachable(cfg.address))) {
-      say(`Starting the embedded Temporal dev server (state in ${homeDir()}) ...`);
+      say(`Starting the embedded Temporal dev server (state in ${home}) ...`);
       try {
         ensureTemporalCli(say);
-        const s = await startDevServerDetached({ stateDir: homeDir() });
+        const s = await startDevServerDetached({ stateDir: home });
         say(`  Temporal ${s.address}, Web UI ${s.uiUrl} (pid ${s.pid}, log ${s.logFile}); stop with: a2a-deploy server --stop`);
       } catch (err) {
         throw unreachable(cfg, err);
@@ -50,9 +52,9 @@ export async function connectForJobs(cfg: TemporalConfig, opts: { needWorker: bo
   }
   if (opts.needWorker && !(await hasWorker(client, cfg))) {
     if (cfg.embedded && process.env.A2A_DEPLOY_NO_AUTOSTART !== '1') {
-      const pid = startWorkerDetached();
-      say(`Started a background worker (pid ${pid}, log ${workerLogFile()}); stop with: a2a-deploy worker --stop`);
-      await waitForWorker(client, cfg, 30_000);
+      const pid = startWorkerDetached(home);
+      say(`Started a background worker (pid ${pid}, log ${workerLogFile(home)}); stop with: a2a-deploy worker --stop`);
+      await waitForWorker(client, cfg, 30_000, home);
     } else {
       say(`warning: no worker polls task queue '${WORKFLOW_TASK_QUEUE}' yet; run \`a2a-deploy worker\` where agents should run`);
     }
@@ -63,7 +65,7 @@ export async function connectForJobs(cfg: TemporalConfig, opts: { needWorker: bo
 export async function hasWorker(client: Client, cfg: TemporalConfig): Promise<boolean> {
   // The embedded worker is ours: a live registered process is the truth. The server's
   // poller list remembers workers for a while after they die, so elsewhere only a recent poll counts.
-  if (cfg.embedded) return liveLocalWorkers().length > 0;
+  if (cfg.embedded) return liveLocalWorkers(cfg.home).length > 0;
   const res = await client.workflowService.describeTaskQueue({
     namespace: cfg.namespace,
     taskQueue: { name: WORKFLOW_TASK_QUEUE },
@@ -73,7 +75,7 @@ export async function hasWorker(client: Client, cfg: TemporalConfig): Promise<bo
   return (res.pollers ?? []).some((p) => Number(p.lastAccessTime?.seconds ?? 0) * 1000 >= cutoff);
 }
 
-const workersDir = () => join(homeDir(), 'workers');
+const workersDir = (home = homeDir()) => join(home, 'workers');
 
 /** Called by a worker process on this machine: registers it until it exits. */
 export function registerLocalWorker(host?: string): () => void {
@@ -84,10 +86,10 @@ export function registerLocalWorker(host?: string): () => void {
   return () => rmSync(file, { force: true });
 }
 
-export function liveLocalWorkers(): number[] {
+export function liveLocalWorkers(home = homeDir()): number[] {
   let names: string[] = [];
   try {
-    names = readdirSync(workersDir());
+    names = readdirSync(workersDir(home));
   } catch {
     return [];
   }
@@ -95,13 +97,13 @@ export function liveLocalWorkers(): number[] {
     .filter((n) => n.endsWith('.main.pid'))
     .filter((n) => {
       if (isAlive(Number(n.split('.')[0]))) return true;
-      rmSync(join(workersDir(), n), { force: true });
+      rmSync(join(workersDir(home), n), { force: true });
       return false;
     })
     .map((n) => Number(n.split('.')[0]));
 }
 
-async function waitForWorker(client: Client, cfg: TemporalConfig, ms: number) {
+async function waitForWorker(client: Client, cfg: TemporalConfig, ms: number, home: string) {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     const res = await client.workflowService.describeTaskQueue({
@@ -112,19 +114,19 @@ async function waitForWorker(client: Client, cfg: TemporalConfig, ms: number) {
     if ((res.pollers ?? []).length > 0) return;
     await sleep(100);
   }
-  throw new Error(`the background worker did not start polling within ${ms} ms; see ${workerLogFile()}`);
+  throw new Error(`the background worker did not start polling within ${ms} ms; see ${workerLogFile(home)}`);
 }
 
-export function startWorkerDetached(): number {
-  mkdirSync(homeDir(), { recursive: true });
-  const log = openSync(workerLogFile(), 'a');
+export function startWorkerDetached(home = homeDir()): number {
+  mkdirSync(home, { recursive: true });
+  const log = openSync(workerLogFile(home), 'a');
   const child = spawn(process.execPath, [join(packageRoot(), 'bin', 'a2a-deploy.js'), 'worker'], {
     detached: true,
     stdio: ['ignore', log, log],
-    env: process.env,
+    env: { ...process.env, A2A_DEPLOY_HOME: home },
   });
   child.unref();
-  writeFileSync(workerPidFile(), String(child.pid));
+  writeFileSync(workerPidFile(home), String(child.pid));
   return child.pid!;
 }
 

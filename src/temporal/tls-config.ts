@@ -6,7 +6,7 @@
 // TEMPORAL_TLS_CLIENT_KEY_PATH, TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_SERVER_NAME (and the
 // *_DATA variants).
 import { loadClientConfigProfile, toClientOptions } from '@temporalio/envconfig';
-import { CliError, EXIT } from '../cli/exit-codes';
+import { InvalidInputError } from '../api/errors';
 
 export interface TlsSettings {
   serverRootCACertificate?: Buffer;
@@ -35,7 +35,7 @@ export function connectionSettings(env: NodeJS.ProcessEnv = process.env): Connec
   } catch (err) {
     // Certificate files are read here: a wrong path is the user's input, not an outage.
     const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    throw new CliError(`cannot load the Temporal connection settings: ${why}`, EXIT.invalidInput, SETTINGS_HINT);
+    throw new InvalidInputError(`cannot load the Temporal connection settings: ${why}`, SETTINGS_HINT);
   }
   const { address, apiKey, tls } = options.connectionOptions;
   const settings: ConnectionSettings = {};

@@ -158,6 +158,8 @@ export function deployJobStart(plan: DeployPlan) {
       { key: SA_PHASE, value: 'deploying' },
       { key: SA_TOPOLOGY, value: plan.topology },
     ],
+    // Read by `list` (its priority filter) from the visibility records; the workflow adds `status`.
+    memo: { priority: plan.priority },
     staticSummary: `a2a job ${plan.job}: ${n} agents, ${plan.topology}`,
     staticDetails: `${plan.description ?? ''}\n\nfrom ${plan.sourceFile}\nstages: ${plan.stages.map((s) => s.join(', ')).join(' -> ')}`,
   };

@@ -1,5 +1,5 @@
 import type { Message, StreamResponse, Task } from '@a2a-js/sdk';
-import { eventLines, failureText, replyLines, stateName } from '../../src/cli/a2a-reply';
+import { eventLines, failureText, replyLines, stateName } from '../../src/api/a2a-reply';
 
 // The SDK's TaskState numbers (the SDK itself does not load under jest: it requires an ES module).
 const TaskState = { TASK_STATE_WORKING: 2, TASK_STATE_COMPLETED: 3, TASK_STATE_FAILED: 4, TASK_STATE_INPUT_REQUIRED: 6 } as const;

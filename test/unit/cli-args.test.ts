@@ -130,7 +130,8 @@ test('durations', () => {
   expect(parseDuration('500ms')).toBe(500);
   expect(parseDuration('1.5')).toBe(1500);
   expect(parseDuration('2m')).toBe(120_000);
-  for (const bad of ['abc', '30 s', '-1s', '5d', '', '9'.repeat(30)]) expect(parseDuration(bad)).toBeUndefined();
+  expect(parseDuration('7d')).toBe(7 * 86_400_000);
+  for (const bad of ['abc', '30 s', '-1s', '5w', '', '9'.repeat(30)]) expect(parseDuration(bad)).toBeUndefined();
 });
 
 test("status without a worker shows the workflow's memo, with each agent's last error and when", () => {

@@ -1,5 +1,7 @@
 // Connection settings from the environment and from a `temporal` CLI profile file.
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { InvalidInputError } from '../../src/api/errors';
+import { exitCodeFor } from '../../src/cli/exit-codes';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { temporalConfig } from '../../src/temporal/connection';
@@ -45,8 +47,14 @@ test('a profile file serves like the temporal CLI, and variables override its fi
   expect(temporalConfig({ TEMPORAL_CONFIG_FILE: profile, TEMPORAL_NAMESPACE: 'other' }).namespace).toBe('other');
 });
 
-test('a certificate path that does not exist: exit 2, naming the settings', () => {
-  expect(() =>
-    temporalConfig({ TEMPORAL_CONFIG_FILE: none, TEMPORAL_ADDRESS: 'x:1', TEMPORAL_TLS_CLIENT_CERT_PATH: join(dir, 'nope.pem') }),
-  ).toThrow(expect.objectContaining({ exitCode: 2, hint: expect.stringContaining('TEMPORAL_TLS_CLIENT_CERT_PATH') }));
+test('a certificate path that does not exist: invalid input (exit 2), naming the settings', () => {
+  let thrown: unknown;
+  try {
+    temporalConfig({ TEMPORAL_CONFIG_FILE: none, TEMPORAL_ADDRESS: 'x:1', TEMPORAL_TLS_CLIENT_CERT_PATH: join(dir, 'nope.pem') });
+  } catch (err) {
+    thrown = err;
+  }
+  expect(thrown).toBeInstanceOf(InvalidInputError);
+  expect(exitCodeFor(thrown)).toBe(2);
+  expect(thrown).toMatchObject({ hint: expect.stringContaining('TEMPORAL_TLS_CLIENT_CERT_PATH') });
 });

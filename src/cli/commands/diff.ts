@@ -2,7 +2,7 @@ import { diffPlans, type PlanDiff } from '../../job/diff';
 import type { DeployPlan } from '../../job/plan';
 import { parse } from '../args';
 import { CliError, EXIT } from '../exit-codes';
-import { jobContext, jobHandle, jobPlan } from '../jobs';
+import { jobContext, jobHandle, jobPlan } from '../../api/jobs';
 import { loadPlanOrExit } from '../load';
 
 export async function run(argv: string[]): Promise<number> {

@@ -7,7 +7,7 @@ import { terminateProcess } from '../../process';
 import { workflowIdFor } from '../../workflows/api';
 import { parse } from '../args';
 import { EXIT } from '../exit-codes';
-import { jobContext } from '../jobs';
+import { jobContext } from '../../api/jobs';
 
 /** Removes agent processes on this machine whose job's workflow is no longer running. */
 export async function run(argv: string[]): Promise<number> {

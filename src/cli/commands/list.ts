@@ -1,29 +1,14 @@
+import type { JobPhase } from '../../workflows/api';
 import { parse } from '../args';
 import { EXIT } from '../exit-codes';
-import { jobContext } from '../jobs';
+import { jobManager } from '../manager';
 import { table } from '../table';
-import { SA_JOB, SA_PHASE, SA_TOPOLOGY } from '../../workflows/api';
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, 'list');
-  const ctx = await jobContext({ needWorker: false, quiet: !!values.json });
-  const clauses = [`WorkflowType = 'deployJob'`];
-  if (!values.all) clauses.push(`ExecutionStatus = 'Running'`);
-  // Phase is a plain value from a fixed list, checked by the parser (specs), so it is safe in the query.
-  if (values.phase) clauses.push(`${SA_PHASE.name} = '${values.phase}'`);
-  const jobs = [];
-  for await (const wf of ctx.client.workflow.list({ query: clauses.join(' AND ') })) {
-    jobs.push({
-      job: wf.typedSearchAttributes.get(SA_JOB) ?? wf.workflowId,
-      phase: wf.typedSearchAttributes.get(SA_PHASE) ?? '?',
-      topology: wf.typedSearchAttributes.get(SA_TOPOLOGY) ?? '?',
-      status: wf.status.name,
-      started: wf.startTime.toISOString(),
-      closed: wf.closeTime?.toISOString(),
-      workflowId: wf.workflowId,
-      runId: wf.runId,
-    });
-  }
+  const jm = jobManager({ quiet: !!values.json });
+  // Phase is a plain value from a fixed list, checked by the parser (specs) and again by the API.
+  const jobs = await jm.list({ all: !!values.all, ...(values.phase ? { phase: values.phase as JobPhase } : {}) }).finally(() => jm.close());
   if (values.json) process.stdout.write(JSON.stringify(jobs, null, 2) + '\n');
   else if (jobs.length === 0) process.stdout.write(values.all ? 'No jobs.\n' : 'No running jobs (--all shows finished ones).\n');
   else

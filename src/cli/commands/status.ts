@@ -1,49 +1,27 @@
 import type { JobStatus } from '../../workflows/api';
-import { workflowUiUrl } from '../../temporal/connection';
-import { workflowIdFor } from '../../workflows/api';
 import { parse } from '../args';
 import { EXIT } from '../exit-codes';
-import {
-  isNoWorker,
-  jobContext,
-  jobHandle,
-  jobPlan,
-  jobStatus,
-  NO_WORKER_HINT,
-  serverView,
-  type JobContext,
-  type ServerView,
-} from '../jobs';
-import type { WorkflowHandle } from '@temporalio/client';
-import { MAIN_TASK_QUEUE } from '../../job/plan';
+import { NO_WORKER_HINT, type ServerView } from '../../api/jobs';
+import { jobManager } from '../manager';
 import { table } from '../table';
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, 'status');
   const name = positionals[0];
-  const ctx = await jobContext({ needWorker: true, quiet: !!values.json });
-  const { handle } = await jobHandle(ctx, name);
-  let status: JobStatus;
-  try {
-    status = await jobStatus(handle);
-  } catch (err) {
-    if (!isNoWorker(err)) throw err;
-    return reportServerView(ctx, await serverView(handle, name), (err as Error).message, !!values.json);
-  }
-  await noteMissingHostWorkers(ctx, handle, status);
+  const jm = jobManager({ quiet: !!values.json });
+  const report = await jm.status(name).finally(() => jm.close());
+  if (report.source === 'server') return reportServerView(jm.webUiUrl(name), report.view, report.reason, !!values.json);
+  const status: JobStatus = report.status;
   if (values.json) process.stdout.write(JSON.stringify(status, null, 2) + '\n');
-  else process.stdout.write(renderStatus(status) + `\nWeb UI: ${workflowUiUrl(ctx.cfg, workflowIdFor(status.job))}\n`);
+  else process.stdout.write(renderStatus(status) + `\nWeb UI: ${jm.webUiUrl(status.job)}\n`);
   return status.phase === 'failed' ? EXIT.jobFailed : EXIT.ok;
 }
 
 /** No worker answers: what the server knows, said as such, and how to get a worker. */
-function reportServerView(ctx: JobContext, view: ServerView, why: string, json: boolean): number {
+function reportServerView(ui: string, view: ServerView, why: string, json: boolean): number {
   if (json) process.stdout.write(JSON.stringify({ ...view, worker: false, note: `${why}; ${NO_WORKER_HINT}` }, null, 2) + '\n');
   else
-    process.stdout.write(
-      renderServerView(view) +
-        `\n\n${why}: this is what the server last recorded; ${NO_WORKER_HINT}.\nWeb UI: ${workflowUiUrl(ctx.cfg, workflowIdFor(view.job))}\n`,
-    );
+    process.stdout.write(renderServerView(view) + `\n\n${why}: this is what the server last recorded; ${NO_WORKER_HINT}.\nWeb UI: ${ui}\n`);
   return view.phase === 'failed' ? EXIT.jobFailed : EXIT.ok;
 }
 
@@ -85,33 +63,4 @@ export function renderStatus(s: JobStatus): string {
   ];
   if (s.error) lines.push('', `error: ${s.error}`);
   return lines.join('\n');
-}
-
-/**
- * An agent whose host has no worker polling its queue cannot move: say so, by asking
- * Temporal who polls that host's queue (the workflow itself cannot see pollers).
- */
-async function noteMissingHostWorkers(ctx: JobContext, handle: WorkflowHandle, status: JobStatus) {
-  const stuck = Object.values(status.agents).filter((a) => ['starting', 'checking', 'restarting', 'stopping'].includes(a.state));
-  if (stuck.length === 0) return;
-  const plan = await jobPlan(handle);
-  const queues = new Map<string, boolean>();
-  for (const a of stuck) {
-    const p = plan.agents[a.id];
-    if (!p || p.taskQueue === MAIN_TASK_QUEUE) continue;
-    if (!queues.has(p.taskQueue)) {
-      const res = await ctx.client.workflowService.describeTaskQueue({
-        namespace: ctx.cfg.namespace,
-        taskQueue: { name: p.taskQueue },
-        taskQueueType: 2 /* activity */,
-      });
-      const cutoff = Date.now() - 70_000;
-      queues.set(
-        p.taskQueue,
-        (res.pollers ?? []).some((x) => Number(x.lastAccessTime?.seconds ?? 0) * 1000 >= cutoff),
-      );
-    }
-    if (!queues.get(p.taskQueue))
-      a.waitingFor = `waiting for host ${p.deployment.worker}'s worker (a2a-deploy worker --host ${p.deployment.worker})`;
-  }
 }

@@ -1,9 +1,9 @@
-import { formatDiagnostic, hasErrors } from '../../job/diagnostics';
-import { resolvePlan } from '../../job/plan';
-import { loadJobFile } from '../../job/validate';
+import { formatDiagnostic } from '../../job/diagnostics';
 import { jobVarsOrExit } from '../load';
 import { EXIT } from '../exit-codes';
 import { parse } from '../args';
+// The API's own validation (JobManager.validate calls it too), without loading the Temporal SDK.
+import { validateJob } from '../../api/load';
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, 'validate');
@@ -11,21 +11,13 @@ export async function run(argv: string[]): Promise<number> {
   let failed = false;
   const results = [];
   for (const file of positionals) {
-    const loaded = loadJobFile(file, { vars });
-    const ok = !!loaded.job && !hasErrors(loaded.diagnostics);
-    const plan = ok ? resolvePlan(loaded.job!, file) : undefined;
+    const { ok, plan, diagnostics } = validateJob(file, vars);
     failed ||= !ok;
     if (values.json) {
-      results.push({
-        file,
-        ok,
-        agents: plan ? Object.keys(plan.agents).length : undefined,
-        stages: plan?.stages.length,
-        diagnostics: loaded.diagnostics,
-      });
+      results.push({ file, ok, agents: plan ? Object.keys(plan.agents).length : undefined, stages: plan?.stages.length, diagnostics });
       continue;
     }
-    for (const d of loaded.diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
+    for (const d of diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
     if (plan) {
       const n = Object.keys(plan.agents).length;
       process.stdout.write(

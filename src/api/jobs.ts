@@ -1,11 +1,12 @@
-// Shared by the commands that act on a deployed job: find it, ask its workflow (which needs a
-// worker), and, when no worker answers, what the server alone knows about it.
+// Shared by everything that acts on a deployed job (the JobManager, and through it the CLI): find
+// it, ask its workflow (which needs a worker), and, when no worker answers, what the server alone
+// knows about it.
 import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { DeployPlan } from '../job/plan';
 import { temporalConfig, type TemporalConfig } from '../temporal/connection';
 import { connectForJobs } from '../temporal/embedded';
 import { planQuery, SA_PHASE, statusQuery, WORKFLOW_TASK_QUEUE, workflowIdFor, type JobStatus } from '../workflows/api';
-import { CliError, EXIT } from './exit-codes';
+import { NoWorkerError, NotFoundError } from './errors';
 
 export interface JobContext {
   cfg: TemporalConfig;
@@ -16,9 +17,17 @@ export interface JobContext {
  * Connects. In the embedded mode a missing worker is started in the background (needWorker);
  * elsewhere the commands find out themselves, per job, whether a worker answers.
  */
-export async function jobContext(opts: { needWorker: boolean; quiet?: boolean }): Promise<JobContext> {
-  const cfg = temporalConfig();
-  const client = await connectForJobs(cfg, { needWorker: opts.needWorker && cfg.embedded, ...(opts.quiet ? { say: () => {} } : {}) });
+export async function jobContext(opts: {
+  needWorker: boolean;
+  quiet?: boolean;
+  /** where progress lines go (default stderr, none when quiet) */
+  say?: (line: string) => void;
+  /** default: from the environment, as the CLI reads it */
+  cfg?: TemporalConfig;
+}): Promise<JobContext> {
+  const cfg = opts.cfg ?? temporalConfig();
+  const say = opts.quiet ? () => {} : opts.say;
+  const client = await connectForJobs(cfg, { needWorker: opts.needWorker && cfg.embedded, ...(say ? { say } : {}) });
   return { cfg, client };
 }
 
@@ -29,7 +38,7 @@ export async function jobHandle(ctx: JobContext, name: string): Promise<{ handle
     return { handle, running: d.status.name === 'RUNNING' };
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) {
-      throw new CliError(`no job named '${name}'`, EXIT.invalidInput, 'see `a2a-deploy list --all` for known jobs');
+      throw new NotFoundError(`no job named '${name}'`, 'see `a2a-deploy list --all` for known jobs', name);
     }
     throw err;
   }
@@ -45,11 +54,11 @@ const POLLER_FRESH_MS = 70_000;
 
 export const NO_WORKER_HINT = 'start one with `a2a-deploy worker` (or `a2a-deploy worker --detach`)';
 
-export function noWorkerError(job: string, what = ''): CliError {
-  return new CliError(`no worker is running for job '${job}'${what}`, EXIT.noWorker, NO_WORKER_HINT);
+export function noWorkerError(job: string, what = ''): NoWorkerError {
+  return new NoWorkerError(`no worker is running for job '${job}'${what}`, NO_WORKER_HINT, job);
 }
 
-export const isNoWorker = (err: unknown) => err instanceof CliError && err.exitCode === EXIT.noWorker;
+export const isNoWorker = (err: unknown): err is NoWorkerError => err instanceof NoWorkerError;
 
 /** Whether a worker has polled the main task queue lately (a quick answer, from the server). */
 export async function workerPolls(client: {
@@ -158,9 +167,10 @@ export async function serverView(handle: WorkflowHandle, job: string): Promise<S
  */
 export async function recordRequest(handle: WorkflowHandle, job: string, what: 'stop' | 'pause' | 'resume', force = false) {
   await handle.signal(what, ...(what === 'stop' ? [{ force }] : []));
-  return new CliError(
+  return new NoWorkerError(
     `no worker is running for job '${job}': the ${what}${force ? ' (forced)' : ''} request is recorded and applies when a worker runs`,
-    EXIT.noWorker,
     NO_WORKER_HINT,
+    job,
+    what,
   );
 }

@@ -1,0 +1,81 @@
+// Which jobs exist: one visibility query, the filters that the server can apply in it, and the
+// rest (name prefix, priority) applied here. Moved here from the `list` command.
+import type { Client } from '@temporalio/client';
+import { SA_JOB, SA_PAUSED, SA_PHASE, SA_TOPOLOGY, type JobPhase } from '../workflows/api';
+import { InvalidInputError } from './errors';
+import { JOB_PHASES } from '../config/names';
+import { PRIORITIES, SAFE_ID, TOPOLOGY_TYPES } from '../job/schema';
+
+/** Which jobs `list` returns; every filter given must hold. */
+export interface ListFilter {
+  /** finished jobs (stopped, failed, terminated runs) too; default: running workflows only */
+  all?: boolean;
+  phase?: JobPhase;
+  /** hub-spoke, pipeline, dag, mesh or hierarchical */
+  topology?: string;
+  /** low, normal, high or critical (jobs submitted before priorities were recorded count as unknown) */
+  priority?: string;
+  /** jobs whose name starts with this */
+  namePrefix?: string;
+  paused?: boolean;
+}
+
+/** One job (one workflow run) as `list` reports it. */
+export interface JobSummary {
+  job: string;
+  phase: string;
+  topology: string;
+  /** the job file's priority, when the run recorded it */
+  priority?: string;
+  paused?: boolean;
+  /** the workflow execution's status: RUNNING, COMPLETED, FAILED, TERMINATED, ... */
+  status: string;
+  /** ISO times */
+  started: string;
+  closed?: string;
+  workflowId: string;
+  runId: string;
+}
+
+/** The visibility query of a filter. Every value in it is checked against its fixed list or the name rule first. */
+export function listQuery(f: ListFilter): string {
+  const clauses = [`WorkflowType = 'deployJob'`];
+  if (!f.all) clauses.push(`ExecutionStatus = 'Running'`);
+  const oneOf = (what: string, v: string, allowed: readonly string[]) => {
+    if (!allowed.includes(v)) throw new InvalidInputError(`${what} must be one of: ${allowed.join(', ')}`);
+    return v;
+  };
+  if (f.phase) clauses.push(`${SA_PHASE.name} = '${oneOf('phase', f.phase, JOB_PHASES)}'`);
+  if (f.topology) clauses.push(`${SA_TOPOLOGY.name} = '${oneOf('topology', f.topology, TOPOLOGY_TYPES)}'`);
+  if (f.priority) oneOf('priority', f.priority, PRIORITIES);
+  if (f.paused !== undefined) clauses.push(`${SA_PAUSED.name} = ${f.paused ? 'true' : 'false'}`);
+  if (f.namePrefix !== undefined) {
+    // A prefix of a valid name: lower-case letters, digits and '-', so it is safe in the query.
+    if (!SAFE_ID.test(f.namePrefix.padEnd(1, 'a')) || f.namePrefix.length > 63)
+      throw new InvalidInputError(`name prefix '${f.namePrefix.slice(0, 63)}' cannot start a job name`, 'job names are a-z, 0-9 and -');
+    if (f.namePrefix) clauses.push(`${SA_JOB.name} STARTS_WITH '${f.namePrefix}'`);
+  }
+  return clauses.join(' AND ');
+}
+
+export async function listJobs(client: Client, f: ListFilter = {}): Promise<JobSummary[]> {
+  const jobs: JobSummary[] = [];
+  for await (const wf of client.workflow.list({ query: listQuery(f) })) {
+    const priority = typeof wf.memo?.priority === 'string' ? wf.memo.priority : undefined;
+    if (f.priority && priority !== f.priority) continue;
+    const paused = wf.typedSearchAttributes.get(SA_PAUSED);
+    jobs.push({
+      job: wf.typedSearchAttributes.get(SA_JOB) ?? wf.workflowId,
+      phase: wf.typedSearchAttributes.get(SA_PHASE) ?? '?',
+      topology: wf.typedSearchAttributes.get(SA_TOPOLOGY) ?? '?',
+      ...(priority ? { priority } : {}),
+      ...(paused !== undefined ? { paused } : {}),
+      status: wf.status.name,
+      started: wf.startTime.toISOString(),
+      ...(wf.closeTime ? { closed: wf.closeTime.toISOString() } : {}),
+      workflowId: wf.workflowId,
+      runId: wf.runId,
+    });
+  }
+  return jobs;
+}

@@ -1,0 +1,54 @@
+// A job's status: the workflow's own when a worker answers, else what the server last recorded
+// (the workflow's memo and its execution's status). Moved here from the `status` command.
+import type { WorkflowHandle } from '@temporalio/client';
+import { MAIN_TASK_QUEUE } from '../job/plan';
+import type { JobStatus } from '../workflows/api';
+import { isNoWorker, jobPlan, jobStatus, serverView, type JobContext, type ServerView } from './jobs';
+
+/** A job's status, and where it comes from. */
+export type JobReport =
+  /** a worker answered: the workflow's full status */
+  | { source: 'workflow'; status: JobStatus }
+  /** no worker answered (reason says so): what the server last recorded */
+  | { source: 'server'; view: ServerView; reason: string };
+
+export async function jobReport(ctx: JobContext, handle: WorkflowHandle, name: string): Promise<JobReport> {
+  let status: JobStatus;
+  try {
+    status = await jobStatus(handle);
+  } catch (err) {
+    if (!isNoWorker(err)) throw err;
+    return { source: 'server', view: await serverView(handle, name), reason: err.message };
+  }
+  await noteMissingHostWorkers(ctx, handle, status);
+  return { source: 'workflow', status };
+}
+
+/**
+ * An agent whose host has no worker polling its queue cannot move: say so, by asking
+ * Temporal who polls that host's queue (the workflow itself cannot see pollers).
+ */
+export async function noteMissingHostWorkers(ctx: JobContext, handle: WorkflowHandle, status: JobStatus) {
+  const stuck = Object.values(status.agents).filter((a) => ['starting', 'checking', 'restarting', 'stopping'].includes(a.state));
+  if (stuck.length === 0) return;
+  const plan = await jobPlan(handle);
+  const queues = new Map<string, boolean>();
+  for (const a of stuck) {
+    const p = plan.agents[a.id];
+    if (!p || p.taskQueue === MAIN_TASK_QUEUE) continue;
+    if (!queues.has(p.taskQueue)) {
+      const res = await ctx.client.workflowService.describeTaskQueue({
+        namespace: ctx.cfg.namespace,
+        taskQueue: { name: p.taskQueue },
+        taskQueueType: 2 /* activity */,
+      });
+      const cutoff = Date.now() - 70_000;
+      queues.set(
+        p.taskQueue,
+        (res.pollers ?? []).some((x) => Number(x.lastAccessTime?.seconds ?? 0) * 1000 >= cutoff),
+      );
+    }
+    if (!queues.get(p.taskQueue))
+      a.waitingFor = `waiting for host ${p.deployment.worker}'s worker (a2a-deploy worker --host ${p.deployment.worker})`;
+  }
+}
