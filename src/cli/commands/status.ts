@@ -17,12 +17,22 @@ import {
 import type { WorkflowHandle } from '@temporalio/client';
 import { MAIN_TASK_QUEUE } from '../../job/plan';
 import { table } from '../table';
+import Docker from 'dockerode';
+import { serverMarker } from '../../activities/markers';
+import { executionWord, hasEnded, leftoverNote, shownPhase, teardownSkipped } from '../../jobs/execution';
+import { leftoversHere } from '../../jobs/leftovers';
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, 'status');
   const name = positionals[0];
   const ctx = await jobContext({ needWorker: true, quiet: !!values.json });
-  const { handle } = await jobHandle(ctx, name);
+  const { handle, execution } = await jobHandle(ctx, name);
+  // A run that ended without its teardown (terminated, timed out) would still answer the query
+  // "running" from its history: what the server says about the run comes first.
+  if (hasEnded(execution)) {
+    const view = await serverView(handle, name);
+    if (teardownSkipped(view.execution, view.phase)) return reportEnded(ctx, view, !!values.json);
+  }
   let status: JobStatus;
   try {
     status = await jobStatus(handle);
@@ -31,9 +41,24 @@ export async function run(argv: string[]): Promise<number> {
     return reportServerView(ctx, await serverView(handle, name), (err as Error).message, !!values.json);
   }
   await noteMissingHostWorkers(ctx, handle, status);
-  if (values.json) process.stdout.write(JSON.stringify(status, null, 2) + '\n');
+  if (values.json) process.stdout.write(JSON.stringify({ ...status, execution }, null, 2) + '\n');
   else process.stdout.write(renderStatus(status) + `\nWeb UI: ${workflowUiUrl(ctx.cfg, workflowIdFor(status.job))}\n`);
   return status.phase === 'failed' ? EXIT.jobFailed : EXIT.ok;
+}
+
+/** The run ended without teardown: said as such, with its agents' last known state and what may be left. */
+async function reportEnded(ctx: JobContext, view: ServerView, json: boolean): Promise<number> {
+  const here = await leftoversHere({ client: ctx.client, server: serverMarker(ctx.cfg), docker: new Docker(), job: view.job });
+  const note = leftoverNote(view.job, view.execution, Object.keys(view.agents ?? {}).length);
+  const ended = { ...view, phase: shownPhase(view.execution, view.phase), lastPhase: view.phase, leftover: { note, onThisMachine: here } };
+  if (json) process.stdout.write(JSON.stringify(ended, null, 2) + '\n');
+  else {
+    const local = here.length
+      ? `On this machine ${here.length} still run${here.length === 1 ? 's' : ''}: ${here.map((h) => `${h.agent} (${h.where})`).join(', ')}.`
+      : 'None of them runs on this machine any more.';
+    process.stdout.write(`${renderServerView(ended)}\n\n${note}\n${local}\nWeb UI: ${workflowUiUrl(ctx.cfg, workflowIdFor(view.job))}\n`);
+  }
+  return EXIT.jobFailed;
 }
 
 /** No worker answers: what the server knows, said as such, and how to get a worker. */
@@ -47,8 +72,10 @@ function reportServerView(ctx: JobContext, view: ServerView, why: string, json: 
   return view.phase === 'failed' ? EXIT.jobFailed : EXIT.ok;
 }
 
-export function renderServerView(v: ServerView): string {
-  const head = `Job ${v.job}: ${v.phase ?? 'phase unknown'}${v.paused ? ', paused' : ''}; workflow ${v.workflow.toLowerCase()}${v.updatedAt ? `; as of ${shortTime(v.updatedAt)}` : ''}`;
+export function renderServerView(v: Omit<ServerView, 'execution'> & { lastPhase?: string }): string {
+  const ended = v.closedAt ? ` at ${shortTime(v.closedAt)}` : '';
+  const recorded = v.lastPhase ? `; last recorded phase ${v.lastPhase}` : '';
+  const head = `Job ${v.job}: ${v.phase ?? 'phase unknown'}${v.paused ? ', paused' : ''}; workflow ${executionWord(v.workflow)}${ended}${recorded}${v.updatedAt ? `; as of ${shortTime(v.updatedAt)}` : ''}`;
   if (!v.agents) return `${head}\n(the per-agent state is kept by the workflow; it has not recorded one the server can show)`;
   const rows = Object.entries(v.agents).map(([id, a]) => [
     id,
@@ -58,7 +85,8 @@ export function renderServerView(v: ServerView): string {
     a.url,
     lastErrorCell(a.lastError, a.lastErrorAt),
   ]);
-  return [head, table(['AGENT', 'STATE', 'PID', 'RESTARTS', 'URL', 'LAST ERROR'], rows)].join('\n');
+  // An ended run's states are the last it recorded, not what runs now.
+  return [head, table(['AGENT', v.closedAt ? 'LAST KNOWN STATE' : 'STATE', 'PID', 'RESTARTS', 'URL', 'LAST ERROR'], rows)].join('\n');
 }
 
 const shortTime = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
