@@ -2,7 +2,7 @@
 // Imported by both sides (and bundled into workflow code), so it holds no Node-only code.
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import { SEARCH_ATTRIBUTE_NAMES, WORKFLOW_TASK_QUEUE, type JobPhase } from '../config/names';
+import { priorityKeyOf, SEARCH_ATTRIBUTE_NAMES, WORKFLOW_TASK_QUEUE, type JobPhase } from '../config/names';
 import type { DeployPlan } from '../job/plan';
 
 export { WORKFLOW_TASK_QUEUE, type JobPhase };
@@ -153,6 +153,11 @@ export function deployJobStart(plan: DeployPlan) {
     args: [{ plan }] as [{ plan: DeployPlan }],
     workflowIdConflictPolicy: 'FAIL' as const,
     workflowIdReusePolicy: 'ALLOW_DUPLICATE' as const,
+    // The job's priority orders its workflow tasks, and (inherited, and set again by the workflow
+    // for each activity) its agents' starts, against other jobs' on saturated workers.
+    priority: { priorityKey: priorityKeyOf(plan.priority) },
+    // Listing does not return an execution's priority (describing does): `list` reads it here.
+    memo: { priority: plan.priority },
     typedSearchAttributes: [
       { key: SA_JOB, value: plan.job },
       { key: SA_PHASE, value: 'deploying' },
