@@ -96,6 +96,21 @@ export async function collectLeftovers(o: CollectOptions): Promise<Collection> {
   return out;
 }
 
+/**
+ * Said by `start` when the job's last run ended without its teardown (terminated, timed out):
+ * the new run adopts the agents still running with the same spec (README, "Terminate").
+ */
+export async function adoptionNote(client: Client, job: string): Promise<string | undefined> {
+  try {
+    const d = await client.workflow.getHandle(workflowIdFor(job)).describe();
+    // (A failed or canceled run tore down first; a terminated or timed-out one never could.)
+    if (d.status.name !== 'TERMINATED' && d.status.name !== 'TIMED_OUT') return undefined;
+    return `The last run of job ${job} was ${executionWord(d.status.name).replace('-', ' ')} without its teardown: its agents still running with the same spec are adopted, the others started anew.`;
+  } catch {
+    return undefined; // never ran (or Temporal will say so when starting)
+  }
+}
+
 /** One line per removed agent, as gc prints it and a worker logs it. */
 export const describeLeftover = (r: Leftover, verb: string) =>
   `${verb} ${r.job}/${r.agent} (${r.container ? `container ${r.container}` : `pid ${r.pid}`}): ${r.why}`;

@@ -58,6 +58,9 @@ test('after a terminate, status and list tell the truth, and start FILE adopts t
   // start FILE again: the agents still running with the same spec are adopted, not restarted.
   const again = stack.cli(['start', fixture('terminated.yaml')]);
   expect(again.code).toBe(0);
+  expect(again.stderr).toContain(
+    'The last run of job terminated was terminated without its teardown: its agents still running with the same spec are adopted',
+  );
   expect(agentProcesses(job).sort()).toEqual(pids);
   const after = statusJson();
   expect(after).toMatchObject({ execution: 'RUNNING', phase: 'running' });

@@ -12,6 +12,7 @@ import { parse } from '../args';
 import { CliError, EXIT } from '../exit-codes';
 import { isNoWorker, jobContext, jobPlan, jobStatus, NO_WORKER_HINT, workerPolls } from '../jobs';
 import { loadPlanOrExit } from '../load';
+import { adoptionNote } from '../../jobs/leftovers';
 import { table } from '../table';
 
 export async function run(argv: string[]): Promise<number> {
@@ -21,9 +22,11 @@ export async function run(argv: string[]): Promise<number> {
   const ctx = await jobContext({ needWorker: true, quiet: !!values.json });
   const workflowId = workflowIdFor(plan.job);
   const n = Object.keys(plan.agents).length;
+  const adopting = await adoptionNote(ctx.client, plan.job);
   let handle;
   try {
     handle = await ctx.client.workflow.start(deployJob, deployJobStart(plan));
+    if (adopting && !values.json) process.stderr.write(`a2a-deploy: ${adopting}\n`);
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) return redeploy(ctx, plan, !!values.json);
     throw err;
