@@ -13,7 +13,7 @@ import { listJobContainers, removeContainer } from '../activities/docker/contain
 import { listMarkedAgents } from '../activities/local-runner';
 import { terminateProcess } from '../process';
 import { workflowIdFor } from '../workflows/api';
-import { executionWord, hasEnded } from './execution';
+import { executionWord, hasEnded, leftoverNote, shownPhase } from './execution';
 
 export interface Leftover {
   job: string;
@@ -94,6 +94,19 @@ export async function collectLeftovers(o: CollectOptions): Promise<Collection> {
     for (const p of procs) out.removed.push({ job, agent: p.agent, pid: p.pid, why });
   }
   return out;
+}
+
+/**
+ * What `status` says of a run that ended without its teardown: the execution status as the phase,
+ * the phase it last recorded, and what may be left (in general, and on this machine).
+ */
+export async function endedJobView<V extends { job: string; execution: string; phase?: string; agents?: object }>(
+  o: Omit<CollectOptions, 'dryRun' | 'job'>,
+  view: V,
+) {
+  const onThisMachine = await leftoversHere({ ...o, job: view.job });
+  const note = leftoverNote(view.job, view.execution, Object.keys(view.agents ?? {}).length);
+  return { ...view, phase: shownPhase(view.execution, view.phase), lastPhase: view.phase, leftover: { note, onThisMachine } };
 }
 
 /**

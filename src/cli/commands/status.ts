@@ -19,8 +19,8 @@ import { MAIN_TASK_QUEUE } from '../../job/plan';
 import { table } from '../table';
 import Docker from 'dockerode';
 import { serverMarker } from '../../activities/markers';
-import { executionWord, hasEnded, leftoverNote, shownPhase, teardownSkipped } from '../../jobs/execution';
-import { leftoversHere } from '../../jobs/leftovers';
+import { executionWord, hasEnded, teardownSkipped } from '../../jobs/execution';
+import { endedJobView } from '../../jobs/leftovers';
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, 'status');
@@ -48,15 +48,16 @@ export async function run(argv: string[]): Promise<number> {
 
 /** The run ended without teardown: said as such, with its agents' last known state and what may be left. */
 async function reportEnded(ctx: JobContext, view: ServerView, json: boolean): Promise<number> {
-  const here = await leftoversHere({ client: ctx.client, server: serverMarker(ctx.cfg), docker: new Docker(), job: view.job });
-  const note = leftoverNote(view.job, view.execution, Object.keys(view.agents ?? {}).length);
-  const ended = { ...view, phase: shownPhase(view.execution, view.phase), lastPhase: view.phase, leftover: { note, onThisMachine: here } };
+  const ended = await endedJobView({ client: ctx.client, server: serverMarker(ctx.cfg), docker: new Docker() }, view);
+  const here = ended.leftover.onThisMachine;
   if (json) process.stdout.write(JSON.stringify(ended, null, 2) + '\n');
   else {
     const local = here.length
       ? `On this machine ${here.length} still run${here.length === 1 ? 's' : ''}: ${here.map((h) => `${h.agent} (${h.where})`).join(', ')}.`
       : 'None of them runs on this machine any more.';
-    process.stdout.write(`${renderServerView(ended)}\n\n${note}\n${local}\nWeb UI: ${workflowUiUrl(ctx.cfg, workflowIdFor(view.job))}\n`);
+    process.stdout.write(
+      `${renderServerView(ended)}\n\n${ended.leftover.note}\n${local}\nWeb UI: ${workflowUiUrl(ctx.cfg, workflowIdFor(view.job))}\n`,
+    );
   }
   return EXIT.jobFailed;
 }
