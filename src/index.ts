@@ -14,10 +14,10 @@ export {
 } from './api/errors';
 export type { JobInput, ValidationResult, VarsOptions } from './api/load';
 export type { StartOptions, StartProgress, StartResult } from './api/deploy';
-export type { JobReport } from './api/status';
+export type { EndedView, JobReport } from './api/status';
 export type { ServerView, MemoAgent } from './api/jobs';
 export type { JobSummary, ListFilter } from './api/list';
-export type { SendOptions, SendResult, StopOptions, StopResult } from './api/control';
+export type { EndedStopResult, SendOptions, SendResult, StopOptions, StopResult } from './api/control';
 export type { LogLine, LogOptions, LogStream } from './api/logs';
 export type { DeleteResult, PruneResult } from './api/retention';
 export type { Diagnostic } from './job/diagnostics';

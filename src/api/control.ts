@@ -5,7 +5,11 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { pauseUpdate, planQuery, restartUpdate, resumeUpdate, stopUpdate, type JobPhase, type RestartResult } from '../workflows/api';
 import type { SendOutcome } from './a2a-send';
 import { JobFailedError, NotFoundError, RefusedError } from './errors';
-import { jobStatus, recordRequest, workerAnswers } from './jobs';
+import Docker from 'dockerode';
+import { serverMarker } from '../activities/markers';
+import { teardownSkipped, executionWord, leftoverNote } from '../jobs/execution';
+import { collectLeftovers, type Leftover } from '../jobs/leftovers';
+import { jobStatus, recordRequest, serverView, workerAnswers, type JobContext } from './jobs';
 
 /** A job that has a handle, and whether its workflow runs. */
 interface Job {
@@ -45,11 +49,46 @@ export interface StopOptions {
 
 export interface StopResult {
   job: string;
+  ended?: false;
   /** `stopped`, or `failed` when the teardown failed */
   phase: JobPhase;
   /** how many agents the job had */
   agents: number;
   elapsedMs: number;
+}
+
+/** `stop` of a job whose run ended without its teardown (terminated, timed out): what was left of it here, removed. */
+export interface EndedStopResult {
+  job: string;
+  ended: true;
+  /** the run's execution status, e.g. TERMINATED */
+  execution: string;
+  /** what may still run elsewhere, and how it goes away */
+  note: string;
+  /** this server's agents of the job that were still on this machine */
+  removed: Leftover[];
+}
+
+/**
+ * The job's run is over. After a terminate (or a timeout) no teardown ran: remove what is left of
+ * it on this machine (the workers collect it anyway, elsewhere too). Any other ended run is refused.
+ */
+export async function stopEnded(ctx: JobContext, { name, handle }: Job): Promise<EndedStopResult> {
+  const view = await serverView(handle, name);
+  if (!teardownSkipped(view.execution, view.phase))
+    throw new RefusedError(
+      `job '${name}' is not running (its workflow ${executionWord(view.execution)}${view.phase ? `, phase ${view.phase}` : ''})`,
+      `job '${name}' is not running`,
+      `see \`a2a-deploy status ${name}\``,
+    );
+  const { removed } = await collectLeftovers({ client: ctx.client, server: serverMarker(ctx.cfg), docker: new Docker(), job: name });
+  return {
+    job: name,
+    ended: true,
+    execution: view.execution,
+    note: leftoverNote(name, view.execution, Object.keys(view.agents ?? {}).length),
+    removed,
+  };
 }
 
 /** Stops a job and waits until every agent is down. */

@@ -13,6 +13,7 @@ import type { DeployPlan } from '../job/plan';
 import { payloadBytes } from '../temporal/codec';
 import { keyRingFor } from '../temporal/codec-keys';
 import { workflowUiUrl } from '../temporal/connection';
+import { adoptionNote } from '../jobs/leftovers';
 import { deployJob } from '../workflows';
 import { deployJobStart, redeployUpdate, workflowIdFor, type AgentStatus, type JobStatus, type RedeployResult } from '../workflows/api';
 import { InvalidInputError, JobFailedError, RefusedError } from './errors';
@@ -26,6 +27,8 @@ export type StartProgress =
   | { type: 'no-worker'; job: string }
   /** an agent changed state (pending agents are not reported) */
   | { type: 'agent'; agent: AgentStatus; elapsedMs: number }
+  /** the job's last run was terminated (or timed out) without its teardown: its agents still running with the same spec are adopted */
+  | { type: 'adopting'; note: string }
   /** the job runs already with another spec: this change is rolled out */
   | { type: 'redeploying'; current: DeployPlan; next: DeployPlan; diff: PlanDiff };
 
@@ -58,9 +61,12 @@ export async function startJob(ctx: JobContext, plan: DeployPlan, opts: StartOpt
   const say = opts.onProgress ?? (() => {});
   const workflowId = workflowIdFor(plan.job);
   const ui = workflowUiUrl(ctx.cfg, workflowId);
+  // Asked before the new run replaces the last one as the current run.
+  const adopting = await adoptionNote(ctx.client, plan.job);
   let handle: WorkflowHandleWithFirstExecutionRunId;
   try {
     handle = await ctx.client.workflow.start(deployJob, deployJobStart(plan));
+    if (adopting) say({ type: 'adopting', note: adopting });
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError)
       return { job: plan.job, workflowId, ui, redeploy: await redeploy(ctx, plan, say) };

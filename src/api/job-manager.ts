@@ -10,8 +10,10 @@ import { workflowIdFor, type JobPhase, type RestartResult } from '../workflows/a
 import {
   restartAgents,
   sendToAgent,
+  stopEnded,
   stopJob,
   toggleJob,
+  type EndedStopResult,
   type SendOptions,
   type SendResult,
   type StopOptions,
@@ -97,14 +99,15 @@ export class JobManager {
 
   /**
    * A job's status: the workflow's own (`source: 'workflow'`) when a worker answers, else what
-   * the server last recorded (`source: 'server'`, with the reason).
+   * the server last recorded (`source: 'server'`, with the reason); for a run that ended without
+   * its teardown (terminated, timed out), `source: 'ended'`: its last record and what may be left.
    * @throws NotFoundError when no job has this name
    */
   async status(job: string): Promise<JobReport> {
     checkName(job);
     const ctx = await this.context(true);
-    const { handle } = await jobHandle(ctx, job);
-    return jobReport(ctx, handle, job);
+    const { handle, execution } = await jobHandle(ctx, job);
+    return jobReport(ctx, handle, job, execution);
   }
 
   /**
@@ -127,8 +130,9 @@ export class JobManager {
     const { handle } = await jobHandle(ctx, job);
     let last = '';
     while (!opts.signal?.aborted) {
-      const running = (await handle.describe()).status.name === 'RUNNING';
-      const report = await jobReport(ctx, handle, job);
+      const execution = (await handle.describe()).status.name;
+      const running = execution === 'RUNNING';
+      const report = await jobReport(ctx, handle, job, execution);
       const seen = JSON.stringify(report.source === 'workflow' ? report.status : report.view);
       if (seen !== last) yield report;
       last = seen;
@@ -158,11 +162,14 @@ export class JobManager {
 
   /**
    * Tears a job down, callers before callees (with `force`, kills at once), and waits until every agent is down.
-   * @throws RefusedError when the job is not running (or stopping already)
+   * For a job whose run was terminated (or timed out) without its teardown, removes what is left
+   * of it on this machine instead (`ended: true`).
+   * @throws RefusedError when the job is not running (or stopping already), unless terminated as above
    * @throws NoWorkerError (recorded: 'stop') when no worker answers; the request applies when one runs
    */
-  async stop(job: string, opts: StopOptions = {}): Promise<StopResult> {
-    return stopJob(await this.job(job), opts);
+  async stop(job: string, opts: StopOptions = {}): Promise<StopResult | EndedStopResult> {
+    const j = await this.job(job);
+    return j.running ? stopJob(j, opts) : stopEnded(await this.context(true), j);
   }
 
   /**

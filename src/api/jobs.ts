@@ -1,12 +1,13 @@
 // Shared by everything that acts on a deployed job (the JobManager, and through it the CLI): find
 // it, ask its workflow (which needs a worker), and, when no worker answers, what the server alone
 // knows about it.
-import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client, type WorkflowExecutionInfo, type WorkflowHandle } from '@temporalio/client';
 import type { DeployPlan } from '../job/plan';
 import { temporalConfig, type TemporalConfig } from '../temporal/connection';
 import { connectForJobs } from '../temporal/embedded';
 import { planQuery, SA_PHASE, statusQuery, WORKFLOW_TASK_QUEUE, workflowIdFor, type JobStatus } from '../workflows/api';
 import { NoWorkerError, NotFoundError } from './errors';
+import { priorityName } from '../config/names';
 
 export interface JobContext {
   cfg: TemporalConfig;
@@ -31,11 +32,12 @@ export async function jobContext(opts: {
   return { cfg, client };
 }
 
-export async function jobHandle(ctx: JobContext, name: string): Promise<{ handle: WorkflowHandle; running: boolean }> {
+/** The job's workflow, and its current run's execution status (RUNNING, TERMINATED, ...: jobs/execution.ts). */
+export async function jobHandle(ctx: JobContext, name: string): Promise<{ handle: WorkflowHandle; running: boolean; execution: string }> {
   const handle = ctx.client.workflow.getHandle(workflowIdFor(name));
   try {
     const d = await handle.describe();
-    return { handle, running: d.status.name === 'RUNNING' };
+    return { handle, running: d.status.name === 'RUNNING', execution: d.status.name };
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) {
       throw new NotFoundError(`no job named '${name}'`, 'see `a2a-deploy list --all` for known jobs', name);
@@ -132,6 +134,13 @@ export interface ServerView {
   job: string;
   /** the workflow execution's status: RUNNING, COMPLETED, FAILED, TERMINATED, ... */
   workflow: string;
+  /** the same: the name `status --json` and `list --json` use */
+  execution: string;
+  /** when the run ended (ISO time), if it has */
+  closedAt?: string;
+  /** the job file's priority, read back from the run's Temporal task priority */
+  priority?: string;
+  /** the phase the workflow last recorded (which a terminated run never got to update) */
   phase?: string;
   paused?: boolean;
   /** when the workflow last wrote its memo */
@@ -151,14 +160,29 @@ export async function serverView(handle: WorkflowHandle, job: string): Promise<S
   }
   const m = memo && typeof memo === 'object' ? memo : {};
   const phase = m.phase ?? d.typedSearchAttributes.get(SA_PHASE);
+  const priority = priorityName(d.priority?.priorityKey);
   return {
     job,
     workflow: d.status.name,
+    execution: d.status.name,
+    ...(d.closeTime ? { closedAt: d.closeTime.toISOString() } : {}),
+    ...(priority ? { priority } : {}),
     ...(phase ? { phase } : {}),
     ...(typeof m.paused === 'boolean' ? { paused: m.paused } : {}),
     ...(m.updatedAt ? { updatedAt: m.updatedAt } : {}),
     ...(m.agents && typeof m.agents === 'object' ? { agents: m.agents } : {}),
   };
+}
+
+/**
+ * A listed job's priority: from the memo `start` writes (a listing carries no execution's
+ * priority), else, for a job started before it did, by describing the run.
+ */
+export async function jobPriority(client: Client, wf: WorkflowExecutionInfo): Promise<string> {
+  const given = wf.memo?.priority;
+  if (typeof given === 'string') return given;
+  const d = await client.workflow.getHandle(wf.workflowId, wf.runId).describe();
+  return priorityName(d.priority?.priorityKey) ?? `key ${d.priority?.priorityKey}`;
 }
 
 /**

@@ -1,8 +1,10 @@
 // Which jobs exist: one visibility query, the filters that the server can apply in it, and the
 // rest (name prefix, priority) applied here. Moved here from the `list` command.
 import type { Client } from '@temporalio/client';
+import { shownPhase, teardownSkipped } from '../jobs/execution';
 import { SA_JOB, SA_PAUSED, SA_PHASE, SA_TOPOLOGY, type JobPhase } from '../workflows/api';
 import { InvalidInputError } from './errors';
+import { jobPriority } from './jobs';
 import { JOB_PHASES } from '../config/names';
 import { PRIORITIES, SAFE_ID, TOPOLOGY_TYPES } from '../job/schema';
 
@@ -23,10 +25,13 @@ export interface ListFilter {
 /** One job (one workflow run) as `list` reports it. */
 export interface JobSummary {
   job: string;
+  /** the workflow's phase; for a run that ended without its teardown (terminated, timed out) the execution status */
   phase: string;
+  /** the phase the workflow last recorded, when `phase` shows the execution status instead */
+  lastPhase?: string;
   topology: string;
-  /** the job file's priority, when the run recorded it */
-  priority?: string;
+  /** the job file's priority (low, normal, high, critical) */
+  priority: string;
   paused?: boolean;
   /** the workflow execution's status: RUNNING, COMPLETED, FAILED, TERMINATED, ... */
   status: string;
@@ -61,14 +66,19 @@ export function listQuery(f: ListFilter): string {
 export async function listJobs(client: Client, f: ListFilter = {}): Promise<JobSummary[]> {
   const jobs: JobSummary[] = [];
   for await (const wf of client.workflow.list({ query: listQuery(f) })) {
-    const priority = typeof wf.memo?.priority === 'string' ? wf.memo.priority : undefined;
+    const recorded = wf.typedSearchAttributes.get(SA_PHASE);
+    // A terminated or timed-out run never updated its phase: the execution status is the truth.
+    const phase = shownPhase(wf.status.name, recorded);
+    if (f.phase && phase !== f.phase) continue; // e.g. terminated while "running"
+    const priority = await jobPriority(client, wf);
     if (f.priority && priority !== f.priority) continue;
     const paused = wf.typedSearchAttributes.get(SA_PAUSED);
     jobs.push({
       job: wf.typedSearchAttributes.get(SA_JOB) ?? wf.workflowId,
-      phase: wf.typedSearchAttributes.get(SA_PHASE) ?? '?',
+      phase,
+      ...(recorded && teardownSkipped(wf.status.name, recorded) ? { lastPhase: recorded } : {}),
       topology: wf.typedSearchAttributes.get(SA_TOPOLOGY) ?? '?',
-      ...(priority ? { priority } : {}),
+      priority,
       ...(paused !== undefined ? { paused } : {}),
       status: wf.status.name,
       started: wf.startTime.toISOString(),

@@ -1,6 +1,10 @@
 // A job's status: the workflow's own when a worker answers, else what the server last recorded
 // (the workflow's memo and its execution's status). Moved here from the `status` command.
 import type { WorkflowHandle } from '@temporalio/client';
+import Docker from 'dockerode';
+import { serverMarker } from '../activities/markers';
+import { hasEnded, teardownSkipped } from '../jobs/execution';
+import { endedJobView } from '../jobs/leftovers';
 import { MAIN_TASK_QUEUE } from '../job/plan';
 import type { JobStatus } from '../workflows/api';
 import { isNoWorker, jobPlan, jobStatus, serverView, type JobContext, type ServerView } from './jobs';
@@ -8,11 +12,25 @@ import { isNoWorker, jobPlan, jobStatus, serverView, type JobContext, type Serve
 /** A job's status, and where it comes from. */
 export type JobReport =
   /** a worker answered: the workflow's full status */
-  | { source: 'workflow'; status: JobStatus }
+  | { source: 'workflow'; status: JobStatus; execution: string }
+  /** the run ended without its teardown (terminated, timed out): what it last recorded, and what may be left */
+  | { source: 'ended'; view: EndedView }
   /** no worker answered (reason says so): what the server last recorded */
   | { source: 'server'; view: ServerView; reason: string };
 
-export async function jobReport(ctx: JobContext, handle: WorkflowHandle, name: string): Promise<JobReport> {
+export type EndedView = Awaited<ReturnType<typeof endedJobView<ServerView>>>;
+
+export async function jobReport(ctx: JobContext, handle: WorkflowHandle, name: string, execution: string): Promise<JobReport> {
+  // A run that ended without its teardown (terminated, timed out) would still answer the query
+  // "running" from its history: what the server says about the run comes first.
+  if (hasEnded(execution)) {
+    const view = await serverView(handle, name);
+    if (teardownSkipped(view.execution, view.phase))
+      return {
+        source: 'ended',
+        view: await endedJobView({ client: ctx.client, server: serverMarker(ctx.cfg), docker: new Docker() }, view),
+      };
+  }
   let status: JobStatus;
   try {
     status = await jobStatus(handle);
@@ -21,7 +39,7 @@ export async function jobReport(ctx: JobContext, handle: WorkflowHandle, name: s
     return { source: 'server', view: await serverView(handle, name), reason: err.message };
   }
   await noteMissingHostWorkers(ctx, handle, status);
-  return { source: 'workflow', status };
+  return { source: 'workflow', status, execution };
 }
 
 /**

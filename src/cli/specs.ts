@@ -178,6 +178,11 @@ export const COMMAND_SPECS = {
         help: 'where /metrics is served (default 127.0.0.1:9464, a host worker 127.0.0.1:9465; or A2A_DEPLOY_METRICS)',
       },
       'log-format': { kind: 'choice', value: 'FORMAT', choices: ['text', 'json'], help: 'text (default) or json: one object per line' },
+      'collect-every': {
+        kind: 'string',
+        value: 'DURATION|off',
+        help: 'how often to remove the agents on this machine whose job is over, e.g. terminated (default 30s; or A2A_DEPLOY_COLLECT_EVERY)',
+      },
       detach,
       stop: stopBg,
     },

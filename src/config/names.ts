@@ -13,3 +13,19 @@ export const SEARCH_ATTRIBUTE_NAMES = { job: 'A2AJobName', phase: 'A2APhase', to
 /** A job's phases, in the order a job usually passes through them. */
 export const JOB_PHASES = ['deploying', 'running', 'degraded', 'stopping', 'stopped', 'failed'] as const;
 export type JobPhase = (typeof JOB_PHASES)[number];
+
+/**
+ * A job's priority (the job file's `job.priority`) as Temporal task priority (priorityKey: 1 runs
+ * first; 3 is what Temporal gives work with none, so `normal` is exactly that). Set on the job's
+ * workflow when it starts and on every activity it schedules: when the workers are saturated,
+ * the agents of higher-priority jobs start first. 5 is left for work that should yield even to
+ * low-priority jobs.
+ */
+export const PRIORITY_KEYS = { critical: 1, high: 2, normal: 3, low: 4 } as const;
+export type PriorityName = keyof typeof PRIORITY_KEYS;
+export const priorityKeyOf = (name: string): number => PRIORITY_KEYS[name as PriorityName] ?? PRIORITY_KEYS.normal;
+/** The name of a priority key read back from Temporal (none set: normal); undefined for a key we never set. */
+export function priorityName(key: number | undefined): PriorityName | undefined {
+  if (!key) return 'normal';
+  return (Object.keys(PRIORITY_KEYS) as PriorityName[]).find((n) => PRIORITY_KEYS[n] === key);
+}

@@ -39,6 +39,8 @@ export interface Observability {
   json: boolean;
   /** the worker's start-up lines in the chosen log format */
   startupLines(lines: string[]): string;
+  /** one line of the worker's own (not the SDK's) in the chosen format: stdout, warnings on stderr in text */
+  log(level: 'INFO' | 'WARN', message: string, meta?: { job?: string; agent?: string }): void;
   /** starts reading job state (a main worker's job) once the worker polls */
   collectJobs(): Promise<void>;
   close(): Promise<void>;
@@ -53,6 +55,11 @@ export async function startMetrics(opts: MetricsOptions): Promise<Observability>
   const obs: Observability = {
     json: format === 'json',
     startupLines: (lines) => lines.map((l) => (format === 'json' ? formatJsonLine('INFO', l, {}) : l) + '\n').join(''),
+    log: (level, message, meta = {}) => {
+      if (format === 'json') process.stdout.write(formatJsonLine(level, message, meta) + '\n');
+      else if (level === 'WARN') process.stderr.write(`a2a-deploy worker: warning: ${message}\n`);
+      else process.stdout.write(`${new Date().toISOString()} ${message}\n`);
+    },
     collectJobs: async () => undefined,
     close: async () => undefined,
   };

@@ -145,6 +145,14 @@ export function devServerArgs(opts: DevServerOptions): string[] {
     'history.transferProcessorUpdateAckInterval="1s"',
     '--dynamic-config-value',
     'history.visibilityProcessorUpdateAckInterval="1s"',
+    // Task priority (job.priority -> priorityKey): the priority matcher dispatches a backlog in
+    // priority order (explicit, whatever this server version's default is). Priority holds
+    // within one partition of a task queue; new tasks go to one partition (the four read
+    // partitions of an existing database still drain), so on this one-machine server it is exact.
+    '--dynamic-config-value',
+    'matching.useNewMatcher=true',
+    '--dynamic-config-value',
+    'matching.numTaskqueueWritePartitions=1',
     '--ui-disable-news-fetch',
     // The Web UI decodes payloads through `a2a-deploy codec-server` at the UI's port + 1.
     '--ui-codec-endpoint',

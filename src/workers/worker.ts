@@ -12,8 +12,20 @@ import { codecConverter } from '../temporal/codec';
 import { keyRingFor } from '../temporal/codec-keys';
 import { temporalConfig, type TemporalConfig } from '../temporal/connection';
 import { runtimeOptions, workerInterceptors } from '../metrics';
+import { CliError, EXIT } from '../cli/exit-codes';
 
 let runtimeInstalled = false;
+
+const DEFAULT_MAX_ACTIVITIES = 200;
+/** How many activities (agent starts, stops, watches) a worker runs at once: A2A_DEPLOY_MAX_ACTIVITIES, default 200. */
+export function maxActivities(env = process.env): number {
+  const raw = env.A2A_DEPLOY_MAX_ACTIVITIES;
+  if (raw === undefined || raw === '') return DEFAULT_MAX_ACTIVITIES;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 10_000)
+    throw new CliError(`A2A_DEPLOY_MAX_ACTIVITIES '${raw.slice(0, 20)}' is not a whole number from 1 to 10000`, EXIT.invalidInput);
+  return n;
+}
 
 /** The prebuilt bundle when there is one (npm run build makes it), else bundle at start. */
 export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
@@ -58,7 +70,8 @@ export async function createWorker(cfg: TemporalConfig = temporalConfig(), opts:
     // More slots do not help a wide level: spawns share this one thread, and with 2,000 slots
     // the 250 agents of a level started at once and some missed their 5 s heartbeat (the
     // benchmark's job-1000 failed). 200 keeps the work in flight within what the thread serves.
-    maxConcurrentActivityTaskExecutions: 200,
+    // A2A_DEPLOY_MAX_ACTIVITIES lowers it (the priority test saturates a worker with it).
+    maxConcurrentActivityTaskExecutions: maxActivities(),
     shutdownGraceTime: '2s',
     // A workflow task waits this long on a dead worker's sticky queue before any worker may
     // take it (10 s by default). A replaced worker resumes its jobs that much sooner; the cost

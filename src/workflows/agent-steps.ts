@@ -7,6 +7,7 @@ import type { AgentPlan } from '../job/plan';
 import type { AgentState, AgentStatus } from './api';
 import type { JobState } from './decisions';
 import { failureMessage } from './failure-message';
+import { priorityKeyOf } from '../config/names';
 
 // Since this patch an agent is started and health-gated by one activity (deployAgent): one
 // round trip through Temporal per dependency level instead of two.
@@ -30,6 +31,15 @@ export const runner = (agent: { id: string; target: string; taskQueue: string },
  */
 const workerDeadline = (agent: AgentPlan) => (agent.deployment.worker ? { scheduleToStartTimeout: agent.workerTimeoutMs } : {});
 
+/**
+ * An activity's options with the job's priority (job.priority as Temporal's priorityKey), so that
+ * on saturated workers a critical job's agents start before a low one's. Activities inherit the
+ * workflow's priority anyway; setting it here keeps it after a continue-as-new and follows a
+ * redeploy that changes it.
+ */
+export const withPriority = (job: JobState, opts: Partial<ActivityOptions>): Partial<ActivityOptions> =>
+  job.prioritized ? { priority: { priorityKey: priorityKeyOf(job.plan.priority) }, ...opts } : opts;
+
 export type SetAgent = (id: string, state: AgentState, extra?: Partial<AgentStatus>) => void;
 
 export function agentSteps(job: JobState, setAgent: SetAgent) {
@@ -38,10 +48,13 @@ export function agentSteps(job: JobState, setAgent: SetAgent) {
   async function startOne(agent: AgentPlan) {
     setAgent(agent.id, 'starting');
     if (patched(ONE_ACTIVITY_PER_AGENT)) {
-      const s = await runner(agent, {
-        startToCloseTimeout: agent.stopGraceMs + agent.health.timeoutMs + 90_000,
-        ...workerDeadline(agent),
-      }).deployAgent({ job: job.plan.job, agent });
+      const s = await runner(
+        agent,
+        withPriority(job, {
+          startToCloseTimeout: agent.stopGraceMs + agent.health.timeoutMs + 90_000,
+          ...workerDeadline(agent),
+        }),
+      ).deployAgent({ job: job.plan.job, agent });
       setAgent(agent.id, 'healthy', {
         pid: s.pid,
         logDir: s.logDir,
@@ -51,13 +64,16 @@ export function agentSteps(job: JobState, setAgent: SetAgent) {
       return;
     }
     // Histories recorded before the patch: start, then wait-healthy, as two activities.
-    const s = await runner(agent, {
-      startToCloseTimeout: agent.stopGraceMs + 60_000,
-      // No worker on the agent's host: fail after the job file's deadline, naming the host.
-      ...workerDeadline(agent),
-    }).startAgent({ job: job.plan.job, agent });
+    const s = await runner(
+      agent,
+      withPriority(job, {
+        startToCloseTimeout: agent.stopGraceMs + 60_000,
+        // No worker on the agent's host: fail after the job file's deadline, naming the host.
+        ...workerDeadline(agent),
+      }),
+    ).startAgent({ job: job.plan.job, agent });
     setAgent(agent.id, 'checking', { pid: s.pid, logDir: s.logDir, ...(s.containerId ? { containerId: s.containerId } : {}) });
-    await runner(agent, { startToCloseTimeout: agent.health.timeoutMs + 30_000, ...workerDeadline(agent) }).waitHealthy({
+    await runner(agent, withPriority(job, { startToCloseTimeout: agent.health.timeoutMs + 30_000, ...workerDeadline(agent) })).waitHealthy({
       job: job.plan.job,
       agent,
       pid: s.pid,
@@ -111,7 +127,10 @@ export function agentSteps(job: JobState, setAgent: SetAgent) {
             const keep = status.agents[id].state === 'failed' ? 'failed' : 'stopped';
             setAgent(id, 'stopping', { lastError: status.agents[id].lastError });
             try {
-              await runner(agent, { startToCloseTimeout: agent.stopGraceMs + 30_000, ...workerDeadline(agent) }).stopAgent({
+              await runner(
+                agent,
+                withPriority(job, { startToCloseTimeout: agent.stopGraceMs + 30_000, ...workerDeadline(agent) }),
+              ).stopAgent({
                 job: job.plan.job,
                 agent,
                 force,

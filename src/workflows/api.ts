@@ -2,7 +2,7 @@
 // Imported by both sides (and bundled into workflow code), so it holds no Node-only code.
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import { SEARCH_ATTRIBUTE_NAMES, WORKFLOW_TASK_QUEUE, type JobPhase } from '../config/names';
+import { priorityKeyOf, SEARCH_ATTRIBUTE_NAMES, WORKFLOW_TASK_QUEUE, type JobPhase } from '../config/names';
 import type { DeployPlan } from '../job/plan';
 
 export { WORKFLOW_TASK_QUEUE, type JobPhase };
@@ -153,13 +153,17 @@ export function deployJobStart(plan: DeployPlan) {
     args: [{ plan }] as [{ plan: DeployPlan }],
     workflowIdConflictPolicy: 'FAIL' as const,
     workflowIdReusePolicy: 'ALLOW_DUPLICATE' as const,
+    // The job's priority orders its workflow tasks, and (inherited, and set again by the workflow
+    // for each activity) its agents' starts, against other jobs' on saturated workers.
+    priority: { priorityKey: priorityKeyOf(plan.priority) },
+    // Listing does not return an execution's priority (describing does): `list` reads it here (and
+    // filters on it); the workflow adds `status`.
+    memo: { priority: plan.priority },
     typedSearchAttributes: [
       { key: SA_JOB, value: plan.job },
       { key: SA_PHASE, value: 'deploying' },
       { key: SA_TOPOLOGY, value: plan.topology },
     ],
-    // Read by `list` (its priority filter) from the visibility records; the workflow adds `status`.
-    memo: { priority: plan.priority },
     staticSummary: `a2a job ${plan.job}: ${n} agents, ${plan.topology}`,
     staticDetails: `${plan.description ?? ''}\n\nfrom ${plan.sourceFile}\nstages: ${plan.stages.map((s) => s.join(', ')).join(' -> ')}`,
   };

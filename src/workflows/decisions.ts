@@ -21,6 +21,8 @@ export interface JobState {
   watchEpoch: number;
   /** crash restarts under way */
   inFlight: number;
+  /** since the job-priority patch: its activities carry the job's Temporal task priority */
+  prioritized?: boolean;
 }
 
 export const freshAgent = (a: AgentPlan, since: string): AgentStatus => ({

@@ -46,12 +46,14 @@ import {
   statusMemo,
   type JobState,
 } from './decisions';
-import { agentSteps, runner } from './agent-steps';
+import { agentSteps, runner, withPriority } from './agent-steps';
 import { failureMessage } from './failure-message';
 import { registerHandlers } from './handlers';
 
 // Since this patch the search attribute A2APaused and the memo `status` are kept current.
 const PAUSED_ATTRIBUTE_AND_STATUS_MEMO = 'paused-attribute-and-status-memo';
+// Since this patch every activity carries the job's priority (agent-steps.ts withPriority).
+const JOB_PRIORITY = 'job-priority-on-activities';
 // A watch returns at least this often even when nothing happens, so the workflow can
 // continue-as-new when Temporal suggests it.
 const WATCH_ROUND = '30 minutes';
@@ -64,6 +66,7 @@ export async function deployJob({ plan: initialPlan, carried, continueAsNewAfter
     restartTimes: carried?.restartTimes ?? {},
     watchEpoch: 0,
     inFlight: 0,
+    prioritized: patched(JOB_PRIORITY),
   };
   const { status } = job;
 
@@ -198,7 +201,7 @@ export async function deployJob({ plan: initialPlan, carried, continueAsNewAfter
         return scope.run(() =>
           runner(
             { id: `${group.length} agents`, target: first.target, taskQueue: first.taskQueue },
-            { startToCloseTimeout: WATCH_ROUND, retry: { maximumInterval: '10s' } },
+            withPriority(job, { startToCloseTimeout: WATCH_ROUND, retry: { maximumInterval: '10s' } }),
           ).watchAgents({
             job: job.plan.job,
             agents: group.map((a) => {
@@ -258,7 +261,7 @@ export async function deployJob({ plan: initialPlan, carried, continueAsNewAfter
         await condition(() => !status.paused || job.stopRequest !== undefined); // paused: leave it be
         if (job.stopRequest) return;
         // The old process may still be alive (unhealthy) or half-dead: stop it first.
-        await runner(agent, { startToCloseTimeout: agent.stopGraceMs + 30_000 }).stopAgent({ job: job.plan.job, agent });
+        await runner(agent, withPriority(job, { startToCloseTimeout: agent.stopGraceMs + 30_000 })).stopAgent({ job: job.plan.job, agent });
         await startOne(agent);
       } catch (err) {
         if (isCancellation(err)) return; // the job is being cancelled; its teardown stops this agent
@@ -308,7 +311,7 @@ export async function deployJob({ plan: initialPlan, carried, continueAsNewAfter
     job.plan = next;
     adoptPlan(status, next, d, now());
     for (const id of d.changed) {
-      await runner(before.agents[id], { startToCloseTimeout: before.agents[id].stopGraceMs + 30_000 }).stopAgent({
+      await runner(before.agents[id], withPriority(job, { startToCloseTimeout: before.agents[id].stopGraceMs + 30_000 })).stopAgent({
         job: job.plan.job,
         agent: before.agents[id],
       });

@@ -81,7 +81,7 @@ test('restarts older than the window are forgotten; within it they count', async
   await stopJob(h);
 });
 
-test('continue-as-new carries the status and the restart times into the next run', async () => {
+test('continue-as-new carries the status and the restart times into the next run; every activity keeps the job priority', async () => {
   const job = 'carry';
   const restart = { maxRestarts: 2, windowMs: 60 * MIN, backoffMs: 1_000, maxBackoffMs: 1_000 };
   const h = await startJob(
@@ -91,7 +91,7 @@ test('continue-as-new carries the status and the restart times into the next run
       { id: 'a', restart },
       { id: 'b', calls: ['a'] },
     ],
-    { continueAsNewAfterEvents: 45 },
+    { continueAsNewAfterEvents: 45, priority: 'critical' },
   );
   await waitMemo(h, 'running', (m) => m.phase === 'running');
   for (const n of [1, 2]) {
@@ -110,4 +110,8 @@ test('continue-as-new carries the status and the restart times into the next run
   expect(given.memo.agents.a.lastError).toContain('gave up after 2 restarts within 3600s');
   await h.signal(stopSignal, { force: true });
   expect(await h.result()).toEqual({ job, phase: 'stopped' });
+  // priority: critical is priorityKey 1 on the deploys, restarts, watches and stops of both runs.
+  const calls = t.fake.calls.filter((c) => c.job === job);
+  expect(new Set(calls.map((c) => c.activity))).toEqual(new Set(['deployAgent', 'watchAgents', 'stopAgent']));
+  expect(calls.filter((c) => c.priority !== 1)).toEqual([]);
 });

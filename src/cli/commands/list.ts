@@ -3,6 +3,7 @@ import { parse } from '../args';
 import { EXIT } from '../exit-codes';
 import { jobManager } from '../manager';
 import { table } from '../table';
+import { executionWord } from '../../jobs/execution';
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, 'list');
@@ -14,8 +15,8 @@ export async function run(argv: string[]): Promise<number> {
   else
     process.stdout.write(
       table(
-        ['JOB', 'PHASE', 'TOPOLOGY', 'WORKFLOW', 'STARTED'],
-        jobs.map((j) => [j.job, j.phase, j.topology, j.status.toLowerCase(), j.started]),
+        ['JOB', 'PHASE', 'PRIORITY', 'TOPOLOGY', 'WORKFLOW', 'STARTED'],
+        jobs.map((j) => [j.job, j.phase, j.priority, j.topology, executionWord(j.status), j.started]),
       ) + '\n',
     );
   return EXIT.ok;

@@ -20,6 +20,7 @@ export async function run(argv: string[]): Promise<number> {
         `a2a-deploy: warning: no worker is running: job ${plan.job} is submitted and deploys when one runs; ${NO_WORKER_HINT}\n`,
       );
     if (json) return;
+    if (e.type === 'adopting') process.stderr.write(`a2a-deploy: ${e.note}\n`);
     if (e.type === 'redeploying')
       process.stdout.write(renderDiff(e.current, e.next, e.diff).split('\nApply with')[0] + '\nRolling out ...\n');
     if (e.type === 'submitted' && !values.detach)

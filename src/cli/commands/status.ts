@@ -2,6 +2,8 @@ import type { JobStatus } from '../../workflows/api';
 import { parse } from '../args';
 import { EXIT } from '../exit-codes';
 import { NO_WORKER_HINT, type ServerView } from '../../api/jobs';
+import type { EndedView } from '../../api/status';
+import { executionWord } from '../../jobs/execution';
 import { jobManager } from '../manager';
 import { table } from '../table';
 
@@ -11,10 +13,24 @@ export async function run(argv: string[]): Promise<number> {
   const jm = jobManager({ quiet: !!values.json });
   const report = await jm.status(name).finally(() => jm.close());
   if (report.source === 'server') return reportServerView(jm.webUiUrl(name), report.view, report.reason, !!values.json);
+  if (report.source === 'ended') return reportEnded(jm.webUiUrl(name), report.view, !!values.json);
   const status: JobStatus = report.status;
-  if (values.json) process.stdout.write(JSON.stringify(status, null, 2) + '\n');
+  if (values.json) process.stdout.write(JSON.stringify({ ...status, execution: report.execution }, null, 2) + '\n');
   else process.stdout.write(renderStatus(status) + `\nWeb UI: ${jm.webUiUrl(status.job)}\n`);
   return status.phase === 'failed' ? EXIT.jobFailed : EXIT.ok;
+}
+
+/** The run ended without teardown: said as such, with its agents' last known state and what may be left. */
+function reportEnded(ui: string, ended: EndedView, json: boolean): number {
+  const here = ended.leftover.onThisMachine;
+  if (json) process.stdout.write(JSON.stringify(ended, null, 2) + '\n');
+  else {
+    const local = here.length
+      ? `On this machine ${here.length} still run${here.length === 1 ? 's' : ''}: ${here.map((h) => `${h.agent} (${h.where})`).join(', ')}.`
+      : 'None of them runs on this machine any more.';
+    process.stdout.write(`${renderServerView(ended)}\n\n${ended.leftover.note}\n${local}\nWeb UI: ${ui}\n`);
+  }
+  return EXIT.jobFailed;
 }
 
 /** No worker answers: what the server knows, said as such, and how to get a worker. */
@@ -25,8 +41,10 @@ function reportServerView(ui: string, view: ServerView, why: string, json: boole
   return view.phase === 'failed' ? EXIT.jobFailed : EXIT.ok;
 }
 
-export function renderServerView(v: ServerView): string {
-  const head = `Job ${v.job}: ${v.phase ?? 'phase unknown'}${v.paused ? ', paused' : ''}; workflow ${v.workflow.toLowerCase()}${v.updatedAt ? `; as of ${shortTime(v.updatedAt)}` : ''}`;
+export function renderServerView(v: Omit<ServerView, 'execution'> & { lastPhase?: string }): string {
+  const ended = v.closedAt ? ` at ${shortTime(v.closedAt)}` : '';
+  const recorded = v.lastPhase ? `; last recorded phase ${v.lastPhase}` : '';
+  const head = `Job ${v.job}: ${v.phase ?? 'phase unknown'}${v.paused ? ', paused' : ''}; workflow ${executionWord(v.workflow)}${ended}${recorded}${v.updatedAt ? `; as of ${shortTime(v.updatedAt)}` : ''}`;
   if (!v.agents) return `${head}\n(the per-agent state is kept by the workflow; it has not recorded one the server can show)`;
   const rows = Object.entries(v.agents).map(([id, a]) => [
     id,
@@ -36,7 +54,8 @@ export function renderServerView(v: ServerView): string {
     a.url,
     lastErrorCell(a.lastError, a.lastErrorAt),
   ]);
-  return [head, table(['AGENT', 'STATE', 'PID', 'RESTARTS', 'URL', 'LAST ERROR'], rows)].join('\n');
+  // An ended run's states are the last it recorded, not what runs now.
+  return [head, table(['AGENT', v.closedAt ? 'LAST KNOWN STATE' : 'STATE', 'PID', 'RESTARTS', 'URL', 'LAST ERROR'], rows)].join('\n');
 }
 
 const shortTime = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');

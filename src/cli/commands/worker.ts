@@ -1,7 +1,9 @@
-import { temporalConfig, unreachable } from '../../temporal/connection';
+import Docker from 'dockerode';
+import { connectClient, temporalConfig, unreachable } from '../../temporal/connection';
 import { registerLocalWorker, startWorkerDetached, stopWorkerDetached, workerLogFile } from '../../temporal/embedded';
 import { hostTaskQueue, WORKFLOW_TASK_QUEUE } from '../../config/names';
 import { parse } from '../args';
+import { serverMarker } from '../../activities/markers';
 import { CliError, EXIT } from '../exit-codes';
 
 export async function run(argv: string[]): Promise<number> {
@@ -16,6 +18,8 @@ export async function run(argv: string[]): Promise<number> {
   }
   const cfg = temporalConfig();
   const { createWorker } = await import('../../workers/worker');
+  const { collectEveryMs, startLeftoverCollector } = await import('../../workers/collect-leftovers');
+  const collectEvery = collectEveryMs(values['collect-every']);
   // Metrics and the log format are set up before the worker: the SDK Runtime takes them at install.
   const { startMetrics } = await import('../../metrics');
   const observability = await startMetrics({ cfg, host: values.host, metrics: values.metrics, logFormat: values['log-format'] });
@@ -30,11 +34,24 @@ export async function run(argv: string[]): Promise<number> {
   const queue = values.host ? hostTaskQueue(values.host) : WORKFLOW_TASK_QUEUE;
   const started = `Worker${values.host ? ` for host ${values.host}` : ''} polling '${queue}' on ${cfg.address} (namespace ${cfg.namespace}, pid ${process.pid}). Ctrl-C stops it; agents keep running.`;
   const metricsLine = observability.url ? `Metrics at ${observability.url}` : 'Metrics off.';
-  process.stdout.write(observability.startupLines([started, metricsLine]));
+  const collectLine = collectEvery
+    ? `Collecting agents of ended jobs on this machine every ${collectEvery / 1000} s.`
+    : 'Collection of agents of ended jobs off (a2a-deploy gc does it by hand).';
+  process.stdout.write(observability.startupLines([started, metricsLine, collectLine]));
   await observability.collectJobs();
+  const stopCollecting = collectEvery
+    ? startLeftoverCollector({
+        client: await connectClient(cfg),
+        server: serverMarker(cfg),
+        docker: new Docker(),
+        everyMs: collectEvery,
+        log: (level, message, meta) => observability.log(level, message, meta),
+      })
+    : async () => undefined;
   try {
     await worker.run(); // returns after SIGINT/SIGTERM, which the SDK handles
   } finally {
+    await stopCollecting();
     unregister();
     await observability.close();
   }

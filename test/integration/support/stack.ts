@@ -35,6 +35,9 @@ export async function startStack(port: number, uiPort: number, opts: { ip?: stri
     A2A_DEPLOY_HOME: home,
     TEMPORAL_ADDRESS: server.address,
     TEMPORAL_UI_URL: `http://127.0.0.1:${uiPort}`,
+    // Workers collect the agents of ended jobs every 30 s by default; tests that leave such
+    // agents on purpose (gc's) must find them there. terminate.test.ts turns it back on.
+    A2A_DEPLOY_COLLECT_EVERY: 'off',
   };
   const stack: Stack = {
     home,

@@ -16,7 +16,7 @@ export interface AgentSketch {
 }
 
 /** A plan like resolvePlan's, for agents on the main task queue of `taskQueue`. */
-export function makePlan(job: string, sketches: AgentSketch[], taskQueue: string): DeployPlan {
+export function makePlan(job: string, sketches: AgentSketch[], taskQueue: string, priority = 'normal'): DeployPlan {
   const stageOf = new Map<string, number>();
   const stage = (s: AgentSketch): number => {
     if (!stageOf.has(s.id)) stageOf.set(s.id, 1 + Math.max(-1, ...(s.calls ?? []).map((c) => stage(sketches.find((x) => x.id === c)!))));
@@ -51,7 +51,7 @@ export function makePlan(job: string, sketches: AgentSketch[], taskQueue: string
   const called = new Set(sketches.flatMap((s) => s.calls ?? []));
   return {
     job,
-    priority: 'normal',
+    priority,
     topology: 'dag',
     sourceFile: `/tmp/${job}.yaml`,
     stages,
@@ -68,6 +68,8 @@ export interface Call {
   force?: boolean;
   /** workflow (server) time at which the activity was scheduled */
   at: number;
+  /** the Temporal task priority it was scheduled with (priorityKey; undefined: none) */
+  priority?: number;
 }
 
 const sleepOrCancel = async (ms: number) => {
@@ -114,7 +116,8 @@ export class FakeAgents {
   }
 
   private record(activity: Call['activity'], job: string, agent: string, extra: Partial<Call> = {}) {
-    this.calls.push({ activity, job, agent, at: Context.current().info.currentAttemptScheduledTimestampMs, ...extra });
+    const { currentAttemptScheduledTimestampMs: at, priority } = Context.current().info;
+    this.calls.push({ activity, job, agent, at, ...(priority?.priorityKey ? { priority: priority.priorityKey } : {}), ...extra });
   }
 
   activities(): Partial<JobActivities> {

@@ -11,9 +11,10 @@ export async function startJob(
   t: WorkflowTestEnv,
   job: string,
   agents: AgentSketch[],
-  extra: Omit<DeployJobInput, 'plan'> = {},
+  { priority, ...extra }: Omit<DeployJobInput, 'plan'> & { priority?: string } = {},
 ): Promise<JobHandle> {
-  const plan = makePlan(job, agents, t.taskQueue);
+  // The workflow is started without a Temporal priority: what its activities carry is the workflow's doing.
+  const plan = makePlan(job, agents, t.taskQueue, priority);
   return t.env.client.workflow.start<typeof deployJob>('deployJob', {
     taskQueue: t.taskQueue,
     workflowId: `a2a-job-${job}`,

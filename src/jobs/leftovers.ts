@@ -1,0 +1,138 @@
+// Agents left behind by a job whose workflow is over: after a terminate (the Web UI's Terminate,
+// `temporal workflow terminate`), a timeout, or a teardown that could not stop everything. The
+// one piece of code that finds and removes them on this machine, used by `a2a-deploy gc`, by
+// the collection loop of every worker (src/workers/collect-leftovers.ts) and by `status`.
+//
+// Only agents carrying this server's marker are looked at (another installation's agents, or an
+// unmarked look-alike, are not ours to judge), and a job's agents are removed only when Temporal
+// says its current run is over, asked right before the removal: a running job (with or without a
+// worker, or in the middle of a continue-as-new, whose new run is the current one) keeps its agents.
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type Docker from 'dockerode';
+import { listJobContainers, removeContainer } from '../activities/docker/containers';
+import { listMarkedAgents } from '../activities/local-runner';
+import { terminateProcess } from '../process';
+import { workflowIdFor } from '../workflows/api';
+import { executionWord, hasEnded, leftoverNote, shownPhase } from './execution';
+
+export interface Leftover {
+  job: string;
+  agent: string;
+  pid?: number;
+  container?: string;
+  /** why it may go, e.g. "its job's workflow is terminated" */
+  why: string;
+}
+
+export interface Collection {
+  removed: Leftover[];
+  /** jobs not judged this time, and why (Temporal did not answer) */
+  skipped: { job: string; why: string }[];
+}
+
+export interface CollectOptions {
+  client: Client;
+  /** this server's marker (markers.ts serverMarker) */
+  server: string;
+  docker: Docker;
+  /** only say what would be removed */
+  dryRun?: boolean;
+  /** only this job's agents */
+  job?: string;
+}
+
+/** Why a job's agents may be collected (its current run is over, or Temporal does not know it); undefined while it runs. */
+export async function whyGone(client: Client, job: string): Promise<string | undefined> {
+  try {
+    const d = await client.workflow.getHandle(workflowIdFor(job)).describe();
+    return hasEnded(d.status.name) ? `its job's workflow is ${executionWord(d.status.name)}` : undefined;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return 'its job is unknown to Temporal';
+    throw err;
+  }
+}
+
+/** This server's agents on this machine (processes and containers), grouped by job. */
+async function agentsHere(o: CollectOptions) {
+  const containers = (await listJobContainers(o.docker, { server: o.server, ...(o.job ? { job: o.job } : {}) }).catch(() => [])).filter(
+    (c) => c.job,
+  );
+  const processes = listMarkedAgents()
+    .filter((p) => p.server === o.server)
+    .map((p) => {
+      const [job, agent] = p.marker.split('/');
+      return { pid: p.pid, job, agent };
+    })
+    .filter((p) => !o.job || p.job === o.job);
+  const jobs = [...new Set([...containers.map((c) => c.job), ...processes.map((p) => p.job)])].sort();
+  return { containers, processes, jobs };
+}
+
+/** Finds, and unless dryRun removes, the agents on this machine whose job's workflow is over. */
+export async function collectLeftovers(o: CollectOptions): Promise<Collection> {
+  const { containers, processes, jobs } = await agentsHere(o);
+  const out: Collection = { removed: [], skipped: [] };
+  for (const job of jobs) {
+    let why: string | undefined;
+    try {
+      // Asked per job, just before its agents go: a job started again a moment ago keeps them.
+      why = await whyGone(o.client, job);
+    } catch (err) {
+      out.skipped.push({ job, why: `Temporal did not say whether it runs: ${(err as Error).message.split('\n')[0]}` });
+      continue;
+    }
+    if (!why) continue;
+    // Containers first: their processes carry the same markers and would otherwise be killed
+    // one by one, leaving stopped containers behind.
+    const boxes = containers.filter((c) => c.job === job);
+    for (const c of boxes) {
+      if (!o.dryRun) await removeContainer(o.docker, c.id).catch(() => undefined);
+      out.removed.push({ job, agent: c.agent, container: c.name, why });
+    }
+    const procs = processes.filter((p) => p.job === job && !boxes.some((c) => c.agent === p.agent)); // those went with their container
+    if (!o.dryRun) await Promise.all(procs.map((p) => terminateProcess(p.pid, { graceMs: 5000, killWaitMs: 0, pollMs: 50 })));
+    for (const p of procs) out.removed.push({ job, agent: p.agent, pid: p.pid, why });
+  }
+  return out;
+}
+
+/**
+ * What `status` says of a run that ended without its teardown: the execution status as the phase,
+ * the phase it last recorded, and what may be left (in general, and on this machine).
+ */
+export async function endedJobView<V extends { job: string; execution: string; phase?: string; agents?: object }>(
+  o: Omit<CollectOptions, 'dryRun' | 'job'>,
+  view: V,
+) {
+  const onThisMachine = await leftoversHere({ ...o, job: view.job });
+  const note = leftoverNote(view.job, view.execution, Object.keys(view.agents ?? {}).length);
+  return { ...view, phase: shownPhase(view.execution, view.phase), lastPhase: view.phase, leftover: { note, onThisMachine } };
+}
+
+/**
+ * Said by `start` when the job's last run ended without its teardown (terminated, timed out):
+ * the new run adopts the agents still running with the same spec (README, "Terminate").
+ */
+export async function adoptionNote(client: Client, job: string): Promise<string | undefined> {
+  try {
+    const d = await client.workflow.getHandle(workflowIdFor(job)).describe();
+    // (A failed or canceled run tore down first; a terminated or timed-out one never could.)
+    if (d.status.name !== 'TERMINATED' && d.status.name !== 'TIMED_OUT') return undefined;
+    return `The last run of job ${job} was ${executionWord(d.status.name).replace('-', ' ')} without its teardown: its agents still running with the same spec are adopted, the others started anew.`;
+  } catch {
+    return undefined; // never ran (or Temporal will say so when starting)
+  }
+}
+
+/** One line per removed agent, as gc prints it and a worker logs it. */
+export const describeLeftover = (r: Leftover, verb: string) =>
+  `${verb} ${r.job}/${r.agent} (${r.container ? `container ${r.container}` : `pid ${r.pid}`}): ${r.why}`;
+
+/** This server's agents of one job still on this machine (for `status` of an ended job). */
+export async function leftoversHere(o: Omit<CollectOptions, 'dryRun'> & { job: string }): Promise<{ agent: string; where: string }[]> {
+  const { containers, processes } = await agentsHere(o);
+  return [
+    ...containers.map((c) => ({ agent: c.agent, where: `container ${c.name}` })),
+    ...processes.filter((p) => !containers.some((c) => c.agent === p.agent)).map((p) => ({ agent: p.agent, where: `pid ${p.pid}` })),
+  ];
+}
