@@ -1,7 +1,7 @@
 // Every command's arguments, options and summary, declared once: the parser, `--help` (global
 // and per command) and the README check (test/unit/cli-specs.test.ts) are all built from this.
 // Pure data, so `a2a-deploy --help` never loads a command or the Temporal SDK.
-import { JOB_PHASES } from '../config/names';
+import { JOB_PHASES, PRIORITIES, TOPOLOGY_TYPES } from '../config/names';
 
 export type OptionKind = 'boolean' | 'string' | 'integer' | 'duration' | 'choice';
 
@@ -81,6 +81,10 @@ export const COMMAND_SPECS = {
         choices: JOB_PHASES,
         help: 'only jobs in this phase',
       },
+      topology: { kind: 'choice', value: 'TOPOLOGY', choices: TOPOLOGY_TYPES, help: 'only jobs of this topology' },
+      priority: { kind: 'choice', value: 'PRIORITY', choices: PRIORITIES, help: 'only jobs of this priority' },
+      prefix: { kind: 'string', value: 'TEXT', help: 'only jobs whose name starts with TEXT' },
+      paused: { kind: 'boolean', help: 'only paused jobs' },
       json,
     },
   },

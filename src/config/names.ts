@@ -14,6 +14,11 @@ export const SEARCH_ATTRIBUTE_NAMES = { job: 'A2AJobName', phase: 'A2APhase', to
 export const JOB_PHASES = ['deploying', 'running', 'degraded', 'stopping', 'stopped', 'failed'] as const;
 export type JobPhase = (typeof JOB_PHASES)[number];
 
+/** The topologies a job file can declare. */
+export const TOPOLOGY_TYPES = ['hub-spoke', 'pipeline', 'dag', 'mesh', 'hierarchical'] as const;
+/** A job file's priorities, lowest first. */
+export const PRIORITIES = ['low', 'normal', 'high', 'critical'] as const;
+
 /**
  * A job's priority (the job file's `job.priority`) as Temporal task priority (priorityKey: 1 runs
  * first; 3 is what Temporal gives work with none, so `normal` is exactly that). Set on the job's

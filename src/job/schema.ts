@@ -1,6 +1,9 @@
 // The job file's schema, defined once. TypeScript types are inferred from it, and the
 // validator walks these same shapes to suggest field names ("did you mean").
 import { z } from 'zod';
+import { PRIORITIES, TOPOLOGY_TYPES } from '../config/names';
+
+export { PRIORITIES, TOPOLOGY_TYPES };
 
 // Ids and job names end up in process names, container names, file paths and workflow ids,
 // so they are kept to a pattern that is safe in all of those without quoting.
@@ -150,7 +153,6 @@ export const AgentSchema = z
 
 const ref = z.string({ error: 'an agent reference must be an agent id' });
 
-export const TOPOLOGY_TYPES = ['hub-spoke', 'pipeline', 'dag', 'mesh', 'hierarchical'] as const;
 export const TopologySchema = z.discriminatedUnion(
   'type',
   [
@@ -174,7 +176,6 @@ export const TopologySchema = z.discriminatedUnion(
   { error: `topology type must be one of: ${TOPOLOGY_TYPES.join(', ')}` },
 );
 
-export const PRIORITIES = ['low', 'normal', 'high', 'critical'] as const;
 export const JobFileSchema = z
   .object({
     job: z

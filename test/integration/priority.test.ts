@@ -87,4 +87,12 @@ test('on a saturated worker, a critical job submitted last starts before the low
     urgent: 'critical',
   });
   expect(stack.cli(['list']).stdout).toMatch(/urgent\s+\w+\s+critical\s+mesh/);
+  // ... and filters on it, and on the name's prefix.
+  const names = (args: string[]) =>
+    (JSON.parse(stack.cli(['list', '--json', ...args]).stdout) as { job: string }[]).map((j) => j.job).sort();
+  expect(names(['--priority', 'critical'])).toEqual(['urgent']);
+  expect(names(['--priority', 'low', '--prefix', 'low-'])).toEqual(['low-b', 'low-c']);
+  expect(names(['--topology', 'pipeline'])).toEqual([]);
+  const bad = stack.cli(['list', '--priority', 'urgent']);
+  expect(bad.code).toBe(2);
 });

@@ -1,3 +1,4 @@
+import type { ListFilter } from '../../api/list';
 import type { JobPhase } from '../../workflows/api';
 import { parse } from '../args';
 import { EXIT } from '../exit-codes';
@@ -8,8 +9,17 @@ import { executionWord } from '../../jobs/execution';
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, 'list');
   const jm = jobManager({ quiet: !!values.json });
-  // Phase is a plain value from a fixed list, checked by the parser (specs) and again by the API.
-  const jobs = await jm.list({ all: !!values.all, ...(values.phase ? { phase: values.phase as JobPhase } : {}) }).finally(() => jm.close());
+  // Phase, topology and priority are plain values from fixed lists, checked by the parser (specs)
+  // and again by the API, which also checks the prefix against the name rule.
+  const filter: ListFilter = {
+    all: !!values.all,
+    ...(values.phase ? { phase: values.phase as JobPhase } : {}),
+    ...(values.topology ? { topology: values.topology } : {}),
+    ...(values.priority ? { priority: values.priority } : {}),
+    ...(values.prefix !== undefined ? { namePrefix: values.prefix } : {}),
+    ...(values.paused ? { paused: true } : {}),
+  };
+  const jobs = await jm.list(filter).finally(() => jm.close());
   if (values.json) process.stdout.write(JSON.stringify(jobs, null, 2) + '\n');
   else if (jobs.length === 0) process.stdout.write(values.all ? 'No jobs.\n' : 'No running jobs (--all shows finished ones).\n');
   else
