@@ -127,6 +127,8 @@ export interface ServerView {
   paused?: boolean;
   /** when the workflow last wrote its memo */
   updatedAt?: string;
+  /** why the workflow ended, when it failed or was terminated */
+  reason?: string;
   agents?: Record<string, MemoAgent>;
 }
 
@@ -141,15 +143,35 @@ export async function serverView(handle: WorkflowHandle, job: string): Promise<S
     }
   }
   const m = memo && typeof memo === 'object' ? memo : {};
-  const phase = m.phase ?? d.typedSearchAttributes.get(SA_PHASE);
+  const reason = ENDED_BADLY.includes(d.status.name) ? await closeReason(handle, d.runId) : undefined;
+  // A job that ended so before it recorded a phase (e.g. it could not be decrypted) failed.
+  const phase = m.phase ?? d.typedSearchAttributes.get(SA_PHASE) ?? (reason !== undefined ? 'failed' : undefined);
   return {
     job,
     workflow: d.status.name,
     ...(phase ? { phase } : {}),
+    ...(reason ? { reason } : {}),
     ...(typeof m.paused === 'boolean' ? { paused: m.paused } : {}),
     ...(m.updatedAt ? { updatedAt: m.updatedAt } : {}),
     ...(m.agents && typeof m.agents === 'object' ? { agents: m.agents } : {}),
   };
+}
+
+const ENDED_BADLY = ['FAILED', 'TERMINATED', 'TIMED_OUT'];
+
+/** The reason on a workflow's close event (a termination's reason, a failure's message); '' if none. */
+async function closeReason(handle: WorkflowHandle, runId: string): Promise<string> {
+  const res = await handle.client.workflowService.getWorkflowExecutionHistory({
+    namespace: handle.client.options.namespace,
+    execution: { workflowId: handle.workflowId, runId },
+    historyEventFilterType: 2 /* CLOSE_EVENT */,
+  });
+  const e = res.history?.events?.[0];
+  return (
+    e?.workflowExecutionTerminatedEventAttributes?.reason ??
+    e?.workflowExecutionFailedEventAttributes?.failure?.message ??
+    (e?.workflowExecutionTimedOutEventAttributes ? 'the workflow timed out' : '')
+  );
 }
 
 /**

@@ -22,12 +22,13 @@ export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, 'status');
   const name = positionals[0];
   const ctx = await jobContext({ needWorker: true, quiet: !!values.json });
-  const { handle } = await jobHandle(ctx, name);
+  const { handle, running } = await jobHandle(ctx, name);
   let status: JobStatus;
   try {
     status = await jobStatus(handle);
   } catch (err) {
-    if (!isNoWorker(err)) throw err;
+    // An ended job the worker cannot answer for (e.g. one it could not decrypt): the server's view.
+    if (!isNoWorker(err) && running) throw err;
     return reportServerView(ctx, await serverView(handle, name), (err as Error).message, !!values.json);
   }
   await noteMissingHostWorkers(ctx, handle, status);
@@ -48,7 +49,9 @@ function reportServerView(ctx: JobContext, view: ServerView, why: string, json: 
 }
 
 export function renderServerView(v: ServerView): string {
-  const head = `Job ${v.job}: ${v.phase ?? 'phase unknown'}${v.paused ? ', paused' : ''}; workflow ${v.workflow.toLowerCase()}${v.updatedAt ? `; as of ${shortTime(v.updatedAt)}` : ''}`;
+  const head =
+    `Job ${v.job}: ${v.phase ?? 'phase unknown'}${v.paused ? ', paused' : ''}; workflow ${v.workflow.toLowerCase()}${v.updatedAt ? `; as of ${shortTime(v.updatedAt)}` : ''}` +
+    (v.reason ? `\nreason: ${v.reason}` : '');
   if (!v.agents) return `${head}\n(the per-agent state is kept by the workflow; it has not recorded one the server can show)`;
   const rows = Object.entries(v.agents).map(([id, a]) => [
     id,
