@@ -144,8 +144,9 @@ export async function serverView(handle: WorkflowHandle, job: string): Promise<S
   }
   const m = memo && typeof memo === 'object' ? memo : {};
   const reason = ENDED_BADLY.includes(d.status.name) ? await closeReason(handle, d.runId) : undefined;
-  // A job that ended so before it recorded a phase (e.g. it could not be decrypted) failed.
-  const phase = m.phase ?? d.typedSearchAttributes.get(SA_PHASE) ?? (reason !== undefined ? 'failed' : undefined);
+  // A job that ended so before its workflow recorded anything (e.g. it could not be decrypted)
+  // failed, whatever phase `start` set in its search attributes.
+  const phase = m.phase ?? (reason !== undefined ? 'failed' : d.typedSearchAttributes.get(SA_PHASE));
   return {
     job,
     workflow: d.status.name,
