@@ -4,7 +4,8 @@
 // command line on the host ever shows one, while the agent starts or runs; the history (raw,
 // and every payload decoded), `status --json` and `plan --json` hold none of them.
 import { Client, Connection } from '@temporalio/client';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sleep } from '../../src/common/sleep';
 import { containerName } from '../../src/job/plan';
@@ -34,6 +35,7 @@ const FLAKY = join(ROOT, 'test', 'fixtures', 'agents', 'flaky.js');
 let stack: Stack;
 let client: Client;
 let sshd: Sshd;
+let sshdDir: string;
 let keyFile: string;
 let workdir: string;
 
@@ -51,7 +53,9 @@ beforeAll(async () => {
   stack = await startStack(PORT, UI);
   keyFile = join(stack.home, 'it.keys');
   writeFileSync(keyFile, newKeyLine(), { mode: 0o600 });
-  sshd = startSshd(join(stack.home, 'sshd'), SSH_PORT);
+  // Its own folder: stack.close() removes the stack's home, and sshd's pid file must outlive that.
+  sshdDir = mkdtempSync(join(tmpdir(), 'a2a-sshd-'));
+  sshd = startSshd(sshdDir, SSH_PORT);
   // The remote agent's workdir on the "host"; its file: secret is relative to it.
   workdir = join(stack.home, 'remote work');
   mkdirSync(workdir);
@@ -75,6 +79,7 @@ afterAll(async () => {
   await client?.connection.close();
   await stack?.close(); // before sshd: the worker's pooled connection goes first
   sshd?.stop();
+  if (sshdDir) rmSync(sshdDir, { recursive: true, force: true });
 });
 
 const status = (job: string): JobStatus => JSON.parse(stack.cli(['status', job, '--json']).stdout);
