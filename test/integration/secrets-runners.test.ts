@@ -109,7 +109,10 @@ function watchCommandLines() {
       await sleep(5);
     }
   })();
-  return async () => {
+  /** Stops once `remoteShells` were caught (or `withinMs` passed). */
+  return async (until: { remoteShells: number; withinMs: number }) => {
+    const deadline = Date.now() + until.withinMs;
+    while (seen.remoteShells < until.remoteShells && Date.now() < deadline) await sleep(100);
     running = false;
     await done;
     return seen;
@@ -161,9 +164,9 @@ topology: { type: mesh, agents: [faraway, boxed] }
   expect(info.Config.Env).toEqual(expect.arrayContaining([`API_KEY=${BOX_FILE_SECRET}`, `DB_PASSWORD=${ENV_SECRET}`]));
   expect(info.Config.Env.filter((e) => /^(TEMPORAL_|IT_|npm_|A2A_DEPLOY_(HOME|KEY))/.test(e))).toEqual([]);
 
-  // While it runs, the watch's status scripts keep coming: scan through a few of them.
-  await sleep(2500);
-  const seen = await stopWatching();
+  // While it runs, the watch's status scripts keep coming (one a second, each alive for a few
+  // milliseconds): scan on until a few of them were caught, so the scan saw the remote side.
+  const seen = await stopWatching({ remoteShells: 5, withinMs: 20_000 });
   console.log(`command lines: ${seen.scans} scans of every process, ${seen.remoteShells} remote shells caught`);
   expect(seen.leaks).toEqual([]);
   expect(seen.remoteShells).toBeGreaterThan(0);
