@@ -10,8 +10,9 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { readFileSync } from 'node:fs';
 
-/** Worker variables every agent gets: what a program needs to run, nothing that grants access. */
-const BASE_NAMES = ['PATH', 'HOME', 'USER', 'LANG', 'TZ', 'TMPDIR'];
+/** Worker variables every agent gets: what a program needs to run, nothing that grants access
+ *  (and LC_*). A remote agent gets these from its host's login environment instead. */
+export const BASE_NAMES = ['PATH', 'HOME', 'USER', 'LANG', 'TZ', 'TMPDIR'];
 const isBaseName = (name: string) => BASE_NAMES.includes(name) || name.startsWith('LC_');
 
 export const SECRET_REF = /^(file:.+|env:[A-Za-z_][A-Za-z0-9_]*)$/;
@@ -43,6 +44,9 @@ export function buildAgentEnv(input: AgentEnvInput): Record<string, string> {
   return { ...env, ...input.planEnv, ...input.secrets, ...input.markers };
 }
 
+/** A secret file's value: its text without one trailing newline, wherever it was read. */
+export const secretFileText = (text: string) => text.replace(/\r?\n$/, '');
+
 /**
  * Reads each secret reference on this machine: `file:PATH` (absolute: the plan resolved it
  * against the job file's folder; one trailing newline stripped) or `env:NAME` (a variable of this worker). Errors name the agent and the
@@ -63,13 +67,28 @@ export function resolveSecrets(
     } else if (ref.startsWith('file:')) {
       const file = ref.slice(5);
       try {
-        out[name] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+        out[name] = secretFileText(readFileSync(file, 'utf8'));
       } catch (err) {
         throw new SecretError(`${where}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
       }
     } else throw new SecretError(`${where}: a secret is 'file:PATH' or 'env:NAME'`);
   }
   return out;
+}
+
+/** `env:` references apart from `file:` paths (by variable name): the SSH runner resolves the
+ *  former on the worker and has the host read the latter. */
+export function splitSecretRefs(refs: Readonly<Record<string, string>> | undefined): {
+  env: Record<string, string>;
+  files: Record<string, string>;
+} {
+  const env: Record<string, string> = {};
+  const files: Record<string, string> = {};
+  for (const [name, ref] of Object.entries(refs ?? {})) {
+    if (ref.startsWith('file:')) files[name] = ref.slice(5);
+    else env[name] = ref;
+  }
+  return { env, files };
 }
 
 /** resolveSecrets for an activity: a missing secret fails the agent's deploy at once, no retry can fix it. */

@@ -101,6 +101,15 @@ async function waitUntilHealthy(
       status = await jobStatus(handle);
     } catch (err) {
       if (isNoWorker(err)) {
+        // Ended without answering a query (e.g. ended by a worker that cannot decrypt it,
+        // undecryptable.ts): its result says why.
+        if ((await handle.describe()).status.name !== 'RUNNING') {
+          try {
+            await handle.result();
+          } catch (e) {
+            throw deployFailed(job, e instanceof WorkflowFailedError ? (e.cause?.message ?? e.message) : String(e));
+          }
+        }
         // Submitted all the same: keep waiting, so a worker started now deploys it under our eyes.
         warnNoWorker();
         await sleep(1000);

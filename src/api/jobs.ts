@@ -145,6 +145,8 @@ export interface ServerView {
   paused?: boolean;
   /** when the workflow last wrote its memo */
   updatedAt?: string;
+  /** why the workflow ended, when it failed or was terminated */
+  reason?: string;
   agents?: Record<string, MemoAgent>;
 }
 
@@ -159,8 +161,11 @@ export async function serverView(handle: WorkflowHandle, job: string): Promise<S
     }
   }
   const m = memo && typeof memo === 'object' ? memo : {};
-  const phase = m.phase ?? d.typedSearchAttributes.get(SA_PHASE);
   const priority = priorityName(d.priority?.priorityKey);
+  const reason = ENDED_BADLY.includes(d.status.name) ? await closeReason(handle, d.runId) : undefined;
+  // A job that ended so before its workflow recorded anything (e.g. it could not be decrypted)
+  // failed, whatever phase `start` set in its search attributes.
+  const phase = m.phase ?? (reason !== undefined ? 'failed' : d.typedSearchAttributes.get(SA_PHASE));
   return {
     job,
     workflow: d.status.name,
@@ -168,10 +173,28 @@ export async function serverView(handle: WorkflowHandle, job: string): Promise<S
     ...(d.closeTime ? { closedAt: d.closeTime.toISOString() } : {}),
     ...(priority ? { priority } : {}),
     ...(phase ? { phase } : {}),
+    ...(reason ? { reason } : {}),
     ...(typeof m.paused === 'boolean' ? { paused: m.paused } : {}),
     ...(m.updatedAt ? { updatedAt: m.updatedAt } : {}),
     ...(m.agents && typeof m.agents === 'object' ? { agents: m.agents } : {}),
   };
+}
+
+const ENDED_BADLY = ['FAILED', 'TERMINATED', 'TIMED_OUT'];
+
+/** The reason on a workflow's close event (a termination's reason, a failure's message); '' if none. */
+async function closeReason(handle: WorkflowHandle, runId: string): Promise<string> {
+  const res = await handle.client.workflowService.getWorkflowExecutionHistory({
+    namespace: handle.client.options.namespace,
+    execution: { workflowId: handle.workflowId, runId },
+    historyEventFilterType: 2 /* CLOSE_EVENT */,
+  });
+  const e = res.history?.events?.[0];
+  return (
+    e?.workflowExecutionTerminatedEventAttributes?.reason ??
+    e?.workflowExecutionFailedEventAttributes?.failure?.message ??
+    (e?.workflowExecutionTimedOutEventAttributes ? 'the workflow timed out' : '')
+  );
 }
 
 /**

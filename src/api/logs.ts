@@ -100,6 +100,8 @@ async function* logLines(ids: string[], read: Reader, opts: LogOptions): AsyncGe
 /**
  * Logs of agents the main worker runs on this very machine are read from their files; any
  * other agent's are fetched by its own worker, through a short workflow on its host's queue.
+ * So are a local agent's with secrets: its worker knows their values (an `env:` one lives in
+ * the worker's environment, not the caller's) and scrubs them out, as for every other runner.
  */
 async function readAgentLogs(
   ctx: JobContext,
@@ -110,7 +112,8 @@ async function readAgentLogs(
   offsets?: LogChunk['offsets'],
 ): Promise<LogChunk> {
   const dir = agentDir(job, agent.id, home);
-  if (agent.target === 'localhost' && agent.taskQueue === WORKFLOW_TASK_QUEUE && existsSync(dir)) return readLogDir(dir, tail, offsets);
+  if (agent.target === 'localhost' && agent.taskQueue === WORKFLOW_TASK_QUEUE && !agent.deployment.secrets && existsSync(dir))
+    return readLogDir(dir, tail, offsets);
   try {
     return await ctx.client.workflow.execute(agentLogs, {
       workflowId: `a2a-logs-${job}-${agent.id}-${randomUUID().slice(0, 8)}`,

@@ -25,7 +25,8 @@ export async function jobReport(ctx: JobContext, handle: WorkflowHandle, name: s
   // "running" from its history: what the server says about the run comes first.
   if (hasEnded(execution)) {
     const view = await serverView(handle, name);
-    if (teardownSkipped(view.execution, view.phase))
+    // (A run that recorded nothing, e.g. one a worker could not decrypt, started no agent.)
+    if (teardownSkipped(view.execution, view.phase) && view.agents)
       return {
         source: 'ended',
         view: await endedJobView({ client: ctx.client, server: serverMarker(ctx.cfg), docker: new Docker() }, view),
@@ -35,8 +36,9 @@ export async function jobReport(ctx: JobContext, handle: WorkflowHandle, name: s
   try {
     status = await jobStatus(handle);
   } catch (err) {
-    if (!isNoWorker(err)) throw err;
-    return { source: 'server', view: await serverView(handle, name), reason: err.message };
+    // An ended job the worker cannot answer for (e.g. one it could not decrypt): the server's view.
+    if (!isNoWorker(err) && !hasEnded(execution)) throw err;
+    return { source: 'server', view: await serverView(handle, name), reason: (err as Error).message };
   }
   await noteMissingHostWorkers(ctx, handle, status);
   return { source: 'workflow', status, execution };

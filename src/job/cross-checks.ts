@@ -38,18 +38,6 @@ export function crossChecks(src: YamlSource, raw: Record<string, unknown>): Diag
     if (required && dep[required.field] === undefined) {
       out.push(src.diag(['agents', i, 'deployment', 'target'], `${target} agent '${name}' has no ${required.field}`, required.hint));
     }
-    if (target === 'remote') {
-      for (const field of ['secrets', 'inherit_env'].filter((f) => dep[f] !== undefined)) {
-        out.push(
-          src.diag(
-            ['agents', i, 'deployment', field],
-            `${field} is not supported for remote agent '${name}' yet`,
-            'the SSH runner would put values on the remote command line; run the agent on a host worker (deployment.worker) instead',
-            'key',
-          ),
-        );
-      }
-    }
     if (isObj(dep.secrets) && isObj(dep.environment)) {
       for (const k of Object.keys(dep.secrets).filter((k) => k in (dep.environment as object))) {
         out.push(

@@ -178,7 +178,7 @@ export function resolvePlan(job: JobFile, sourceFile: string): DeployPlan {
       stopGraceMs: durationMs(a.stop_grace),
       deployment: stripUndefined({
         // Only when used, so the spec hash of an agent without them is what it was before.
-        secrets: Object.keys(d.secrets).length ? absoluteSecretRefs(d.secrets, baseDir) : undefined,
+        secrets: Object.keys(d.secrets).length ? (d.target === 'remote' ? d.secrets : absoluteSecretRefs(d.secrets, baseDir)) : undefined,
         inheritEnv: d.inherit_env.length ? d.inherit_env : undefined,
         worker: d.worker,
         host: d.host,
@@ -251,6 +251,9 @@ function stableJson(v: unknown): string {
 }
 
 /** `file:` references relative to the job file's folder, made absolute (as module paths are). */
+/** `file:` references made absolute against the job file's folder: read on the worker's machine.
+ *  A remote agent's stay as written: the SSH runner reads them on the host, relative to the
+ *  agent's workdir there (as its module path), `~/` being the login home. */
 function absoluteSecretRefs(refs: Record<string, string>, baseDir: string): Record<string, string> {
   return Object.fromEntries(
     Object.entries(refs).map(([k, ref]) => [k, ref.startsWith('file:') ? `file:${resolve(baseDir, ref.slice(5))}` : ref]),

@@ -8,7 +8,8 @@ import { serverMarker } from '../activities/markers';
 import { SshPool } from '../activities/ssh';
 import { hostTaskQueue, WORKFLOW_TASK_QUEUE } from '../config/names';
 import { homeDir } from '../config/paths';
-import { codecConverter } from '../temporal/codec';
+import { EncryptionCodec } from '../temporal/codec';
+import { ReportingCodec, undecryptableJobs } from '../temporal/undecryptable';
 import { keyRingFor } from '../temporal/codec-keys';
 import { temporalConfig, type TemporalConfig } from '../temporal/connection';
 import { runtimeOptions, workerInterceptors } from '../metrics';
@@ -57,14 +58,29 @@ export async function createWorker(cfg: TemporalConfig = temporalConfig(), opts:
     ...(cfg.tls ? { tls: cfg.tls } : {}),
     ...(cfg.apiKey ? { apiKey: cfg.apiKey } : {}),
   });
+  const keys = keyRingFor(cfg);
   const worker = await Worker.create({
     connection,
     namespace: cfg.namespace,
     taskQueue: opts.host ? hostTaskQueue(opts.host) : WORKFLOW_TASK_QUEUE,
     ...(opts.host ? {} : workflowSource()),
     activities: createActivities(activityDeps(cfg)),
-    // Payloads are decrypted and encrypted here, outside the workflow sandbox (codec.ts).
-    ...codecConverter(keyRingFor(cfg)),
+    // Payloads are decrypted and encrypted here, outside the workflow sandbox (codec.ts); a
+    // job this worker cannot decrypt is dealt with in undecryptable.ts.
+    ...(keys
+      ? {
+          dataConverter: {
+            payloadCodecs: [
+              new ReportingCodec(
+                new EncryptionCodec(keys),
+                undecryptableJobs(connection.workflowService, cfg.namespace, (message, meta) =>
+                  Runtime.instance().logger.error(message, meta),
+                ),
+              ),
+            ],
+          },
+        }
+      : {}),
     interceptors: workerInterceptors(),
     // Agents are started in parallel; each deployAgent holds its slot while its agent boots.
     // More slots do not help a wide level: spawns share this one thread, and with 2,000 slots

@@ -123,15 +123,17 @@ topology: { type: mesh, agents: [a, b] }
       "14:18 API_KEY is both a secret and an environment value of agent 'b'",
       "14:27 a secret is 'file:PATH' or 'env:NAME' (a variable of the worker that runs the agent)",
     ]);
-    const remote = text.replace(
-      '    module: ./a.js\n    config: { port: 19001 }\n    deployment:\n',
-      '    module: ./a.js\n    config: { port: 19001 }\n    deployment:\n      target: remote\n      host: h1\n',
-    );
-    expect(
-      loadJobText('/jobs/r.yaml', remote)
-        .diagnostics.map((d) => `${d.line}:${d.col} ${d.message}`)
-        .slice(0, 2),
-    ).toEqual(["9:7 secrets is not supported for remote agent 'a' yet", "10:7 inherit_env is not supported for remote agent 'a' yet"]);
+    // A remote agent takes secrets and inherit_env too; its file: references stay as written
+    // (read on the host, relative to its workdir there).
+    const remoteText =
+      text.split('  - id: b')[0].replace('    deployment:\n', '    deployment:\n      target: remote\n      host: h1\n') +
+      'topology: { type: mesh, agents: [a] }\n';
+    const remote = loadJobText('/jobs/r.yaml', remoteText);
+    expect(remote.diagnostics).toEqual([]);
+    expect(resolvePlan(remote.job!, '/jobs/r.yaml').agents.a.deployment).toMatchObject({
+      secrets: { API_KEY: 'file:./keys/api', TOKEN: 'env:TOKEN' },
+      inheritEnv: ['NODE_OPTIONS'],
+    });
     const ok = loadJobText('/jobs/s.yaml', text.split('  - id: b')[0] + 'topology: { type: mesh, agents: [a] }\n');
     const a = resolvePlan(ok.job!, '/jobs/s.yaml').agents.a;
     expect(a.deployment.secrets).toEqual({ API_KEY: 'file:/jobs/keys/api', TOKEN: 'env:TOKEN' });

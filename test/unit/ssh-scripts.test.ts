@@ -2,15 +2,16 @@
 // host would run them (this machine plays the host, as any user, no root), with hostile
 // values in every place a job value can reach.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeEnd, parseStatus } from '../../src/activities/ssh/runner';
+import { describeEnd, parseStatus, remoteEnvOf } from '../../src/activities/ssh/runner';
 import { remotePath, shellQuote } from '../../src/activities/ssh/quoting';
 import {
   afterBegin,
   lines,
   readLogScript,
+  secretFilesScript,
   startScript,
   statusScript,
   stopScript,
@@ -50,8 +51,13 @@ beforeAll(() => {
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** Runs a script the way the pool does (`/bin/sh -s`, script on stdin), in `cwd`, with HOME set. */
-function sh(body: string, cwd = home): string {
-  const r = spawnSync('/bin/sh', ['-s'], { input: wrapScript(body), cwd, env: { PATH: process.env.PATH, HOME: home }, encoding: 'utf8' });
+function sh(body: string, cwd = home, env: NodeJS.ProcessEnv = {}): string {
+  const r = spawnSync('/bin/sh', ['-s'], {
+    input: wrapScript(body),
+    cwd,
+    env: { PATH: process.env.PATH, HOME: home, ...env },
+    encoding: 'utf8',
+  });
   const out = afterBegin(r.stdout);
   if (out === undefined) throw new Error(`the script failed: ${r.stderr}`);
   return out;
@@ -133,7 +139,7 @@ describe('the agent scripts, run by a local sh', () => {
     mkdirSync(workdir);
     const out = join(tmp, 'argv.bin');
     const agent = hostileAgent(workdir, out);
-    const started = sh(startScript('scripts-ut', agent, '2026-01-01T00:00:00.000Z', SRV));
+    const started = sh(startScript('scripts-ut', agent, '2026-01-01T00:00:00.000Z', SRV, remoteEnvOf(agent, {})));
     expect(lines(started, 'A2A-DEPLOY-ERROR')).toEqual([]);
     const pid = Number(lines(started, 'A2A-DEPLOY-STARTED')[0]);
     expect(pid).toBeGreaterThan(0);
@@ -163,11 +169,15 @@ describe('the agent scripts, run by a local sh', () => {
 
   test('a missing workdir or command is reported, not run', () => {
     const missing = hostileAgent(join(tmp, "nope $(touch pwned) '"), join(tmp, 'x'));
-    expect(lines(sh(startScript('scripts-ut', missing, 'now', SRV)), 'A2A-DEPLOY-ERROR')[0]).toContain('does not exist on the host');
+    expect(lines(sh(startScript('scripts-ut', missing, 'now', SRV, remoteEnvOf(missing, {}))), 'A2A-DEPLOY-ERROR')[0]).toContain(
+      'does not exist on the host',
+    );
     const workdir = join(tmp, 'w2');
     mkdirSync(workdir);
     const noCommand = { ...hostileAgent(workdir, join(tmp, 'x')), run: { command: ['no-such-command $(touch pwned)'], args: [] } };
-    expect(lines(sh(startScript('scripts-ut', noCommand, 'now', SRV)), 'A2A-DEPLOY-ERROR')[0]).toContain('not found on the host');
+    expect(lines(sh(startScript('scripts-ut', noCommand, 'now', SRV, remoteEnvOf(noCommand, {}))), 'A2A-DEPLOY-ERROR')[0]).toContain(
+      'not found on the host',
+    );
     nothingPwned();
   });
 
@@ -175,13 +185,15 @@ describe('the agent scripts, run by a local sh', () => {
     const workdir = join(tmp, 'w-servers');
     mkdirSync(workdir);
     const sleeper = { ...hostileAgent(workdir, join(tmp, 'x')), run: { command: ['sleep', '30'], args: [] } };
-    const theirs = Number(lines(sh(startScript('scripts-ut', sleeper, 'now', 'another-install')), 'A2A-DEPLOY-STARTED')[0]);
+    const theirs = Number(
+      lines(sh(startScript('scripts-ut', sleeper, 'now', 'another-install', remoteEnvOf(sleeper, {}))), 'A2A-DEPLOY-STARTED')[0],
+    );
     try {
       expect(theirs).toBeGreaterThan(0);
       // Our stop finds nothing to stop, our status sees no agent of ours at that pid, our start starts one.
       expect(lines(sh(stopScript('scripts-ut', sleeper, false, SRV)), 'A2A-DEPLOY-RUNNING')).toEqual([]);
       expect(parseStatus(sh(statusScript('scripts-ut', SRV, [{ id: 'echo', pid: theirs, workdir }]))).get(theirs)).not.toBe('alive');
-      const ours = sh(startScript('scripts-ut', sleeper, 'now', SRV));
+      const ours = sh(startScript('scripts-ut', sleeper, 'now', SRV, remoteEnvOf(sleeper, {})));
       expect(lines(ours, 'A2A-DEPLOY-RUNNING')).toEqual([]);
       const pid = Number(lines(ours, 'A2A-DEPLOY-STARTED')[0]);
       expect(pid).not.toBe(theirs);
@@ -194,6 +206,102 @@ describe('the agent scripts, run by a local sh', () => {
 
   test('status of a pid that never was an agent: gone, how unknown', () => {
     expect(parseStatus(sh(statusScript('scripts-ut', SRV, [{ id: 'ghost', pid: 999_999_99 }])))).toEqual(new Map([[999_999_99, {}]]));
+  });
+});
+
+describe('secrets and a clean environment on the host', () => {
+  /** An agent that copies its own environment (cp is the agent: no shell in between). */
+  const envAgent = (workdir: string, out: string, deployment: Partial<AgentPlan['deployment']> = {}, env: Record<string, string> = {}) => {
+    const a = hostileAgent(workdir, out);
+    return {
+      ...a,
+      run: { command: ['cp', '/proc/self/environ', out], args: [] },
+      env,
+      deployment: { ...a.deployment, ...deployment },
+    } as AgentPlan;
+  };
+  const environ = (file: string) =>
+    Object.fromEntries(
+      readFileSync(file, 'utf8')
+        .split('\0')
+        .filter(Boolean)
+        .map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]),
+    );
+  const waitFor = async (file: string) => {
+    for (let i = 0; i < 200 && !existsSync(file); i++) await new Promise((r) => setTimeout(r, 25));
+  };
+
+  test('file: secrets are read on the host (one newline stripped), env: ones and inherit_env come from the worker; nothing else of the login env', async () => {
+    const workdir = join(tmp, 'w-secrets');
+    mkdirSync(join(workdir, 'keys'), { recursive: true });
+    writeFileSync(join(workdir, 'keys', 'api'), 'file-value\n\n');
+    writeFileSync(join(home, 'crlf.key'), `${HOSTILE[0]}\r\n`);
+    const out = join(tmp, 'environ.bin');
+    // Names the script itself uses: exported for the agent, they change nothing of how it runs.
+    const agent = envAgent(
+      workdir,
+      out,
+      { secrets: { API_KEY: 'file:keys/api', CRLF_KEY: 'file:~/crlf.key', DB: 'env:WORKER_DB' }, inheritEnv: ['NODE_OPTIONS'] },
+      { PLAIN: 'p', D: '/nowhere', SETSID: 'x', MOD: 'y', IFS: 'z' },
+    );
+    const worker = { WORKER_DB: 'env-value', NODE_OPTIONS: '--x', TEMPORAL_API_KEY: 'worker-credential' };
+    // The host's login environment: the base names survive, the rest does not.
+    const login = { LANG: 'C.UTF-8', LC_ALL: 'C', SSH_CONNECTION: '1 2 3 4', A2A_DEPLOY_HOME: '/h', TEMPORAL_ADDRESS: 'x:1' };
+    const started = sh(startScript('scripts-ut', agent, 'now', SRV, remoteEnvOf(agent, worker)), home, login);
+    expect(lines(started, 'A2A-DEPLOY-ERROR')).toEqual([]);
+    expect(lines(started, 'A2A-DEPLOY-STARTED')).toHaveLength(1);
+    await waitFor(out);
+    await new Promise((r) => setTimeout(r, 50)); // cp may still be writing
+    const env = environ(out);
+    expect(env).toMatchObject({
+      API_KEY: 'file-value\n',
+      CRLF_KEY: HOSTILE[0],
+      DB: 'env-value',
+      NODE_OPTIONS: '--x',
+      PLAIN: 'p',
+      D: '/nowhere',
+    });
+    expect(Object.keys(env).sort()).toEqual(
+      [
+        'A2A_DEPLOY_AGENT',
+        'A2A_DEPLOY_SERVER',
+        'A2A_DEPLOY_SPEC',
+        'API_KEY',
+        'CRLF_KEY',
+        'D',
+        'DB',
+        'HOME',
+        'IFS',
+        'LANG',
+        'LC_ALL',
+        'MOD',
+        'NODE_OPTIONS',
+        'PATH',
+        'PLAIN',
+        'SETSID',
+      ].sort(),
+    );
+    // The scrubber's read of the same files: hex over the connection, decoded on the worker.
+    const dumped = lines(
+      sh(secretFilesScript(workdir, { API_KEY: 'keys/api', CRLF_KEY: '~/crlf.key', GONE: 'nope' })),
+      'A2A-DEPLOY-SECRET',
+    );
+    expect(dumped.map((l) => [l.split(' ')[0], Buffer.from(l.split(' ')[1], 'hex').toString()])).toEqual([
+      ['API_KEY', 'file-value\n\n'],
+      ['CRLF_KEY', `${HOSTILE[0]}\r\n`],
+    ]);
+    nothingPwned();
+  });
+
+  test('an unreadable file: secret ends the start before anything is found, stopped or started', () => {
+    const workdir = join(tmp, 'w-nosecret');
+    mkdirSync(workdir);
+    const agent = envAgent(workdir, join(tmp, 'never'), { secrets: { API_KEY: 'file:missing $(touch pwned)' } });
+    const out = sh(startScript('scripts-ut', agent, 'now', SRV, remoteEnvOf(agent, {})));
+    expect(lines(out, 'A2A-DEPLOY-SECRET-ERROR')).toEqual(['API_KEY no such file']);
+    expect(lines(out, 'A2A-DEPLOY-STARTED')).toEqual([]);
+    expect(existsSync(join(workdir, '.a2a-deploy', 'scripts-ut', 'echo', 'stderr.log'))).toBe(false);
+    nothingPwned();
   });
 });
 

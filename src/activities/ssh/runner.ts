@@ -13,6 +13,7 @@ import { constants as osConstants } from 'node:os';
 import { lastLines, STDERR_LINES } from '../../common/text-tail';
 import type { AgentPlan, DeploymentPlan } from '../../job/plan';
 import { terminateWithGrace } from '../../process/terminate';
+import { buildAgentEnv, resolveSecretsOrFail, scrub, secretFileText, secretValues, splitSecretRefs } from '../agent-env';
 import { activityContext, heartbeat } from '../context';
 import { pollHealth } from '../health';
 import type { AgentEvent, RunnerActivities, WatchedAgent } from '../types';
@@ -23,11 +24,13 @@ import {
   lines,
   readLogScript,
   removePidFileScript,
+  secretFilesScript,
   signalScript,
   startScript,
   statusScript,
   stopScript,
   tailScript,
+  type RemoteEnv,
   type StatusQuery,
 } from './scripts';
 
@@ -76,6 +79,24 @@ const query = (a: { id: string; pid: number; deployment: DeploymentPlan }): Stat
   workdir: a.deployment.workdir,
 });
 
+/**
+ * A remote agent's environment, by the rule every runner follows (agent-env.ts): inherit_env
+ * and `env:` secrets come from this worker's environment (the process that runs the agent;
+ * the host has no worker), its base variables from the host's login environment, and its
+ * `file:` secrets are read on the host (the machine that runs it) by the start script.
+ */
+export function remoteEnvOf(agent: AgentPlan, workerEnv: NodeJS.ProcessEnv): RemoteEnv {
+  const { env, files } = splitSecretRefs(agent.deployment.secrets);
+  const values = buildAgentEnv({
+    base: false,
+    workerEnv,
+    inherit: agent.deployment.inheritEnv,
+    planEnv: agent.env,
+    secrets: resolveSecretsOrFail(agent.id, env, workerEnv),
+  });
+  return { values, files };
+}
+
 export function createSshRunner({ pool, serverMarker }: SshRunnerDeps): RunnerActivities {
   const remote = (d: DeploymentPlan, baseDir: string, body: string, timeoutMs?: number) => pool.run(d, baseDir, body, timeoutMs);
 
@@ -85,11 +106,26 @@ export function createSshRunner({ pool, serverMarker }: SshRunnerDeps): RunnerAc
   const status = async (d: DeploymentPlan, baseDir: string, job: string, agents: StatusQuery[], waitGoneMs = 0) =>
     parseStatus((await remote(d, baseDir, statusScript(job, serverMarker, agents, waitGoneMs), COMMAND_TIMEOUT_MS + waitGoneMs)).stdout);
 
-  /** The last lines of a remote log of an agent (for error messages). */
+  /** An agent's secret values, to scrub what it printed: `env:` ones from this worker, `file:`
+   *  ones read on its host (through the connection). Throws rather than leave output unscrubbed. */
+  const secretsOf = async (id: string, d: DeploymentPlan, baseDir: string): Promise<string[]> => {
+    const { env, files } = splitSecretRefs(d.secrets);
+    const values = secretValues(id, env, process.env);
+    if (Object.keys(files).length === 0) return values;
+    const out = (await remote(d, baseDir, secretFilesScript(d.workdir, files))).stdout;
+    for (const l of lines(out, 'A2A-DEPLOY-SECRET'))
+      values.push(secretFileText(Buffer.from(l.split(' ')[1] ?? '', 'hex').toString('utf8')));
+    return values;
+  };
+
+  /** The last lines of a remote log of an agent (for error messages), scrubbed of its secrets. */
   const remoteTail = async (job: string, id: string, d: DeploymentPlan, baseDir: string) => {
     try {
-      const out = await remote(d, baseDir, tailScript(job, id, d.workdir, 'stderr', STDERR_LINES));
-      return lastLines(out.stdout, STDERR_LINES);
+      const [out, secrets] = await Promise.all([
+        remote(d, baseDir, tailScript(job, id, d.workdir, 'stderr', STDERR_LINES)),
+        secretsOf(id, d, baseDir),
+      ]);
+      return scrub(lastLines(out.stdout, STDERR_LINES), secrets);
     } catch (e) {
       return `(cannot read the remote stderr.log: ${(e as Error).message})`;
     }
@@ -135,14 +171,20 @@ export function createSshRunner({ pool, serverMarker }: SshRunnerDeps): RunnerAc
   return {
     async startAgent({ job, agent }) {
       const d = agent.deployment;
-      for (const [name] of Object.entries(agent.env)) {
-        // The schema allows only such names; checked again because a name is not quoted as a value is.
-        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
-          throw ApplicationFailure.nonRetryable(`invalid environment variable name ${JSON.stringify(name)}`, 'AgentSpecError');
-      }
+      // `env:` secrets are read here, before anything is stopped; `file:` ones by the script, as early.
+      const env = remoteEnvOf(agent, process.env);
       for (let round = 0; round < 3; round++) {
         const startedAt = new Date().toISOString();
-        const out = (await remote(d, agent.baseDir, startScript(job, agent, startedAt, serverMarker))).stdout;
+        const out = (await remote(d, agent.baseDir, startScript(job, agent, startedAt, serverMarker, env))).stdout;
+        const [unreadable] = lines(out, 'A2A-DEPLOY-SECRET-ERROR');
+        if (unreadable !== undefined) {
+          const [name, ...why] = unreadable.split(' ');
+          const path = env.files[name];
+          throw ApplicationFailure.nonRetryable(
+            `secret ${name} of agent '${agent.id}' (file:${path}): cannot read ${path} on ${endpointOf(d).label} (${why.join(' ')})`,
+            'SecretError',
+          );
+        }
         const error = lines(out, 'A2A-DEPLOY-ERROR')[0];
         if (error !== undefined)
           throw ApplicationFailure.nonRetryable(`cannot start '${agent.id}' on ${endpointOf(d).label}: ${error}`, 'AgentStartError');
@@ -256,8 +298,9 @@ export function createSshRunner({ pool, serverMarker }: SshRunnerDeps): RunnerAc
         const text = out.slice(nl + 1);
         return { size, text: offsets ? text : lastLines(text, tail) };
       };
-      const [out, err] = await Promise.all([read('stdout'), read('stderr')]);
-      return { stdout: out.text, stderr: err.text, offsets: { stdout: out.size, stderr: err.size } };
+      const [out, err, secrets] = await Promise.all([read('stdout'), read('stderr'), secretsOf(agent.id, agent.deployment, agent.baseDir)]);
+      // Logs travel through Temporal: scrubbed like the stderr tails.
+      return { stdout: scrub(out.text, secrets), stderr: scrub(err.text, secrets), offsets: { stdout: out.size, stderr: err.size } };
     },
   };
 }

@@ -1,6 +1,8 @@
 // The remote shell scripts, as text. Fixed text only; every value from the job enters through
 // shellQuote (or remotePath), once. Pure functions, so they are unit-tested without an sshd.
+import { ApplicationFailure } from '@temporalio/activity';
 import type { AgentPlan } from '../../job/plan';
+import { BASE_NAMES } from '../agent-env';
 import { MARKER, markerOf, SERVER, SPEC } from '../markers';
 import { remotePath, shellQuote } from './quoting';
 
@@ -31,6 +33,11 @@ a2a_find() {
   done
 }
 a2a_error() { echo "A2A-DEPLOY-ERROR $*"; exit 0; }
+# a2a_unreadable FILE: why FILE cannot be read, in words (never its content).
+a2a_unreadable() {
+  if [ ! -e "$1" ]; then echo 'no such file'; elif [ -d "$1" ]; then echo 'a directory'
+  elif [ ! -r "$1" ]; then echo 'not readable'; else echo 'read error'; fi
+}
 `.replace(/\\\$/g, '$');
 
 // The agent's group leader: a tiny sh that runs the agent, waits for it (through the
@@ -38,6 +45,8 @@ a2a_error() { echo "A2A-DEPLOY-ERROR $*"; exit 0; }
 // worker can say "exited with code 1" although it is not the agent's parent.
 // $1 is the exit file; the rest is the agent's argv.
 export const WRAPPER = [
+  // sh exports PWD of its own accord: the agent gets only what the start script exported.
+  'unset PWD',
   'f=$1; shift',
   '"$@" &',
   'c=$!',
@@ -101,15 +110,92 @@ export function agentCommand(agent: AgentPlan): { program: string; words: string
   return { program, words: [program, '"$MOD"', ...agent.run.args.map(shellQuote)], moduleCheck };
 }
 
+/**
+ * What the start script puts into a remote agent's environment, on top of the host login
+ * environment's PATH, HOME, USER, LANG, LC_*, TZ and TMPDIR (nothing else of it survives).
+ */
+export interface RemoteEnv {
+  /** computed on the worker: inherit_env, the plan's environment, the `env:` secrets */
+  values: Record<string, string>;
+  /** `file:` secrets by variable name: paths read on the host (relative to the workdir, `~/` the home) */
+  files: Record<string, string>;
+}
+
+const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Reads the `file:` secrets into shell variables a2a_s0, a2a_s1... (never exported, so no
+ * process sees them before the agent), each without one trailing newline; an unreadable one
+ * prints `A2A-DEPLOY-SECRET-ERROR NAME why` and ends the script before anything is touched.
+ */
+function readSecretFiles(files: Record<string, string>): string {
+  const names = Object.keys(files);
+  if (names.length === 0) return '';
+  return [
+    // A newline and a CR, for stripping; `$(...)` alone would strip every trailing newline.
+    "a2a_nl=$(printf '\\nx'); a2a_nl=${a2a_nl%x}; a2a_cr=$(printf '\\r')",
+    ...names.map((name, i) => {
+      const v = `a2a_s${i}`;
+      const path = remotePath(files[name]);
+      return [
+        // cat's argv holds the path only; the value comes back through a pipe. The `x` keeps
+        // trailing newlines, and tells an empty file from a failed read.
+        `${v}=$(cat -- ${path} 2>/dev/null && printf x) || { echo ${shellQuote(`A2A-DEPLOY-SECRET-ERROR ${name}`)} "$(a2a_unreadable ${path})"; exit 0; }`,
+        `${v}=\${${v}%x}`,
+        `case $${v} in *"$a2a_cr$a2a_nl") ${v}=\${${v}%"$a2a_cr$a2a_nl"} ;; *"$a2a_nl") ${v}=\${${v}%"$a2a_nl"} ;; esac`,
+      ].join('\n');
+    }),
+  ].join('\n');
+}
+
+/**
+ * Why the environment travels this way. The values (the plan's, `env:` secrets resolved on the
+ * worker) are single-quoted into this script, which reaches `/bin/sh -s` on its stdin through
+ * the encrypted channel: never on a command line (`ps`, /proc/PID/cmdline), never in a file
+ * on the host (a 0600 file the agent sources would still sit on disk, in backups, and stay
+ * behind when anything between writing and removing it fails). `file:` secrets are read on
+ * the host into unexported shell variables. Only in the subshell that becomes the agent
+ * (exec: no extra process) is the login environment cut down to the base names and the
+ * values exported, `export` being a builtin; every helper process run before carries none of them.
+ */
+function launchAgent(words: string[], env: RemoteEnv, markers: Record<string, string>): string {
+  const keep = [...BASE_NAMES, 'LC_*'].join('|');
+  const exportLines = [
+    ...Object.entries(env.values).map(([k, v]) => `export ${k}=${shellQuote(v)}`),
+    ...Object.keys(env.files).map((k, i) => `export ${k}="$a2a_s${i}"`),
+    ...Object.entries(markers).map(([k, v]) => `export ${k}=${shellQuote(v)}`),
+  ];
+  return [
+    '(',
+    // Detached: its own session and process group (setsid), deaf to hangups (nohup), no
+    // terminal, stdin from /dev/null, output to the log files. Redirections and argv are fixed
+    // first, so no exported name (D, MOD, IFS...) can change what runs or where it writes.
+    `exec </dev/null >>"$D/stdout.log" 2>>"$D/stderr.log"`,
+    `set -- "$SETSID" "$NOHUP" /bin/sh -c ${shellQuote(WRAPPER)} a2a-agent "$D/exit" ${words.join(' ')}`,
+    // `command`: a readonly variable is left alone instead of ending the shell.
+    `for a2a_n in $(env | sed -n 's/^\\([A-Za-z_][A-Za-z0-9_]*\\)=.*/\\1/p'); do`,
+    `  case $a2a_n in ${keep}) ;; *) command unset "$a2a_n" 2>/dev/null ;; esac`,
+    'done',
+    ...exportLines,
+    'exec "$@"',
+    ') &',
+  ].join('\n');
+}
+
 /** One script: look for a running copy (print it); only if there is none, start one. */
-export function startScript(job: string, agent: AgentPlan, startedAt: string, server: string): string {
+export function startScript(job: string, agent: AgentPlan, startedAt: string, server: string, env: RemoteEnv): string {
   const marker = markerOf(job, agent.id);
   const { program, words, moduleCheck } = agentCommand(agent);
-  const env = { ...agent.env, [MARKER]: marker, [SPEC]: agent.specHash, [SERVER]: server };
-  const assignments = Object.entries(env).map(([k, v]) => shellQuote(`${k}=${v}`));
+  for (const name of [...Object.keys(env.values), ...Object.keys(env.files)]) {
+    // The schema allows only such names; checked again because a name is not quoted as a value is.
+    if (!VAR_NAME.test(name))
+      throw ApplicationFailure.nonRetryable(`invalid environment variable name ${JSON.stringify(name)}`, 'AgentSpecError');
+  }
   return [
     enterAgentDir(job, agent, true),
     `echo "A2A-DEPLOY-DIR $D"`,
+    // Before anything is found or stopped: a missing secret leaves what runs alone.
+    readSecretFiles(env.files),
     `running=$(a2a_find ${shellQuote(marker)} ${shellQuote(server)})`,
     `if [ -n "$running" ]; then`,
     `  echo "$running" | sed 's/^/A2A-DEPLOY-RUNNING /'`,
@@ -123,13 +209,28 @@ export function startScript(job: string, agent: AgentPlan, startedAt: string, se
     moduleCheck,
     `rm -f "$D/exit"`,
     `printf '%s\\n' ${shellQuote(`--- a2a-deploy: starting ${agent.id} at ${startedAt}: `)}"$(printf '%s ' ${words.join(' ')})" >> "$D/stderr.log"`,
-    // Detached: its own session and process group (setsid), deaf to hangups (nohup), no
-    // terminal, stdin from /dev/null, output to the log files; env adds to the login env.
-    `env ${assignments.join(' ')} "$SETSID" "$NOHUP" /bin/sh -c ${shellQuote(WRAPPER)} a2a-agent "$D/exit" ${words.join(' ')} </dev/null >>"$D/stdout.log" 2>>"$D/stderr.log" &`,
+    launchAgent(words, env, { [MARKER]: marker, [SPEC]: agent.specHash, [SERVER]: server }),
     `pid=$!`,
     // Atomic: a reader never sees half a pid file.
     `printf '%s %s %s\\n' "$pid" ${shellQuote(agent.specHash)} ${shellQuote(startedAt)} > "$D/.agent.pid.$$" && mv -f "$D/.agent.pid.$$" "$D/agent.pid"`,
     `echo "A2A-DEPLOY-STARTED $pid"`,
+  ].join('\n');
+}
+
+/**
+ * Prints each `file:` secret's content as `A2A-DEPLOY-SECRET NAME HEX` (od: POSIX, and the
+ * content goes through pipes, never argv), so the worker can scrub the agent's output of it.
+ * Unreadable files print nothing: nothing of them can be in the output either.
+ */
+export function secretFilesScript(workdir: string | undefined, files: Record<string, string>): string {
+  return [
+    `cd ${remotePath(workdir ?? '~')} 2>/dev/null || exit 0`,
+    ...Object.entries(files).map(
+      ([name, path]) =>
+        `[ -f ${remotePath(path)} ] && [ -r ${remotePath(path)} ] && ` +
+        `echo ${shellQuote(`A2A-DEPLOY-SECRET ${name}`)} "$(od -An -v -tx1 < ${remotePath(path)} | tr -d ' \\n')"`,
+    ),
+    ':',
   ].join('\n');
 }
 

@@ -44,7 +44,9 @@ function reportServerView(ui: string, view: ServerView, why: string, json: boole
 export function renderServerView(v: Omit<ServerView, 'execution'> & { lastPhase?: string }): string {
   const ended = v.closedAt ? ` at ${shortTime(v.closedAt)}` : '';
   const recorded = v.lastPhase ? `; last recorded phase ${v.lastPhase}` : '';
-  const head = `Job ${v.job}: ${v.phase ?? 'phase unknown'}${v.paused ? ', paused' : ''}; workflow ${executionWord(v.workflow)}${ended}${recorded}${v.updatedAt ? `; as of ${shortTime(v.updatedAt)}` : ''}`;
+  const head =
+    `Job ${v.job}: ${v.phase ?? 'phase unknown'}${v.paused ? ', paused' : ''}; workflow ${executionWord(v.workflow)}${ended}${recorded}${v.updatedAt ? `; as of ${shortTime(v.updatedAt)}` : ''}` +
+    (v.reason ? `\nreason: ${v.reason}` : '');
   if (!v.agents) return `${head}\n(the per-agent state is kept by the workflow; it has not recorded one the server can show)`;
   const rows = Object.entries(v.agents).map(([id, a]) => [
     id,
