@@ -5,7 +5,6 @@
 // killed between spawning an agent and recording its pid finds the agent again by its
 // marker, so a retried start never starts a second copy.
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { sleep } from '../common/sleep';
@@ -20,6 +19,7 @@ import { heartbeat } from './context';
 import { isMarkedAs, MARKER, markerOf, markersIn, SERVER, SPEC } from './markers';
 import { watchLoop } from './watch';
 import { buildAgentEnv, resolveSecretsOrFail, scrub, scrubLogs, secretValues } from './agent-env';
+import { refuseUnrunnable, spawnFailure, spawnOrFail } from './spawn-checks';
 
 /** What the worker hands the local runner. */
 export interface LocalRunnerDeps {
@@ -170,6 +170,18 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
       refuseTakenPort(agent);
 
       const argv = agentArgv(agent);
+      const cwd = agent.deployment.workdir ? resolve(agent.baseDir, agent.deployment.workdir) : agent.baseDir;
+      const env = buildAgentEnv({
+        workerEnv: process.env,
+        inherit: agent.deployment.inheritEnv,
+        planEnv: agent.env,
+        secrets,
+        markers: { [MARKER]: marker, [SPEC]: agent.specHash, [SERVER]: serverMarker },
+      });
+      // What no retry can fix fails now, in words: a NUL byte or E2BIG (the secrets and inherited
+      // variables are known only here), a workdir that is not there (spawn would say ENOENT as
+      // for a missing command).
+      refuseUnrunnable(agent.id, argv, env, cwd);
       const startedAt = new Date().toISOString();
       const out = openSync(join(dir, 'stdout.log'), 'a');
       const err = openSync(join(dir, 'stderr.log'), 'a');
@@ -177,20 +189,14 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
       writeFileSync(join(dir, STARTING), startedAt);
       let spawned = false;
       try {
-        const child = spawn(argv[0], argv.slice(1), {
-          cwd: agent.deployment.workdir ? resolve(agent.baseDir, agent.deployment.workdir) : agent.baseDir,
-          env: buildAgentEnv({
-            workerEnv: process.env,
-            inherit: agent.deployment.inheritEnv,
-            planEnv: agent.env,
-            secrets,
-            markers: { [MARKER]: marker, [SPEC]: agent.specHash, [SERVER]: serverMarker },
-          }),
+        const child = spawnOrFail(agent.id, argv, {
+          cwd,
+          env,
           detached: true, // its own process group: it outlives the worker, and stops as a group
           stdio: ['ignore', out, err],
         });
         const pid = await new Promise<number>((resolvePid, reject) => {
-          child.once('error', (e) => reject(ApplicationFailure.nonRetryable(`cannot start ${agent.id}: ${e.message}`, 'AgentStartError')));
+          child.once('error', (e) => reject(spawnFailure(agent.id, argv, cwd, e)));
           child.once('spawn', () => resolvePid(child.pid!));
         });
         spawned = true;

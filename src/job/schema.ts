@@ -126,7 +126,11 @@ export const RESTART_POLICIES = ['never', 'on-failure', 'always'] as const;
 export const RestartSchema = z
   .object({
     policy: z.enum(RESTART_POLICIES, { error: `restart policy must be one of: ${RESTART_POLICIES.join(', ')}` }).default('on-failure'),
-    max_restarts: z.number().int().min(0).default(5),
+    max_restarts: z
+      .number({ error: 'max_restarts must be a whole number: 0 or more (0: never restart)' })
+      .int({ error: 'max_restarts must be a whole number: 0 or more (0: never restart)' })
+      .min(0, { error: 'max_restarts must be a whole number: 0 or more (0: never restart; there is no unlimited, use a large number)' })
+      .default(5),
     window: duration.default('10m'),
     backoff: duration.default('1s'),
     max_backoff: duration.default('30s'),
