@@ -11,6 +11,9 @@ import { failureMessage } from './failure-message';
 // Since this patch an agent is started and health-gated by one activity (deployAgent): one
 // round trip through Temporal per dependency level instead of two.
 const ONE_ACTIVITY_PER_AGENT = 'one-activity-per-agent';
+// Since this patch an agent that becomes healthy again keeps its last error and its time: after
+// an automatic restart, status still says why it was restarted.
+const KEEP_LAST_ERROR = 'keep-last-error-after-restart';
 // Heartbeats make a worker's death visible within seconds, so a restarted worker resumes fast.
 const HEARTBEAT = '5s';
 
@@ -37,6 +40,7 @@ export function agentSteps(job: JobState, setAgent: SetAgent) {
   /** Starts and health-gates one agent; throws on failure. */
   async function startOne(agent: AgentPlan) {
     setAgent(agent.id, 'starting');
+    const cleared = patched(KEEP_LAST_ERROR) ? {} : { lastError: undefined };
     if (patched(ONE_ACTIVITY_PER_AGENT)) {
       const s = await runner(agent, {
         startToCloseTimeout: agent.stopGraceMs + agent.health.timeoutMs + 90_000,
@@ -45,7 +49,7 @@ export function agentSteps(job: JobState, setAgent: SetAgent) {
       setAgent(agent.id, 'healthy', {
         pid: s.pid,
         logDir: s.logDir,
-        lastError: undefined,
+        ...cleared,
         ...(s.containerId ? { containerId: s.containerId } : {}),
       });
       return;
@@ -63,7 +67,7 @@ export function agentSteps(job: JobState, setAgent: SetAgent) {
       pid: s.pid,
       ...(s.containerId ? { containerId: s.containerId } : {}),
     });
-    setAgent(agent.id, 'healthy', { lastError: undefined });
+    setAgent(agent.id, 'healthy', cleared);
   }
 
   /**
@@ -109,7 +113,7 @@ export function agentSteps(job: JobState, setAgent: SetAgent) {
           .map(async (id) => {
             const agent = agents[id];
             const keep = status.agents[id].state === 'failed' ? 'failed' : 'stopped';
-            setAgent(id, 'stopping', { lastError: status.agents[id].lastError });
+            setAgent(id, 'stopping');
             try {
               await runner(agent, { startToCloseTimeout: agent.stopGraceMs + 30_000, ...workerDeadline(agent) }).stopAgent({
                 job: job.plan.job,

@@ -67,8 +67,10 @@ export async function deployJob({ plan: initialPlan, carried, continueAsNewAfter
   };
   const { status } = job;
 
+  // A new error is stamped with its time; it stays (with its time) until the next one.
   const setAgent = (id: string, state: AgentState, extra: Partial<AgentStatus> = {}) => {
-    Object.assign(status.agents[id], { state, since: now(), ...extra });
+    const stamp = extra.lastError !== undefined ? { lastErrorAt: now() } : 'lastError' in extra ? { lastErrorAt: undefined } : {};
+    Object.assign(status.agents[id], { state, since: now(), ...extra, ...stamp });
     describe();
   };
   const setPhase = (phase: JobPhase) => {

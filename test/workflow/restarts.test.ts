@@ -34,12 +34,21 @@ test('a crashed agent restarts after a backoff that doubles up to max_backoff; p
     t.fake.crash(job, 'a');
     const crashed = await waitStatus(h, 'a restarting', (s) => agentState(s, 'a') === 'restarting');
     expect(crashed.agents.a.lastError).toContain('a: crashing on purpose');
+    expect(crashed.agents.a.lastErrorAt).toBe(crashed.agents.a.since);
     await t.env.sleep(backoff - 2_000);
     expect(t.fake.of('stopAgent', job)).toHaveLength(i); // still waiting out the backoff
     await t.env.sleep(3_000);
     const back = await waitStatus(h, 'a healthy again', (s) => agentState(s, 'a') === 'healthy' && s.agents.a.restarts === i + 1);
     expect(back.phase).toBe('running');
-    expect(back.agents.a.lastError).toBeUndefined();
+    // The reason for the restart stays, with when it happened (issue 10, defect 11), in the status and the memo.
+    expect(back.agents.a.lastError).toContain('a: crashing on purpose');
+    expect(back.agents.a.lastErrorAt).toBe(crashed.agents.a.lastErrorAt);
+    expect(Date.parse(back.agents.a.since)).toBeGreaterThan(Date.parse(back.agents.a.lastErrorAt!));
+    const { memo } = await waitMemo(h, 'memo of a healthy again', (m) => m.agents.a.state === 'healthy' && m.agents.a.restarts === i + 1);
+    expect(memo.agents.a).toMatchObject({
+      lastError: expect.stringContaining('a: crashing on purpose') as string,
+      lastErrorAt: crashed.agents.a.lastErrorAt,
+    });
     // The old process is stopped, then a new one started, once the backoff is over.
     const waited = lastStop(job, 'a').at - Date.parse(crashed.agents.a.since);
     expect(waited).toBeGreaterThanOrEqual(backoff);
