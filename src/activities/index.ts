@@ -53,6 +53,7 @@ export function createActivities(deps: ActivityDeps) {
         ...ref,
         pid: started.pid,
         ...(started.containerId ? { containerId: started.containerId } : {}),
+        ...(started.procStart ? { procStart: started.procStart } : {}),
       });
       recordAgentStart(ref, t0, started.reused);
       return { ...started, health };
@@ -61,7 +62,7 @@ export function createActivities(deps: ActivityDeps) {
       refuseUnrunnablePlan(ref.agent);
       return runners[ref.agent.target].startAgent(ref);
     },
-    waitHealthy: (ref: AgentRef & { pid: number; containerId?: string }) => runners[ref.agent.target].waitHealthy(ref),
+    waitHealthy: (ref: AgentRef & { pid: number; containerId?: string; procStart?: string }) => runners[ref.agent.target].waitHealthy(ref),
     stopAgent: (opts: StopOptions) => runners[opts.agent.target].stopAgent(opts),
     readLogs: (req: LogRequest) => runners[req.agent.target].readLogs(req),
     /** The workflow watches each target's agents separately, so one runner serves a call. */

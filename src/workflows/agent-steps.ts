@@ -2,7 +2,7 @@
 // health gate, deploy a set of agents in dependency order, tear a set down callers first.
 // Shared by the deploy, the restart update and the redeploy (deploy-job.ts).
 import { condition, isCancellation, log, patched, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
-import type { JobActivities } from '../activities/types';
+import type { JobActivities, KnownProcess } from '../activities/types';
 import type { AgentPlan } from '../job/plan';
 import type { AgentState, AgentStatus } from './api';
 import type { JobState } from './decisions';
@@ -14,6 +14,9 @@ const ONE_ACTIVITY_PER_AGENT = 'one-activity-per-agent';
 // Since this patch an agent that becomes healthy again keeps its last error and its time: after
 // an automatic restart, status still says why it was restarted.
 const KEEP_LAST_ERROR = 'keep-last-error-after-restart';
+// Since this patch stopAgent is told the pid (with its start time) and container id the
+// workflow knows, so a stop finds the agent even when its state folder and markers do not.
+const STOP_WITH_KNOWN_PROCESS = 'stop-with-known-process';
 // Heartbeats make a worker's death visible within seconds, so a restarted worker resumes fast.
 const HEARTBEAT = '5s';
 
@@ -33,6 +36,17 @@ export const runner = (agent: { id: string; target: string; taskQueue: string },
  */
 const workerDeadline = (agent: AgentPlan) => (agent.deployment.worker ? { scheduleToStartTimeout: agent.workerTimeoutMs } : {});
 
+/** What stopAgent is told of the agent besides its plan: what the workflow recorded at its start. */
+export function knownProcess(a: AgentStatus | undefined): { known?: KnownProcess } {
+  if (!a || !patched(STOP_WITH_KNOWN_PROCESS)) return {};
+  const known: KnownProcess = {
+    ...(a.pid !== undefined ? { pid: a.pid } : {}),
+    ...(a.procStart ? { procStart: a.procStart } : {}),
+    ...(a.containerId ? { containerId: a.containerId } : {}),
+  };
+  return Object.keys(known).length ? { known } : {};
+}
+
 export type SetAgent = (id: string, state: AgentState, extra?: Partial<AgentStatus>) => void;
 
 export function agentSteps(job: JobState, setAgent: SetAgent) {
@@ -51,6 +65,7 @@ export function agentSteps(job: JobState, setAgent: SetAgent) {
         logDir: s.logDir,
         ...cleared,
         ...(s.containerId ? { containerId: s.containerId } : {}),
+        ...(s.procStart ? { procStart: s.procStart } : {}),
       });
       return;
     }
@@ -119,6 +134,7 @@ export function agentSteps(job: JobState, setAgent: SetAgent) {
                 job: job.plan.job,
                 agent,
                 force,
+                ...knownProcess(status.agents[id]),
               });
               setAgent(id, keep, { pid: undefined });
             } catch (err) {

@@ -34,6 +34,8 @@ export interface AgentStatus {
   pid?: number;
   /** containers only */
   containerId?: string;
+  /** local agents: the process's start time, which with the pid names it (see StartedAgent.procStart) */
+  procStart?: string;
   /** when the agent entered its current state (ISO time) */
   since: string;
   /** the last thing that went wrong (kept after a successful restart: the reason for it) */

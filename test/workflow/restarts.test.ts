@@ -51,6 +51,8 @@ test('a crashed agent restarts after a backoff that doubles up to max_backoff; p
     });
     // The old process is stopped, then a new one started, once the backoff is over.
     const waited = lastStop(job, 'a').at - Date.parse(crashed.agents.a.since);
+    // The stop is told the crashed process the workflow knows (issue 10, defect 4).
+    expect(lastStop(job, 'a').known).toEqual({ pid: crashed.agents.a.pid, procStart: `start-of-${crashed.agents.a.pid}` });
     expect(waited).toBeGreaterThanOrEqual(backoff);
     expect(waited).toBeLessThan(backoff + 3_000);
   }
@@ -62,6 +64,8 @@ test('a crashed agent restarts after a backoff that doubles up to max_backoff; p
   expect(given.agents.a.lastError).toContain('a: crashing on purpose');
   expect(t.fake.of('deployAgent', job)).toHaveLength(4); // the deploy and three restarts, no more
   await stopJob(h);
+  // An agent the workflow gave up on has no process it knows of: the stop is pointed at none.
+  expect(lastStop(job, 'a').known).toBeUndefined();
 });
 
 test('restarts older than the window are forgotten; within it they count', async () => {
@@ -100,14 +104,14 @@ test('continue-as-new carries the status and the restart times into the next run
       { id: 'a', restart },
       { id: 'b', calls: ['a'] },
     ],
-    { continueAsNewAfterEvents: 45 },
+    { continueAsNewAfterEvents: 50 },
   );
   await waitMemo(h, 'running', (m) => m.phase === 'running');
   for (const n of [1, 2]) {
     t.fake.crash(job, 'a');
     await waitMemo(h, `restart ${n}`, (m) => m.agents.a.state === 'healthy' && m.agents.a.restarts === n);
   }
-  // The history passed 45 events: the job goes on in a new run, with the same status.
+  // The history passed 50 events: the job goes on in a new run, with the same status.
   const { memo, runId } = await waitMemo(h, 'a new run', (_m, run) => run !== h.firstExecutionRunId);
   expect(memo).toMatchObject({ phase: 'running', agents: { a: { state: 'healthy', restarts: 2 }, b: { state: 'healthy' } } });
   expect(t.fake.of('deployAgent', job).map((c) => c.agent)).toEqual(['a', 'b', 'a', 'a']); // nothing redeployed
