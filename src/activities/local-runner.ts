@@ -13,7 +13,7 @@ import type { AgentPlan } from '../job/plan';
 import { liveEnviron, procStat, scanProcesses, terminateProcess, type FoundProcess } from '../process';
 import { refuseTakenPort, servedByAgent } from './port-checks';
 import type { AgentEvent, RunnerActivities, WatchedAgent } from './types';
-import { readLogDir } from './log-files';
+import { DEFAULT_LOG_ROTATION, readLogDir, rotateLogDir } from './log-files';
 import { pollHealth, stderrTail } from './health';
 import { activityContext, heartbeat } from './context';
 import { isMarkedAs, MARKER, markerOf, markersIn, SERVER, SPEC } from './markers';
@@ -154,6 +154,15 @@ async function terminate(pid: number, graceMs: number, force: boolean): Promise<
   return (await terminateProcess(pid, { graceMs, force, onWait: () => heartbeat() })).forced;
 }
 
+/** Rotates an agent's logs if due; a failure to rotate (a full disk) never fails a start or a watch. */
+function rotateLogs(dir: string, deployment: AgentPlan['deployment']) {
+  try {
+    rotateLogDir(dir, deployment.logs ?? DEFAULT_LOG_ROTATION);
+  } catch {
+    /* the agent keeps writing; the next round tries again */
+  }
+}
+
 type Exit = { code: number | null; signal: string | null };
 const describeExit = (e: Exit | undefined) => (e ? (e.signal ? `was killed by ${e.signal}` : `exited with code ${e.code}`) : 'exited');
 
@@ -209,6 +218,7 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
       // for a missing command).
       refuseUnrunnable(agent.id, argv, env, cwd);
       const startedAt = new Date().toISOString();
+      rotateLogs(dir, agent.deployment); // an agent in a crash loop writes only at its starts
       const out = openSync(join(dir, 'stdout.log'), 'a');
       const err = openSync(join(dir, 'stderr.log'), 'a');
       writeSync(err, `--- a2a-deploy: starting ${agent.id} at ${startedAt}: ${JSON.stringify(argv)}\n`);
@@ -290,6 +300,7 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
           for (const a of agents) {
             if (isAgent(a.pid, job, a.id, a.procStart ?? recordedStart(job, a.id, a.pid))) {
               alive.push(a);
+              rotateLogs(dirOf(job, a.id), a.deployment);
               continue;
             }
             const e = exits.get(a.pid);

@@ -107,4 +107,6 @@ export interface LogChunk {
   stdout: string;
   stderr: string;
   offsets: { stdout: number; stderr: number };
+  /** more is waiting beyond this chunk (a follower reads again at once instead of sleeping) */
+  more?: boolean;
 }

@@ -25,6 +25,16 @@ export function durationMs(value: number | string): number {
   return Math.round(Number(m[1]) * unit);
 }
 
+// A size: bytes, or a number with k, m or g (binary units): 512k, 10m, 1g.
+export const SIZE = /^(\d+)([kmg]?)$/i;
+/** Bytes of a size (see SIZE); undefined when it is not one. */
+export function sizeBytes(spec: string | number): number | undefined {
+  if (typeof spec === 'number') return spec;
+  const m = SIZE.exec(spec.trim());
+  if (!m) return undefined;
+  return Number(m[1]) * { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g'];
+}
+
 const port = z
   .number({ error: 'port must be a whole number' })
   .int({ error: 'port must be a whole number' })
@@ -115,9 +125,22 @@ export const DeploymentSchema = z
       .array(z.string().regex(/^[^:]+:[^:]+(:(ro|rw))?$/, { error: "a volume is 'host-path:container-path' with an optional ':ro'" }))
       .default([]),
     cpus: z.number().positive().optional(),
-    memory: z
-      .string()
-      .regex(/^\d+[kmg]?$/i, { error: "memory is a size like '256m' or '1g'" })
+    memory: z.string().regex(SIZE, { error: "memory is a size like '256m' or '1g'" }).optional(),
+    // Local agents' stdout.log and stderr.log rotate at max_size, keeping `keep` older copies
+    // (activities/log-files.ts); unset: 10m and 3.
+    logs: z
+      .object({
+        max_size: z
+          .union([z.number().int().min(1), z.string().regex(SIZE)], { error: "logs.max_size is a size like '10m' or '512k'" })
+          .default('10m'),
+        keep: z
+          .number({ error: 'logs.keep is a whole number: the rotated copies kept (0 to 100)' })
+          .int({ error: 'logs.keep is a whole number: the rotated copies kept (0 to 100)' })
+          .min(0, { error: 'logs.keep is a whole number: the rotated copies kept (0 to 100)' })
+          .max(100, { error: 'logs.keep is a whole number: the rotated copies kept (0 to 100)' })
+          .default(3),
+      })
+      .strict()
       .optional(),
   })
   .strict();

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
-import { readLogDir } from '../../activities/log-files';
+import { LOCAL_FOLLOW_CHUNK_BYTES, readLogDir } from '../../activities/log-files';
 import type { LogChunk } from '../../activities/types';
 import { agentDir, jobDir } from '../../config/paths';
 import type { AgentPlan } from '../../job/plan';
@@ -45,33 +45,44 @@ async function localLogs(job: string, only: string | undefined, tail: number, fo
   if (ids.length === 0)
     throw noWorkerError(job, only ? ` and agent '${only}' has no log files on this machine` : ' and it has no log files on this machine');
   process.stderr.write(`a2a-deploy: ${why}; showing the log files in ${dir} (agents on other hosts are not shown)\n`);
-  return printLogs(ids, (id, offsets) => Promise.resolve(readLogDir(agentDir(job, id), tail, offsets)), follow);
+  return printLogs(ids, (id, offsets) => Promise.resolve(readLogDir(agentDir(job, id), tail, offsets, LOCAL_FOLLOW_CHUNK_BYTES)), follow);
 }
 
 type Reader = (id: string, offsets?: LogChunk['offsets']) => Promise<LogChunk>;
 
 async function printLogs(ids: string[], read: Reader, follow: boolean): Promise<number> {
   const width = Math.max(...ids.map((id) => id.length + 4));
-  const print = (label: string, text: string) => {
-    for (const line of text.split('\n')) if (line.length > 0) process.stdout.write(`${label.padEnd(width)} | ${line}\n`);
+  /** One write per chunk (not per line), waiting for a slow reader: memory stays at about a chunk. */
+  const print = async (label: string, text: string) => {
+    if (!text) return;
+    const lines = text.split('\n').filter((l) => l.length > 0);
+    if (lines.length === 0) return;
+    const prefix = `${label.padEnd(width)} | `;
+    if (!process.stdout.write(`${prefix}${lines.join(`\n${prefix}`)}\n`)) await new Promise((r) => process.stdout.once('drain', r));
   };
   const offsets = new Map<string, LogChunk['offsets']>();
+  /** Reads every agent once; true when some had more waiting than one chunk. */
   const readAll = async (first: boolean) => {
     const chunks = await Promise.all(ids.map((id) => read(id, first ? undefined : offsets.get(id))));
-    ids.forEach((id, i) => {
-      print(id, chunks[i].stdout);
-      print(`${id}:err`, chunks[i].stderr);
+    for (const [i, id] of ids.entries()) {
+      await print(id, chunks[i].stdout);
+      await print(`${id}:err`, chunks[i].stderr);
       offsets.set(id, chunks[i].offsets);
-    });
+    }
+    return chunks.some((c) => c.more);
   };
   await readAll(true);
   if (!follow) return EXIT.ok;
   let stop = false;
   process.once('SIGINT', () => (stop = true));
   process.once('SIGTERM', () => (stop = true));
+  // Each read returns at most a chunk per stream (activities/log-files.ts); while an agent
+  // writes faster than that, read again at once rather than let its output pile up.
+  let more = false;
   while (!stop) {
-    await new Promise((r) => setTimeout(r, 500));
-    await readAll(false);
+    if (!more) await new Promise((r) => setTimeout(r, 500));
+    else await new Promise((r) => setImmediate(r));
+    more = await readAll(false);
   }
   return EXIT.ok;
 }
@@ -88,7 +99,8 @@ async function readAgentLogs(
   offsets?: LogChunk['offsets'],
 ): Promise<LogChunk> {
   const dir = agentDir(job, agent.id);
-  if (agent.target === 'localhost' && agent.taskQueue === WORKFLOW_TASK_QUEUE && existsSync(dir)) return readLogDir(dir, tail, offsets);
+  if (agent.target === 'localhost' && agent.taskQueue === WORKFLOW_TASK_QUEUE && existsSync(dir))
+    return readLogDir(dir, tail, offsets, LOCAL_FOLLOW_CHUNK_BYTES);
   try {
     return await ctx.client.workflow.execute(agentLogs, {
       workflowId: `a2a-logs-${job}-${agent.id}-${randomUUID().slice(0, 8)}`,
