@@ -3,7 +3,10 @@
 // activity goes to the runner of the agent's target: one runner per target.
 import type Docker from 'dockerode';
 import type { Target } from '../job/schema';
+import { execProblem } from '../common/exec-limits';
+import type { AgentPlan } from '../job/plan';
 import { recordAgentStart } from '../metrics/instruments';
+import { ApplicationFailure } from '@temporalio/activity';
 import { createDockerRunner } from './docker';
 import { createLocalRunner } from './local-runner';
 import { createSshRunner, type SshPool } from './ssh';
@@ -16,6 +19,17 @@ export interface ActivityDeps {
   serverMarker: string;
   docker: Docker;
   sshPool: SshPool;
+}
+
+/**
+ * A container's or a remote agent's command and environment checked against the OS limits
+ * before it is tried (the local runner checks the final argv and environment itself): a NUL
+ * byte or E2BIG fails at once, in words, instead of five retries of an engine's or a shell's error.
+ */
+function refuseUnrunnablePlan(agent: AgentPlan): void {
+  if (agent.target === 'localhost') return;
+  const problem = execProblem([...(agent.run.command ?? [agent.deployment.node, agent.run.module ?? '']), ...agent.run.args], agent.env);
+  if (problem) throw ApplicationFailure.nonRetryable(`agent '${agent.id}' cannot be started: ${problem}`, 'AgentSpecError');
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -33,17 +47,22 @@ export function createActivities(deps: ActivityDeps) {
     deployAgent: async (ref: AgentRef): Promise<DeployedAgent> => {
       const runner = runners[ref.agent.target];
       const t0 = Date.now();
+      refuseUnrunnablePlan(ref.agent);
       const started = await runner.startAgent(ref);
       const health = await runner.waitHealthy({
         ...ref,
         pid: started.pid,
         ...(started.containerId ? { containerId: started.containerId } : {}),
+        ...(started.procStart ? { procStart: started.procStart } : {}),
       });
       recordAgentStart(ref, t0, started.reused);
       return { ...started, health };
     },
-    startAgent: (ref: AgentRef) => runners[ref.agent.target].startAgent(ref),
-    waitHealthy: (ref: AgentRef & { pid: number; containerId?: string }) => runners[ref.agent.target].waitHealthy(ref),
+    startAgent: (ref: AgentRef) => {
+      refuseUnrunnablePlan(ref.agent);
+      return runners[ref.agent.target].startAgent(ref);
+    },
+    waitHealthy: (ref: AgentRef & { pid: number; containerId?: string; procStart?: string }) => runners[ref.agent.target].waitHealthy(ref),
     stopAgent: (opts: StopOptions) => runners[opts.agent.target].stopAgent(opts),
     readLogs: (req: LogRequest) => runners[req.agent.target].readLogs(req),
     /** The workflow watches each target's agents separately, so one runner serves a call. */

@@ -4,8 +4,7 @@
 // its spec hash). The marker, not a remembered pid, is the truth about what runs: a worker
 // killed between spawning an agent and recording its pid finds the agent again by its
 // marker, so a retried start never starts a second copy.
-import { ApplicationFailure, Context } from '@temporalio/activity';
-import { spawn } from 'node:child_process';
+import { ApplicationFailure } from '@temporalio/activity';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { sleep } from '../common/sleep';
@@ -14,12 +13,13 @@ import type { AgentPlan } from '../job/plan';
 import { liveEnviron, procStat, scanProcesses, terminateProcess, type FoundProcess } from '../process';
 import { refuseTakenPort, servedByAgent } from './port-checks';
 import type { AgentEvent, RunnerActivities, WatchedAgent } from './types';
-import { readLogDir } from './log-files';
+import { DEFAULT_LOG_ROTATION, readLogDir, rotateLogDir } from './log-files';
 import { pollHealth, stderrTail } from './health';
-import { heartbeat } from './context';
+import { activityContext, heartbeat } from './context';
 import { isMarkedAs, MARKER, markerOf, markersIn, SERVER, SPEC } from './markers';
 import { watchLoop } from './watch';
 import { buildAgentEnv, resolveSecretsOrFail, scrub, scrubLogs, secretValues } from './agent-env';
+import { refuseUnrunnable, spawnFailure, spawnOrFail } from './spawn-checks';
 
 /** What the worker hands the local runner. */
 export interface LocalRunnerDeps {
@@ -33,12 +33,21 @@ interface PidRecord {
   pid: number;
   specHash: string;
   startedAt: string;
+  /** the process's start time in the kernel's ticks (see StartedAgent.procStart); absent in older records */
+  procStart?: string;
 }
 
 /** A live process's markers; undefined if it is gone or a zombie. */
 function processMarker(pid: number): { marker?: string; spec?: string; server?: string } | undefined {
   const env = liveEnviron(pid);
   return env && markersIn(env);
+}
+
+/** Whether pid is still the process that started at procStart (not a reused pid), and alive. */
+function sameProcess(pid: number, procStart: string | undefined): boolean {
+  if (procStart === undefined) return false;
+  const stat = procStat(pid);
+  return !!stat && stat.startTime === procStart && !stat.state.startsWith('Z') && !stat.state.startsWith('X');
 }
 
 /** Live process group leaders carrying this marker of this server (an agent's own children inherit it). */
@@ -88,12 +97,19 @@ export function listMarkedAgents(): { pid: number; marker: string; server?: stri
 const STARTING = 'agent.starting';
 
 /** The live processes of this agent: the recorded one, or after an interrupted start, a scan. */
-function ledgerProcesses(dir: string, marker: string, server: string): { pid: number; spec?: string; startedAt?: string }[] {
+function ledgerProcesses(
+  dir: string,
+  marker: string,
+  server: string,
+): { pid: number; spec?: string; startedAt?: string; procStart?: string }[] {
   if (existsSync(join(dir, STARTING))) return findAgentProcesses(marker, server);
   const record = readPidRecord(dir);
   if (!record) return [];
   const m = processMarker(record.pid);
-  return m?.marker === marker && m.server === server ? [{ pid: record.pid, spec: m.spec, startedAt: record.startedAt }] : [];
+  const found = { pid: record.pid, startedAt: record.startedAt, procStart: record.procStart };
+  if (m?.marker === marker && m.server === server) return [{ ...found, spec: m.spec }];
+  // Its markers unreadable (its environment area rewritten): the recorded start time still names it.
+  return sameProcess(record.pid, record.procStart) ? [{ ...found, spec: record.specHash }] : [];
 }
 
 function readPidRecord(dir: string): PidRecord | undefined {
@@ -138,6 +154,15 @@ async function terminate(pid: number, graceMs: number, force: boolean): Promise<
   return (await terminateProcess(pid, { graceMs, force, onWait: () => heartbeat() })).forced;
 }
 
+/** Rotates an agent's logs if due; a failure to rotate (a full disk) never fails a start or a watch. */
+function rotateLogs(dir: string, deployment: AgentPlan['deployment']) {
+  try {
+    rotateLogDir(dir, deployment.logs ?? DEFAULT_LOG_ROTATION);
+  } catch {
+    /* the agent keeps writing; the next round tries again */
+  }
+}
+
 type Exit = { code: number | null; signal: string | null };
 const describeExit = (e: Exit | undefined) => (e ? (e.signal ? `was killed by ${e.signal}` : `exited with code ${e.code}`) : 'exited');
 
@@ -149,6 +174,15 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
   const stderrOf = (job: string, a: { id: string; deployment: AgentPlan['deployment'] }) =>
     scrub(stderrTail(join(dirOf(job, a.id), 'stderr.log')), secretValues(a.id, a.deployment.secrets, process.env));
 
+  /** The agent's process: marked as it, or (its markers unreadable) the very process that was started. */
+  const isAgent = (pid: number, job: string, id: string, procStart: string | undefined) =>
+    isMarkedAs(processMarker(pid), job, id, serverMarker) || sameProcess(pid, procStart);
+  /** The start time the ledger recorded for this pid, if it did. */
+  const recordedStart = (job: string, id: string, pid: number) => {
+    const r = readPidRecord(dirOf(job, id));
+    return r?.pid === pid ? r.procStart : undefined;
+  };
+
   return {
     async startAgent({ job, agent }) {
       const dir = dirOf(job, agent.id);
@@ -159,9 +193,10 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
       if (same && running.length === 1) {
         // Idempotent: the same spec is already running (a retried or replayed start).
         const startedAt = same.startedAt ?? new Date().toISOString();
-        writePidRecord(dir, { pid: same.pid, specHash: agent.specHash, startedAt });
+        const procStart = same.procStart ?? procStat(same.pid)?.startTime;
+        writePidRecord(dir, { pid: same.pid, specHash: agent.specHash, startedAt, procStart });
         rmSync(join(dir, STARTING), { force: true });
-        return { pid: same.pid, reused: true, startedAt, logDir: dir };
+        return { pid: same.pid, reused: true, startedAt, logDir: dir, ...(procStart ? { procStart } : {}) };
       }
       // Read before anything is stopped: a missing secret fails this deploy and leaves what runs alone.
       const secrets = resolveSecretsOrFail(agent.id, agent.deployment.secrets, process.env);
@@ -170,35 +205,43 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
       refuseTakenPort(agent);
 
       const argv = agentArgv(agent);
+      const cwd = agent.deployment.workdir ? resolve(agent.baseDir, agent.deployment.workdir) : agent.baseDir;
+      const env = buildAgentEnv({
+        workerEnv: process.env,
+        inherit: agent.deployment.inheritEnv,
+        planEnv: agent.env,
+        secrets,
+        markers: { [MARKER]: marker, [SPEC]: agent.specHash, [SERVER]: serverMarker },
+      });
+      // What no retry can fix fails now, in words: a NUL byte or E2BIG (the secrets and inherited
+      // variables are known only here), a workdir that is not there (spawn would say ENOENT as
+      // for a missing command).
+      refuseUnrunnable(agent.id, argv, env, cwd);
       const startedAt = new Date().toISOString();
+      rotateLogs(dir, agent.deployment); // an agent in a crash loop writes only at its starts
       const out = openSync(join(dir, 'stdout.log'), 'a');
       const err = openSync(join(dir, 'stderr.log'), 'a');
       writeSync(err, `--- a2a-deploy: starting ${agent.id} at ${startedAt}: ${JSON.stringify(argv)}\n`);
       writeFileSync(join(dir, STARTING), startedAt);
       let spawned = false;
       try {
-        const child = spawn(argv[0], argv.slice(1), {
-          cwd: agent.deployment.workdir ? resolve(agent.baseDir, agent.deployment.workdir) : agent.baseDir,
-          env: buildAgentEnv({
-            workerEnv: process.env,
-            inherit: agent.deployment.inheritEnv,
-            planEnv: agent.env,
-            secrets,
-            markers: { [MARKER]: marker, [SPEC]: agent.specHash, [SERVER]: serverMarker },
-          }),
+        const child = spawnOrFail(agent.id, argv, {
+          cwd,
+          env,
           detached: true, // its own process group: it outlives the worker, and stops as a group
           stdio: ['ignore', out, err],
         });
         const pid = await new Promise<number>((resolvePid, reject) => {
-          child.once('error', (e) => reject(ApplicationFailure.nonRetryable(`cannot start ${agent.id}: ${e.message}`, 'AgentStartError')));
+          child.once('error', (e) => reject(spawnFailure(agent.id, argv, cwd, e)));
           child.once('spawn', () => resolvePid(child.pid!));
         });
         spawned = true;
         child.once('exit', (code, signal) => exits.set(pid, { code, signal }));
         child.unref();
-        writePidRecord(dir, { pid, specHash: agent.specHash, startedAt });
+        const procStart = procStat(pid)?.startTime;
+        writePidRecord(dir, { pid, specHash: agent.specHash, startedAt, procStart });
         rmSync(join(dir, STARTING));
-        return { pid, reused: false, startedAt, logDir: dir };
+        return { pid, reused: false, startedAt, logDir: dir, ...(procStart ? { procStart } : {}) };
       } finally {
         closeSync(out);
         closeSync(err);
@@ -206,30 +249,35 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
       }
     },
 
-    async waitHealthy({ job, agent, pid }) {
+    async waitHealthy({ job, agent, pid, procStart }) {
+      const started = procStart ?? recordedStart(job, agent.id, pid);
       const health = await pollHealth(agent, {
-        alive: () => isMarkedAs(processMarker(pid), job, agent.id, serverMarker),
+        alive: () => isAgent(pid, job, agent.id, started),
         describeExit: async () => {
           // /proc can show the process gone a moment before node reports its exit status.
           for (let i = 0; i < 50 && !exits.has(pid); i++) await sleep(20);
           return `agent '${agent.id}' ${describeExit(exits.get(pid))} before becoming healthy`;
         },
         stderr: () => stderrOf(job, agent),
-        signal: Context.current().cancellationSignal,
-        heartbeat: (d) => Context.current().heartbeat(d),
+        signal: activityContext()?.cancellationSignal ?? new AbortController().signal,
+        heartbeat: (d) => heartbeat(d),
       });
       // An answer proves nothing if it came from another process: the port must be the agent's.
-      servedByAgent(agent, pid, (owner) => isMarkedAs(processMarker(owner), job, agent.id, serverMarker));
+      servedByAgent(agent, pid, (owner) => isAgent(owner, job, agent.id, undefined));
       return health;
     },
 
-    async stopAgent({ job, agent, force }) {
+    async stopAgent({ job, agent, force, known }) {
       const dir = dirOf(job, agent.id);
       const marker = markerOf(job, agent.id);
-      let running = ledgerProcesses(dir, marker, serverMarker);
+      let running: { pid: number }[] = ledgerProcesses(dir, marker, serverMarker);
       // The recorded leader is gone (a forking agent's launcher exits; its server lives on in
       // the group) or the ledger is lost: what carries the agent's markers is what runs.
       if (running.length === 0) running = allAgentProcesses(marker, serverMarker);
+      // And what the workflow knows: the pid it was given at the start, if it is still that
+      // process (same start time), even when neither the ledger nor the markers find it.
+      if (known?.pid !== undefined && !running.some((p) => p.pid === known.pid) && sameProcess(known.pid, known.procStart))
+        running = [...running, { pid: known.pid }];
       let forced = false;
       for (const p of running) {
         heartbeat(p.pid);
@@ -250,8 +298,9 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
           const alive: WatchedAgent[] = [];
           const events: AgentEvent[] = [];
           for (const a of agents) {
-            if (isMarkedAs(processMarker(a.pid), job, a.id, serverMarker)) {
+            if (isAgent(a.pid, job, a.id, a.procStart ?? recordedStart(job, a.id, a.pid))) {
               alive.push(a);
+              rotateLogs(dirOf(job, a.id), a.deployment);
               continue;
             }
             const e = exits.get(a.pid);

@@ -15,11 +15,29 @@ export interface StartedAgent {
   /** true when an identical agent was already running and was kept */
   reused: boolean;
   startedAt: string;
+  /**
+   * local agents: the process's start time as the kernel counts it (/proc/PID/stat). The pid
+   * and this name the agent even when its environment markers cannot be read (a program that
+   * rewrites its environment area for its title, as setproctitle does).
+   */
+  procStart?: string;
   logDir: string;
 }
 
 export interface StopOptions extends AgentRef {
   force?: boolean;
+  /**
+   * What the workflow knows of the running agent: stop acts on it too when neither the agent's
+   * state folder nor a marker scan finds it (the pid only when its start time matches).
+   */
+  known?: KnownProcess;
+}
+
+/** A running agent as the workflow recorded it from its start. */
+export interface KnownProcess {
+  pid?: number;
+  procStart?: string;
+  containerId?: string;
 }
 
 export interface StoppedAgent {
@@ -31,7 +49,7 @@ export interface StoppedAgent {
 /** The activities every runner offers, whatever it runs agents on. */
 export interface RunnerActivities {
   startAgent(ref: AgentRef): Promise<StartedAgent>;
-  waitHealthy(ref: AgentRef & { pid: number; containerId?: string }): Promise<{ attempts: number; ms: number }>;
+  waitHealthy(ref: AgentRef & { pid: number; containerId?: string; procStart?: string }): Promise<{ attempts: number; ms: number }>;
   /** The last `tail` lines (or the bytes after `offsets`) of the agent's stdout and stderr. */
   readLogs(req: LogRequest): Promise<LogChunk>;
   stopAgent(opts: StopOptions): Promise<StoppedAgent>;
@@ -54,6 +72,8 @@ export interface WatchedAgent {
   /** process id (local, remote) or container id (container) as startAgent returned it */
   pid: number;
   containerId?: string;
+  /** local agents: the process's start time (see StartedAgent.procStart) */
+  procStart?: string;
   healthUrl: string;
   /** how the watch probes it (absent in older workflows: a plain HTTP check of healthUrl) */
   readiness?: { type: ReadinessType; agentUrl: string };
@@ -87,4 +107,6 @@ export interface LogChunk {
   stdout: string;
   stderr: string;
   offsets: { stdout: number; stderr: number };
+  /** more is waiting beyond this chunk (a follower reads again at once instead of sleeping) */
+  more?: boolean;
 }

@@ -2,7 +2,7 @@
 // files when no worker answers), once or followed. Moved here from the `logs` command.
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
-import { readLogDir } from '../activities/log-files';
+import { LOCAL_FOLLOW_CHUNK_BYTES, readLogDir } from '../activities/log-files';
 import type { LogChunk } from '../activities/types';
 import { sleep } from '../common/sleep';
 import { agentDir, homeDir, jobDir } from '../config/paths';
@@ -80,15 +80,20 @@ function localLogs(job: string, home: string, tail: number, opts: LogOptions, wh
       opts.agent ? ` and agent '${opts.agent}' has no log files on this machine` : ' and it has no log files on this machine',
     );
   opts.onNotice?.(`${why}; showing the log files in ${dir} (agents on other hosts are not shown)`);
-  const read: Reader = (id, offsets) => Promise.resolve(readLogDir(agentDir(job, id, home), tail, offsets));
+  const read: Reader = (id, offsets) => Promise.resolve(readLogDir(agentDir(job, id, home), tail, offsets, LOCAL_FOLLOW_CHUNK_BYTES));
   return { agents: ids, source: 'files', [Symbol.asyncIterator]: () => logLines(ids, read, opts) };
 }
 
 async function* logLines(ids: string[], read: Reader, opts: LogOptions): AsyncGenerator<LogLine> {
   const offsets = new Map<string, LogChunk['offsets']>();
+  // Each read returns at most a chunk per stream (activities/log-files.ts), and the next read
+  // waits until the caller has taken these lines, so memory stays at about a chunk. While an
+  // agent writes faster than that, read again at once rather than let its output pile up.
+  let more = false;
   for (let first = true; first || (opts.follow && !opts.signal?.aborted); first = false) {
-    if (!first) await sleep(opts.intervalMs ?? 500);
+    if (!first) await (more ? new Promise((r) => setImmediate(r)) : sleep(opts.intervalMs ?? 500));
     const chunks = await Promise.all(ids.map((id) => read(id, first ? undefined : offsets.get(id))));
+    more = chunks.some((c) => c.more);
     for (const [i, id] of ids.entries()) {
       offsets.set(id, chunks[i].offsets);
       for (const stream of ['stdout', 'stderr'] as const)
@@ -113,7 +118,7 @@ async function readAgentLogs(
 ): Promise<LogChunk> {
   const dir = agentDir(job, agent.id, home);
   if (agent.target === 'localhost' && agent.taskQueue === WORKFLOW_TASK_QUEUE && !agent.deployment.secrets && existsSync(dir))
-    return readLogDir(dir, tail, offsets);
+    return readLogDir(dir, tail, offsets, LOCAL_FOLLOW_CHUNK_BYTES);
   try {
     return await ctx.client.workflow.execute(agentLogs, {
       workflowId: `a2a-logs-${job}-${agent.id}-${randomUUID().slice(0, 8)}`,

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { bracketHost as hostForUrl } from '../common/host';
 import { hostTaskQueue, WORKFLOW_TASK_QUEUE as MAIN_TASK_QUEUE } from '../config/names';
-import { durationMs, type AgentSpec, type JobFile, type Target, type TopologyType } from './schema';
+import { durationMs, sizeBytes, type AgentSpec, type JobFile, type Target, type TopologyType } from './schema';
 import { readinessOf, type ReadinessType } from './readiness';
 import { callGraph, mentionedAgents, stagesByHeight } from './topology';
 
@@ -69,6 +69,8 @@ export interface DeploymentPlan {
   volumes: string[];
   cpus?: number;
   memory?: string;
+  /** local agents' log rotation, only when the job file sets it (so other agents' spec hashes stay as they were) */
+  logs?: { maxBytes: number; keep: number };
 }
 
 /** The task queue of the main worker, and of each host worker (defined in config/names). */
@@ -195,6 +197,7 @@ export function resolvePlan(job: JobFile, sourceFile: string): DeployPlan {
         volumes: d.volumes,
         cpus: d.cpus,
         memory: d.memory,
+        logs: d.logs ? { maxBytes: sizeBytes(d.logs.max_size)!, keep: d.logs.keep } : undefined,
       }) as DeploymentPlan,
       taskQueue: d.worker ? hostTaskQueue(d.worker) : MAIN_TASK_QUEUE,
       workerTimeoutMs: durationMs(d.worker_timeout),

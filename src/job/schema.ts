@@ -28,6 +28,16 @@ export function durationMs(value: number | string): number {
   return Math.round(Number(m[1]) * unit);
 }
 
+// A size: bytes, or a number with k, m or g (binary units): 512k, 10m, 1g.
+export const SIZE = /^(\d+)([kmg]?)$/i;
+/** Bytes of a size (see SIZE); undefined when it is not one. */
+export function sizeBytes(spec: string | number): number | undefined {
+  if (typeof spec === 'number') return spec;
+  const m = SIZE.exec(spec.trim());
+  if (!m) return undefined;
+  return Number(m[1]) * { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g'];
+}
+
 const port = z
   .number({ error: 'port must be a whole number' })
   .int({ error: 'port must be a whole number' })
@@ -118,9 +128,22 @@ export const DeploymentSchema = z
       .array(z.string().regex(/^[^:]+:[^:]+(:(ro|rw))?$/, { error: "a volume is 'host-path:container-path' with an optional ':ro'" }))
       .default([]),
     cpus: z.number().positive().optional(),
-    memory: z
-      .string()
-      .regex(/^\d+[kmg]?$/i, { error: "memory is a size like '256m' or '1g'" })
+    memory: z.string().regex(SIZE, { error: "memory is a size like '256m' or '1g'" }).optional(),
+    // Local agents' stdout.log and stderr.log rotate at max_size, keeping `keep` older copies
+    // (activities/log-files.ts); unset: 10m and 3.
+    logs: z
+      .object({
+        max_size: z
+          .union([z.number().int().min(1), z.string().regex(SIZE)], { error: "logs.max_size is a size like '10m' or '512k'" })
+          .default('10m'),
+        keep: z
+          .number({ error: 'logs.keep is a whole number: the rotated copies kept (0 to 100)' })
+          .int({ error: 'logs.keep is a whole number: the rotated copies kept (0 to 100)' })
+          .min(0, { error: 'logs.keep is a whole number: the rotated copies kept (0 to 100)' })
+          .max(100, { error: 'logs.keep is a whole number: the rotated copies kept (0 to 100)' })
+          .default(3),
+      })
+      .strict()
       .optional(),
   })
   .strict();
@@ -129,7 +152,11 @@ export const RESTART_POLICIES = ['never', 'on-failure', 'always'] as const;
 export const RestartSchema = z
   .object({
     policy: z.enum(RESTART_POLICIES, { error: `restart policy must be one of: ${RESTART_POLICIES.join(', ')}` }).default('on-failure'),
-    max_restarts: z.number().int().min(0).default(5),
+    max_restarts: z
+      .number({ error: 'max_restarts must be a whole number: 0 or more (0: never restart)' })
+      .int({ error: 'max_restarts must be a whole number: 0 or more (0: never restart)' })
+      .min(0, { error: 'max_restarts must be a whole number: 0 or more (0: never restart; there is no unlimited, use a large number)' })
+      .default(5),
     window: duration.default('10m'),
     backoff: duration.default('1s'),
     max_backoff: duration.default('30s'),

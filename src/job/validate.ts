@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { didYouMean, hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics';
 import { JobFileSchema, type JobFile } from './schema';
 import { crossChecks } from './cross-checks';
+import { limitChecks } from './limit-checks';
 import { isObj, valueAt } from './raw';
 import { readYamlFile, parseYamlText, type ParsedYaml, type Path, type ReadOptions, type YamlSource } from './yaml-source';
 
@@ -42,7 +43,7 @@ function fromParsed(file: string, parsed: ParsedYaml): LoadedJob {
   const diagnostics: Diagnostic[] = [];
   const result = JobFileSchema.safeParse(raw);
   if (!result.success) diagnostics.push(...result.error.issues.flatMap((i) => schemaDiagnostics(src, raw, i)));
-  diagnostics.push(...crossChecks(src, raw));
+  diagnostics.push(...crossChecks(src, raw), ...limitChecks(src, raw));
   const sorted = sortDiagnostics(dedupe(diagnostics));
   return { file, diagnostics: sorted, job: result.success && !hasErrors(sorted) ? result.data : undefined };
 }

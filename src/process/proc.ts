@@ -8,6 +8,12 @@ export interface ProcStat {
   ppid: number;
   /** the process group: an agent leads its own, so pgrp === pid for the agent itself */
   pgrp: number;
+  /**
+   * When the process started, in clock ticks since boot (field 22): with the pid, it names one
+   * process for good (a reused pid has another start time), whatever the process does to its
+   * environment.
+   */
+  startTime: string;
 }
 
 /** The pids in /proc now. */
@@ -17,13 +23,14 @@ export function listPids(): number[] {
     .map(Number);
 }
 
-/** State, parent and group of a process; undefined when it is gone. */
+/** State, parent, group and start time of a process; undefined when it is gone. */
 export function procStat(pid: number): ProcStat | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (in parentheses) may hold spaces and parentheses: split after the last ')'.
-    const [state, ppid, pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { state, ppid: Number(ppid), pgrp: Number(pgrp) };
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const [state, ppid, pgrp] = fields;
+    return { state, ppid: Number(ppid), pgrp: Number(pgrp), startTime: fields[19] };
   } catch {
     return undefined;
   }

@@ -2,7 +2,7 @@
 // health gate, deploy a set of agents in dependency order, tear a set down callers first.
 // Shared by the deploy, the restart update and the redeploy (deploy-job.ts).
 import { condition, isCancellation, log, patched, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
-import type { JobActivities } from '../activities/types';
+import type { JobActivities, KnownProcess } from '../activities/types';
 import type { AgentPlan } from '../job/plan';
 import type { AgentState, AgentStatus } from './api';
 import type { JobState } from './decisions';
@@ -12,6 +12,12 @@ import { priorityKeyOf } from '../config/names';
 // Since this patch an agent is started and health-gated by one activity (deployAgent): one
 // round trip through Temporal per dependency level instead of two.
 const ONE_ACTIVITY_PER_AGENT = 'one-activity-per-agent';
+// Since this patch an agent that becomes healthy again keeps its last error and its time: after
+// an automatic restart, status still says why it was restarted.
+const KEEP_LAST_ERROR = 'keep-last-error-after-restart';
+// Since this patch stopAgent is told the pid (with its start time) and container id the
+// workflow knows, so a stop finds the agent even when its state folder and markers do not.
+const STOP_WITH_KNOWN_PROCESS = 'stop-with-known-process';
 // Heartbeats make a worker's death visible within seconds, so a restarted worker resumes fast.
 const HEARTBEAT = '5s';
 
@@ -40,6 +46,17 @@ const workerDeadline = (agent: AgentPlan) => (agent.deployment.worker ? { schedu
 export const withPriority = (job: JobState, opts: Partial<ActivityOptions>): Partial<ActivityOptions> =>
   job.prioritized ? { priority: { priorityKey: priorityKeyOf(job.plan.priority) }, ...opts } : opts;
 
+/** What stopAgent is told of the agent besides its plan: what the workflow recorded at its start. */
+export function knownProcess(a: AgentStatus | undefined): { known?: KnownProcess } {
+  if (!a || !patched(STOP_WITH_KNOWN_PROCESS)) return {};
+  const known: KnownProcess = {
+    ...(a.pid !== undefined ? { pid: a.pid } : {}),
+    ...(a.procStart ? { procStart: a.procStart } : {}),
+    ...(a.containerId ? { containerId: a.containerId } : {}),
+  };
+  return Object.keys(known).length ? { known } : {};
+}
+
 export type SetAgent = (id: string, state: AgentState, extra?: Partial<AgentStatus>) => void;
 
 export function agentSteps(job: JobState, setAgent: SetAgent) {
@@ -47,6 +64,7 @@ export function agentSteps(job: JobState, setAgent: SetAgent) {
   /** Starts and health-gates one agent; throws on failure. */
   async function startOne(agent: AgentPlan) {
     setAgent(agent.id, 'starting');
+    const cleared = patched(KEEP_LAST_ERROR) ? {} : { lastError: undefined };
     if (patched(ONE_ACTIVITY_PER_AGENT)) {
       const s = await runner(
         agent,
@@ -58,8 +76,9 @@ export function agentSteps(job: JobState, setAgent: SetAgent) {
       setAgent(agent.id, 'healthy', {
         pid: s.pid,
         logDir: s.logDir,
-        lastError: undefined,
+        ...cleared,
         ...(s.containerId ? { containerId: s.containerId } : {}),
+        ...(s.procStart ? { procStart: s.procStart } : {}),
       });
       return;
     }
@@ -79,7 +98,7 @@ export function agentSteps(job: JobState, setAgent: SetAgent) {
       pid: s.pid,
       ...(s.containerId ? { containerId: s.containerId } : {}),
     });
-    setAgent(agent.id, 'healthy', { lastError: undefined });
+    setAgent(agent.id, 'healthy', cleared);
   }
 
   /**
@@ -125,7 +144,7 @@ export function agentSteps(job: JobState, setAgent: SetAgent) {
           .map(async (id) => {
             const agent = agents[id];
             const keep = status.agents[id].state === 'failed' ? 'failed' : 'stopped';
-            setAgent(id, 'stopping', { lastError: status.agents[id].lastError });
+            setAgent(id, 'stopping');
             try {
               await runner(
                 agent,
@@ -134,6 +153,7 @@ export function agentSteps(job: JobState, setAgent: SetAgent) {
                 job: job.plan.job,
                 agent,
                 force,
+                ...knownProcess(status.agents[id]),
               });
               setAgent(id, keep, { pid: undefined });
             } catch (err) {

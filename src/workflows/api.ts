@@ -34,9 +34,14 @@ export interface AgentStatus {
   pid?: number;
   /** containers only */
   containerId?: string;
+  /** local agents: the process's start time, which with the pid names it (see StartedAgent.procStart) */
+  procStart?: string;
   /** when the agent entered its current state (ISO time) */
   since: string;
+  /** the last thing that went wrong (kept after a successful restart: the reason for it) */
   lastError?: string;
+  /** when lastError happened (ISO time, workflow time) */
+  lastErrorAt?: string;
   /** where its output goes, on the machine that runs it */
   logDir?: string;
   /** restarts so far (all time) */
@@ -72,7 +77,7 @@ export interface StatusMemo {
   paused: boolean;
   /** ISO time of this memo */
   updatedAt: string;
-  agents: Record<string, { state: AgentState; pid?: number; url: string; restarts: number; lastError?: string }>;
+  agents: Record<string, { state: AgentState; pid?: number; url: string; restarts: number; lastError?: string; lastErrorAt?: string }>;
 }
 
 export interface DeployJobInput {

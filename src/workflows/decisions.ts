@@ -182,6 +182,7 @@ export function statusMemo(status: JobStatus, updatedAt: string): StatusMemo {
       ...(a.lastError
         ? { lastError: a.lastError.length > MEMO_ERROR_CHARS ? `${a.lastError.slice(0, MEMO_ERROR_CHARS)}…` : a.lastError }
         : {}),
+      ...(a.lastError && a.lastErrorAt ? { lastErrorAt: a.lastErrorAt } : {}),
     };
   return { phase: status.phase, paused: status.paused, updatedAt, agents };
 }

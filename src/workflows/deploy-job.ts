@@ -46,7 +46,7 @@ import {
   statusMemo,
   type JobState,
 } from './decisions';
-import { agentSteps, runner, withPriority } from './agent-steps';
+import { agentSteps, knownProcess, runner, withPriority } from './agent-steps';
 import { failureMessage } from './failure-message';
 import { registerHandlers } from './handlers';
 
@@ -70,8 +70,12 @@ export async function deployJob({ plan: initialPlan, carried, continueAsNewAfter
   };
   const { status } = job;
 
+  // A new error is stamped with its time; it stays (with its time) until the next one.
   const setAgent = (id: string, state: AgentState, extra: Partial<AgentStatus> = {}) => {
-    Object.assign(status.agents[id], { state, since: now(), ...extra });
+    const stamp = extra.lastError !== undefined ? { lastErrorAt: now() } : 'lastError' in extra ? { lastErrorAt: undefined } : {};
+    // A process gone from the status takes its start time with it.
+    const gone = 'pid' in extra && extra.pid === undefined ? { procStart: undefined } : {};
+    Object.assign(status.agents[id], { state, since: now(), ...extra, ...stamp, ...gone });
     describe();
   };
   const setPhase = (phase: JobPhase) => {
@@ -210,6 +214,7 @@ export async function deployJob({ plan: initialPlan, carried, continueAsNewAfter
                 id: a.id,
                 pid: a.pid!,
                 ...(a.containerId ? { containerId: a.containerId } : {}),
+                ...(a.procStart ? { procStart: a.procStart } : {}),
                 healthUrl: p.healthUrl,
                 ...(p.health.type ? { readiness: { type: p.health.type, agentUrl: p.url } } : {}),
                 target: p.target,
@@ -261,7 +266,11 @@ export async function deployJob({ plan: initialPlan, carried, continueAsNewAfter
         await condition(() => !status.paused || job.stopRequest !== undefined); // paused: leave it be
         if (job.stopRequest) return;
         // The old process may still be alive (unhealthy) or half-dead: stop it first.
-        await runner(agent, withPriority(job, { startToCloseTimeout: agent.stopGraceMs + 30_000 })).stopAgent({ job: job.plan.job, agent });
+        await runner(agent, withPriority(job, { startToCloseTimeout: agent.stopGraceMs + 30_000 })).stopAgent({
+          job: job.plan.job,
+          agent,
+          ...knownProcess(status.agents[agent.id]),
+        });
         await startOne(agent);
       } catch (err) {
         if (isCancellation(err)) return; // the job is being cancelled; its teardown stops this agent
@@ -314,6 +323,7 @@ export async function deployJob({ plan: initialPlan, carried, continueAsNewAfter
       await runner(before.agents[id], withPriority(job, { startToCloseTimeout: before.agents[id].stopGraceMs + 30_000 })).stopAgent({
         job: job.plan.job,
         agent: before.agents[id],
+        ...knownProcess(status.agents[id]),
       });
       setAgent(id, 'pending', { pid: undefined });
     }

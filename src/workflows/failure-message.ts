@@ -23,5 +23,6 @@ export function failureMessage(agent: AgentPlan, err: unknown): string {
   const details = carrier instanceof ApplicationFailure ? carrier.details : undefined;
   const stderr = typeof details?.[0] === 'string' && details[0] ? `\n--- last lines of ${agent.id}'s stderr ---\n${details[0]}` : '';
   const message = carrier instanceof Error ? carrier.message : String(err);
-  return `${message.includes(agent.id) ? message : `agent '${agent.id}': ${message}`}${stderr}`;
+  // The runners name the agent quoted ('b'); a bare id inside the text ("b" in "bytes") does not count.
+  return `${message.includes(`'${agent.id}'`) ? message : `agent '${agent.id}': ${message}`}${stderr}`;
 }

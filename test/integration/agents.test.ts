@@ -250,6 +250,23 @@ test('plain v0.3 JSON-RPC (no A2A-Version header) is answered too', async () => 
   });
 });
 
+test('a message over 100 KiB gets an A2A (JSON-RPC) error naming the limit, not an HTML page (issue 10, defect 9)', async () => {
+  const text = 'x'.repeat(120 * 1024);
+  const res = await fetch(url(HUB.weather), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'message/send',
+      params: { message: { kind: 'message', messageId: 'big', role: 'user', parts: [{ kind: 'text', text }] } },
+    }),
+  });
+  expect(res.headers.get('content-type')).toMatch(/application\/json/);
+  const body = (await res.json()) as { error?: { code: number; message: string } };
+  expect(body.error).toEqual({ code: -32600, message: 'message too large: the agent accepts requests of up to 100 KiB' });
+});
+
 test('hub-spoke: the coordinator combines weather and maps', async () => {
   const r = await send(url(HUB.controller), 'What is the weather in Paris and how far is it from Paris to Berlin?');
   expect(r.data.agent).toBe('controller');

@@ -2,7 +2,7 @@
 // agent, a start interrupted between spawning and recording the pid is recovered by scanning
 // /proc for the agent's marker (so no second copy is started), and stop finds the agent from
 // its record and leaves nothing behind.
-import { mkdtempSync, rmSync, unlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -167,4 +167,31 @@ test("stop with the job's state folder deleted still stops the agent (found by i
   expect(await waitClosed(PORT)).toBe(true);
   expect(agentProcesses(JOB)).not.toContain(started.pid);
   expect(agentProcesses(JOB)).toEqual([]);
+});
+
+test('an agent whose markers cannot be read (it rewrote its environment area) is still known by its pid and start time', async () => {
+  const WIPER_PORT = 19405;
+  const wiper = planFromYaml(
+    `job: { name: ${JOB} }
+agents:
+  - id: solo
+    command: [python3, ${join(ROOT, 'test', 'fixtures', 'agents', 'environ_wiper.py')}]
+    config: { port: ${WIPER_PORT}, health: { type: tcp } }
+topology: { type: mesh, agents: [solo] }
+`,
+  ).agents.solo;
+  const started = await localRunner.startAgent({ job: JOB, agent: wiper });
+  expect(started.procStart).toMatch(/^\d+$/);
+  // Healthy: the runner does not take the wiped process for a dead one.
+  await localRunner.waitHealthy({ job: JOB, agent: wiper, pid: started.pid });
+  expect(readFileSync(`/proc/${started.pid}/environ`, 'utf8')).not.toContain('A2A_DEPLOY');
+  expect(agentProcesses(JOB)).toEqual([]); // no marker scan finds it
+  rmSync(agentDir(JOB, wiper.id, home), { recursive: true, force: true });
+  // Neither the ledger nor the markers find it: what the workflow knows does.
+  const known = { pid: started.pid, procStart: started.procStart };
+  // A pid with another start time (a reused pid) is never taken for it.
+  expect(await localRunner.stopAgent({ job: JOB, agent: wiper, known: { ...known, procStart: '1' } })).toMatchObject({ wasRunning: false });
+  expect(await portOpen(WIPER_PORT)).toBe(true);
+  expect(await localRunner.stopAgent({ job: JOB, agent: wiper, known })).toMatchObject({ wasRunning: true });
+  expect(await waitClosed(WIPER_PORT)).toBe(true);
 });

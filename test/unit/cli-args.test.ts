@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { arity, checkMessage, commandHelp, globalHelp, parse, parseDuration, shown, usageLine } from '../../src/cli/args';
 import { CliError } from '../../src/cli/exit-codes';
-import { renderServerView } from '../../src/cli/commands/status';
+import { renderServerView, renderStatus } from '../../src/cli/commands/status';
 import { COMMAND_SPECS, MAX_MESSAGE_BYTES, MAX_TAIL_LINES, type CommandName } from '../../src/cli/specs';
 
 const names = Object.keys(COMMAND_SPECS) as CommandName[];
@@ -155,5 +155,31 @@ test("status without a worker shows the workflow's memo, with each agent's last 
   expect(text).toMatch(/db +restarting +- +2 +http:\/\/127\.0\.0\.1:19101 +exited with code 3 \(at 2026-11-25 09:59:58Z\)\n?$/);
   expect(renderServerView({ job: 'web', workflow: 'COMPLETED', phase: 'stopped' })).toContain(
     'the per-agent state is kept by the workflow',
+  );
+});
+
+test('status shows a restarted agent healthy again, with the error that made it restart and when', () => {
+  const agent = { stage: 0, target: 'localhost', url: 'http://127.0.0.1:19100', since: '2026-11-25T10:00:05.000Z' };
+  const text = renderStatus({
+    job: 'web',
+    topology: 'mesh',
+    phase: 'running',
+    entry: 'api',
+    stages: [['api']],
+    paused: false,
+    agents: {
+      api: {
+        ...agent,
+        id: 'api',
+        state: 'healthy',
+        pid: 43,
+        restarts: 1,
+        lastError: "agent 'api' exited with code 3\nboom",
+        lastErrorAt: '2026-11-25T10:00:01.000Z',
+      },
+    },
+  });
+  expect(text).toMatch(
+    /api +healthy +0 +43 +1 +http:\/\/127\.0\.0\.1:19100 +2026-11-25 10:00:05Z +agent 'api' exited with code 3 \(at 2026-11-25 10:00:01Z\)\n?$/,
   );
 });

@@ -147,3 +147,50 @@ describe('validation reports every error, located at its YAML node', () => {
     ]);
   });
 });
+
+describe('what no deploy could satisfy is refused in the file (issue 10, defect 8)', () => {
+  test('NUL bytes, impossible timeouts and a negative max_restarts, each located and worded', () => {
+    expect(located('limits.yaml')).toEqual([
+      '6:27 error: this text holds a NUL byte (\\0) | no program can receive a NUL byte in its arguments or environment; remove it',
+      "9:26 error: health.timeout of agent 'b' is 0ms: no agent can start and answer that fast (at least 1s) | give the time the agent needs to become ready, e.g. timeout: 30s (the default), or 90s for a slow start",
+      '11:29 error: this text holds a NUL byte (\\0) | no program can receive a NUL byte in its arguments or environment; remove it',
+      "16:40 error: health.interval of agent 'slow' (10s) is not shorter than its health.timeout (5s): the agent would get a single probe | make the interval a fraction of the timeout, e.g. interval: 1s with timeout: 30s",
+      '17:30 error: max_restarts must be a whole number: 0 or more (0: never restart; there is no unlimited, use a large number)',
+      "17:61 error: restart.max_backoff of agent 'slow' (2s) is shorter than its backoff (10s) | max_backoff caps the doubling backoff: make it at least the backoff",
+      "22:27 error: health.interval of agent 'quick' is 1ms: probes need at least 10ms between them | the default, 100ms, notices readiness quickly; the interval only caps the backoff between probes",
+      "23:48 error: worker_timeout of agent 'quick' is 10ms: a worker cannot pick up work that fast (at least 1s) | the default, 2m, leaves a host worker time to reconnect",
+      "24:24 error: restart.window of agent 'quick' is 500ms: too short to count restarts in (at least 1s) | the window is the span max_restarts is counted over, e.g. window: 10m",
+    ]);
+  });
+
+  const sized = (lines: string[]) =>
+    loadJobText(
+      's.yaml',
+      ['job: { name: sizes }', 'agents:', ...lines, 'topology: { type: mesh, agents: [a] }'].join('\n'),
+    ).diagnostics.map((d) => `${d.line}:${d.col} ${d.message}`);
+
+  test('an argument or a variable beyond MAX_ARG_STRLEN, and all of them beyond ARG_MAX', () => {
+    const big = 'x'.repeat(140 * 1024);
+    expect(
+      sized([
+        '  - id: a',
+        `    command: [node, ${big}]`,
+        '    config: { port: 1001 }',
+        `    deployment: { environment: { BIG: ${big}, SMALL: "${'y'.repeat(1000)}" } }`,
+      ]),
+    ).toEqual([
+      "4:21 argument 2 of agent 'a' is 140 KiB, more than the 128 KiB the OS allows for one argument or variable (MAX_ARG_STRLEN); pass large data in a file",
+      "6:39 BIG of agent 'a' is 140 KiB, more than the 128 KiB the OS allows for one argument or variable (MAX_ARG_STRLEN); pass large data in a file",
+    ]);
+    // Just under the limit passes (name, '=' and the terminating NUL included).
+    const fits = 'x'.repeat(128 * 1024 - 'BIG='.length - 1);
+    expect(
+      sized(['  - id: a', '    module: x', '    config: { port: 1001 }', `    deployment: { environment: { BIG: ${fits} } }`]),
+    ).toEqual([]);
+    // Twenty values of 120 KiB each pass one by one, not together.
+    const many = Array.from({ length: 20 }, (_, i) => `V${i}: ${'z'.repeat(120 * 1024)}`).join(', ');
+    expect(sized(['  - id: a', '    module: x', '    config: { port: 1001 }', `    deployment: { environment: { ${many} } }`])).toEqual([
+      "3:5 agent 'a': its arguments and environment take 2400 KiB, more than the 1984 KiB the OS leaves for them (ARG_MAX, E2BIG)",
+    ]);
+  });
+});

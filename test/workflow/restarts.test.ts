@@ -34,14 +34,25 @@ test('a crashed agent restarts after a backoff that doubles up to max_backoff; p
     t.fake.crash(job, 'a');
     const crashed = await waitStatus(h, 'a restarting', (s) => agentState(s, 'a') === 'restarting');
     expect(crashed.agents.a.lastError).toContain('a: crashing on purpose');
+    expect(crashed.agents.a.lastErrorAt).toBe(crashed.agents.a.since);
     await t.env.sleep(backoff - 2_000);
     expect(t.fake.of('stopAgent', job)).toHaveLength(i); // still waiting out the backoff
     await t.env.sleep(3_000);
     const back = await waitStatus(h, 'a healthy again', (s) => agentState(s, 'a') === 'healthy' && s.agents.a.restarts === i + 1);
     expect(back.phase).toBe('running');
-    expect(back.agents.a.lastError).toBeUndefined();
+    // The reason for the restart stays, with when it happened (issue 10, defect 11), in the status and the memo.
+    expect(back.agents.a.lastError).toContain('a: crashing on purpose');
+    expect(back.agents.a.lastErrorAt).toBe(crashed.agents.a.lastErrorAt);
+    expect(Date.parse(back.agents.a.since)).toBeGreaterThan(Date.parse(back.agents.a.lastErrorAt!));
+    const { memo } = await waitMemo(h, 'memo of a healthy again', (m) => m.agents.a.state === 'healthy' && m.agents.a.restarts === i + 1);
+    expect(memo.agents.a).toMatchObject({
+      lastError: expect.stringContaining('a: crashing on purpose') as string,
+      lastErrorAt: crashed.agents.a.lastErrorAt,
+    });
     // The old process is stopped, then a new one started, once the backoff is over.
     const waited = lastStop(job, 'a').at - Date.parse(crashed.agents.a.since);
+    // The stop is told the crashed process the workflow knows (issue 10, defect 4).
+    expect(lastStop(job, 'a').known).toEqual({ pid: crashed.agents.a.pid, procStart: `start-of-${crashed.agents.a.pid}` });
     expect(waited).toBeGreaterThanOrEqual(backoff);
     expect(waited).toBeLessThan(backoff + 3_000);
   }
@@ -53,6 +64,8 @@ test('a crashed agent restarts after a backoff that doubles up to max_backoff; p
   expect(given.agents.a.lastError).toContain('a: crashing on purpose');
   expect(t.fake.of('deployAgent', job)).toHaveLength(4); // the deploy and three restarts, no more
   await stopJob(h);
+  // An agent the workflow gave up on has no process it knows of: the stop is pointed at none.
+  expect(lastStop(job, 'a').known).toBeUndefined();
 });
 
 test('restarts older than the window are forgotten; within it they count', async () => {
@@ -91,14 +104,14 @@ test('continue-as-new carries the status and the restart times into the next run
       { id: 'a', restart },
       { id: 'b', calls: ['a'] },
     ],
-    { continueAsNewAfterEvents: 45, priority: 'critical' },
+    { continueAsNewAfterEvents: 50, priority: 'critical' },
   );
   await waitMemo(h, 'running', (m) => m.phase === 'running');
   for (const n of [1, 2]) {
     t.fake.crash(job, 'a');
     await waitMemo(h, `restart ${n}`, (m) => m.agents.a.state === 'healthy' && m.agents.a.restarts === n);
   }
-  // The history passed 45 events: the job goes on in a new run, with the same status.
+  // The history passed 50 events: the job goes on in a new run, with the same status.
   const { memo, runId } = await waitMemo(h, 'a new run', (_m, run) => run !== h.firstExecutionRunId);
   expect(memo).toMatchObject({ phase: 'running', agents: { a: { state: 'healthy', restarts: 2 }, b: { state: 'healthy' } } });
   expect(t.fake.of('deployAgent', job).map((c) => c.agent)).toEqual(['a', 'b', 'a', 'a']); // nothing redeployed

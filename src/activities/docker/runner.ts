@@ -26,7 +26,7 @@ import { watchLoop } from '../watch';
 import { createAndStart, describeExit, findAgentContainer, nameTakenError, removeContainer, started, terminate } from './containers';
 import { inspectContainer } from './engine';
 import { ensureImage } from './images';
-import { LABEL_SPEC } from './labels';
+import { LABEL_AGENT, LABEL_JOB, LABEL_SERVER, LABEL_SPEC } from './labels';
 import { containerLogs, stderrTail } from './logs';
 import { scrub, scrubLogs, secretValues } from '../agent-env';
 import { checkNetworkName, isHostNetwork, JobNetworks } from './networks';
@@ -43,6 +43,12 @@ export function createDockerRunner({ docker, serverMarker }: DockerRunnerDeps): 
   /** A container's stderr tail with the agent's secret values hidden (it reaches status and history). */
   const scrubbedTail = async (ref: string, a: { id: string; deployment: AgentPlan['deployment'] }) =>
     scrub(await stderrTail(docker, ref), secretValues(a.id, a.deployment.secrets, process.env));
+  /** The container with this id, if its labels say it is this agent's of this server. */
+  const labelledAs = async (id: string, job: string, agent: string) => {
+    const info = await inspectContainer(docker, id);
+    const l = info?.Config.Labels ?? {};
+    return l[LABEL_JOB] === job && l[LABEL_AGENT] === agent && l[LABEL_SERVER] === serverMarker ? info : undefined;
+  };
   return {
     async startAgent({ job, agent }) {
       const name = containerName(job, agent.id);
@@ -96,9 +102,12 @@ export function createDockerRunner({ docker, serverMarker }: DockerRunnerDeps): 
       });
     },
 
-    async stopAgent({ job, agent, force }) {
+    async stopAgent({ job, agent, force, known }) {
       return withHeartbeat(async () => {
-        const info = await findAgentContainer(docker, job, agent.id, serverMarker);
+        // By its labels; else by the id the workflow knows, if that container is still this agent's.
+        const info =
+          (await findAgentContainer(docker, job, agent.id, serverMarker)) ??
+          (known?.containerId ? await labelledAs(known.containerId, job, agent.id) : undefined);
         if (!info) return { wasRunning: false, forced: false }; // idempotent: nothing to stop
         const wasRunning = info.State.Running;
         const forced = wasRunning ? await terminate(docker, info.Id, agent.stopGraceMs, !!force) : false;

@@ -7,13 +7,13 @@ import { MARKER, markerOf, SERVER, SPEC } from '../markers';
 import { buildAgentEnv, resolveSecretsOrFail } from '../agent-env';
 import { LABEL_AGENT, LABEL_JOB, LABEL_SERVER, LABEL_SPEC } from './labels';
 import { isHostNetwork } from './networks';
+import { sizeBytes } from '../../job/schema';
 
 /** `256m`, `1g`, `512k` or plain bytes (the schema's memory syntax). */
 export function memoryBytes(spec: string): number {
-  const m = /^(\d+)([kmg]?)$/i.exec(spec.trim());
-  if (!m) throw ApplicationFailure.nonRetryable(`memory '${spec}' is not a size like 256m or 1g`, 'AgentSpecError');
-  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g'];
-  return Number(m[1]) * unit;
+  const bytes = sizeBytes(spec);
+  if (bytes === undefined) throw ApplicationFailure.nonRetryable(`memory '${spec}' is not a size like 256m or 1g`, 'AgentSpecError');
+  return bytes;
 }
 
 /** `host:container[:ro|rw]` with a relative host path resolved against the job file's folder. */

@@ -75,7 +75,7 @@ export function renderStatus(s: JobStatus): string {
       String(a.restarts ?? 0),
       a.url,
       shortTime(a.since),
-      a.waitingFor ?? lastErrorCell(a.lastError, (a as { lastErrorAt?: string }).lastErrorAt),
+      a.waitingFor ?? lastErrorCell(a.lastError, a.lastErrorAt),
     ];
   });
   const lines = [

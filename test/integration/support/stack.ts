@@ -21,7 +21,10 @@ export interface Stack {
   serverPid: number;
   worker?: ChildProcess;
   cli(args: string[], opts?: { timeoutMs?: number; env?: NodeJS.ProcessEnv }): { code: number; stdout: string; stderr: string };
-  cliAsync(args: string[], opts?: { timeoutMs?: number }): Promise<{ code: number; stdout: string; stderr: string }>;
+  cliAsync(
+    args: string[],
+    opts?: { timeoutMs?: number; env?: NodeJS.ProcessEnv },
+  ): Promise<{ code: number; stdout: string; stderr: string }>;
   startWorker(host?: { name: string; netns?: string; address?: string }): Promise<ChildProcess>;
   killWorker(signal?: NodeJS.Signals): Promise<void>;
   close(): Promise<void>;
@@ -54,7 +57,7 @@ export async function startStack(port: number, uiPort: number, opts: { ip?: stri
     },
     cliAsync(args, opts = {}) {
       return new Promise((done) => {
-        const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, [CLI, ...args], { env: { ...env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
         let stdout = '';
         let stderr = '';
         child.stdout.on('data', (d) => (stdout += d));

@@ -3,7 +3,15 @@
 // "stop" on command, and every call recorded (with its workflow time) for the assertions.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { AgentEvent, AgentRef, DeployedAgent, JobActivities, StopOptions, WatchOptions } from '../../../src/activities/types';
+import type {
+  AgentEvent,
+  AgentRef,
+  DeployedAgent,
+  JobActivities,
+  KnownProcess,
+  StopOptions,
+  WatchOptions,
+} from '../../../src/activities/types';
 import type { AgentPlan, DeployPlan, RestartPlan } from '../../../src/job/plan';
 
 export interface AgentSketch {
@@ -66,6 +74,8 @@ export interface Call {
   agent: string;
   specHash?: string;
   force?: boolean;
+  /** stopAgent: what the workflow told it of the running agent */
+  known?: KnownProcess;
   /** workflow (server) time at which the activity was scheduled */
   at: number;
   /** the Temporal task priority it was scheduled with (priorityKey; undefined: none) */
@@ -134,10 +144,17 @@ export class FakeAgents {
         const pid = ++this.pid;
         this.pids.set(key, pid);
         this.crashed.delete(key);
-        return { pid, reused: false, startedAt: new Date().toISOString(), logDir: `/tmp/${agent.id}`, health: { attempts: 1, ms: 1 } };
+        return {
+          pid,
+          procStart: `start-of-${pid}`,
+          reused: false,
+          startedAt: new Date().toISOString(),
+          logDir: `/tmp/${agent.id}`,
+          health: { attempts: 1, ms: 1 },
+        };
       },
-      stopAgent: async ({ job, agent, force }: StopOptions) => {
-        this.record('stopAgent', job, agent.id, { force: !!force });
+      stopAgent: async ({ job, agent, force, known }: StopOptions) => {
+        this.record('stopAgent', job, agent.id, { force: !!force, ...(known ? { known } : {}) });
         return { wasRunning: true, forced: !!force };
       },
       // Returns once one of its agents (the very process it watches, by pid) is dead. A crash is
