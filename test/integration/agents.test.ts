@@ -9,6 +9,7 @@ import { existsSync, readdirSync, statSync, writeFileSync, mkdtempSync, rmSync }
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { postMessageV03 } from './support/a2a-raw';
 
 jest.setTimeout(30_000);
 
@@ -232,16 +233,7 @@ test('health endpoint and agent card', async () => {
 });
 
 test('plain v0.3 JSON-RPC (no A2A-Version header) is answered too', async () => {
-  const res = await fetch(url(HUB.weather), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'message/send',
-      params: { message: { kind: 'message', messageId: 'm1', role: 'user', parts: [{ kind: 'text', text: 'Weather in Tokyo?' }] } },
-    }),
-  });
+  const res = await postMessageV03(url(HUB.weather), 'Weather in Tokyo?', { messageId: 'm1' });
   const body: any = await res.json();
   expect(body.result.parts[0]).toEqual({ kind: 'text', text: 'weather: tokyo 24°C humid' });
   expect(body.result.parts[1].data).toMatchObject({
@@ -252,16 +244,7 @@ test('plain v0.3 JSON-RPC (no A2A-Version header) is answered too', async () => 
 
 test('a message over 100 KiB gets an A2A (JSON-RPC) error naming the limit, not an HTML page (issue 10, defect 9)', async () => {
   const text = 'x'.repeat(120 * 1024);
-  const res = await fetch(url(HUB.weather), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'message/send',
-      params: { message: { kind: 'message', messageId: 'big', role: 'user', parts: [{ kind: 'text', text }] } },
-    }),
-  });
+  const res = await postMessageV03(url(HUB.weather), text, { messageId: 'big' });
   expect(res.headers.get('content-type')).toMatch(/application\/json/);
   const body = (await res.json()) as { error?: { code: number; message: string } };
   expect(body.error).toEqual({ code: -32600, message: 'message too large: the agent accepts requests of up to 100 KiB' });

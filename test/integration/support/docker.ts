@@ -7,6 +7,7 @@ import Docker from 'dockerode';
 import { createDockerRunner, listJobContainers as listContainersOf } from '../../../src/activities/docker';
 import { resolvePlan, type DeployPlan } from '../../../src/job/plan';
 import { loadJobText } from '../../../src/job/validate';
+import { postMessageV03 } from './a2a-raw';
 
 export const ROOT = resolve(__dirname, '..', '..', '..');
 export const IMAGE = 'a2a-deploy/agent:test';
@@ -57,17 +58,7 @@ export async function removeJob(job: string): Promise<void> {
 
 /** Sends one text message as plain A2A v0.3 JSON-RPC (no agent-card lookup, so a published port is enough). */
 export async function sendText(url: string, text: string): Promise<{ text: string; data: any }> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'message/send',
-      params: { message: { kind: 'message', messageId: `m-${Date.now()}`, role: 'user', parts: [{ kind: 'text', text }] } },
-    }),
-    signal: AbortSignal.timeout(20_000),
-  });
+  const res = await postMessageV03(url, text, { timeoutMs: 20_000 });
   const body: any = await res.json();
   if (body.error) throw new Error(`${url} answered with an error: ${JSON.stringify(body.error)}`);
   const parts: any[] = body.result.parts ?? body.result.status?.message?.parts ?? [];
