@@ -17,7 +17,7 @@ export type { StartOptions, StartProgress, StartResult } from './api/deploy';
 export type { EndedView, JobReport } from './api/status';
 export type { ServerView, MemoAgent } from './api/jobs';
 export type { JobSummary, ListFilter } from './api/list';
-export type { EndedStopResult, SendOptions, SendResult, StopOptions, StopResult } from './api/control';
+export type { Leftovers, SendOptions, SendResult, StopOptions, StopResult } from './api/control';
 export type { LogLine, LogOptions, LogStream } from './api/logs';
 export type { DeleteResult, PruneResult } from './api/retention';
 export type { Diagnostic } from './job/diagnostics';

@@ -49,18 +49,19 @@ export interface StopOptions {
 
 export interface StopResult {
   job: string;
-  ended?: false;
-  /** `stopped`, or `failed` when the teardown failed */
-  phase: JobPhase;
+  /**
+   * `stopped`, or `failed` when the teardown failed; for a run that had ended without its
+   * teardown (terminated, timed out) its execution status: `terminated` or `timed-out`
+   */
+  phase: JobPhase | 'terminated' | 'timed-out';
   /** how many agents the job had */
   agents: number;
   elapsedMs: number;
+  /** only for a run that had ended without its teardown: what was left of it on this machine, removed */
+  leftovers?: Leftovers;
 }
 
-/** `stop` of a job whose run ended without its teardown (terminated, timed out): what was left of it here, removed. */
-export interface EndedStopResult {
-  job: string;
-  ended: true;
+export interface Leftovers {
   /** the run's execution status, e.g. TERMINATED */
   execution: string;
   /** what may still run elsewhere, and how it goes away */
@@ -73,7 +74,8 @@ export interface EndedStopResult {
  * The job's run is over. After a terminate (or a timeout) no teardown ran: remove what is left of
  * it on this machine (the workers collect it anyway, elsewhere too). Any other ended run is refused.
  */
-export async function stopEnded(ctx: JobContext, { name, handle }: Job): Promise<EndedStopResult> {
+export async function stopEnded(ctx: JobContext, { name, handle }: Job): Promise<StopResult> {
+  const t0 = Date.now();
   const view = await serverView(handle, name);
   if (!teardownSkipped(view.execution, view.phase))
     throw new RefusedError(
@@ -82,12 +84,13 @@ export async function stopEnded(ctx: JobContext, { name, handle }: Job): Promise
       `see \`a2a-deploy status ${name}\``,
     );
   const { removed } = await collectLeftovers({ client: ctx.client, server: serverMarker(ctx.cfg), docker: new Docker(), job: name });
+  const agents = Object.keys(view.agents ?? {}).length;
   return {
     job: name,
-    ended: true,
-    execution: view.execution,
-    note: leftoverNote(name, view.execution, Object.keys(view.agents ?? {}).length),
-    removed,
+    phase: view.execution === 'TIMED_OUT' ? 'timed-out' : 'terminated',
+    agents,
+    elapsedMs: Date.now() - t0,
+    leftovers: { execution: view.execution, note: leftoverNote(name, view.execution, agents), removed },
   };
 }
 

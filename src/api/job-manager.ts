@@ -13,7 +13,6 @@ import {
   stopEnded,
   stopJob,
   toggleJob,
-  type EndedStopResult,
   type SendOptions,
   type SendResult,
   type StopOptions,
@@ -163,11 +162,11 @@ export class JobManager {
   /**
    * Tears a job down, callers before callees (with `force`, kills at once), and waits until every agent is down.
    * For a job whose run was terminated (or timed out) without its teardown, removes what is left
-   * of it on this machine instead (`ended: true`).
+   * of it on this machine instead (phase `terminated` or `timed-out`, with `leftovers`).
    * @throws RefusedError when the job is not running (or stopping already), unless terminated as above
    * @throws NoWorkerError (recorded: 'stop') when no worker answers; the request applies when one runs
    */
-  async stop(job: string, opts: StopOptions = {}): Promise<StopResult | EndedStopResult> {
+  async stop(job: string, opts: StopOptions = {}): Promise<StopResult> {
     const j = await this.job(job);
     return j.running ? stopJob(j, opts) : stopEnded(await this.context(true), j);
   }
