@@ -86,7 +86,10 @@ topology: { type: mesh, agents: [keeper] }
   // (The input's editor shows its first lines only; secrets.test.ts scans every payload.)
   expect(decoded).not.toContain(SECRET);
 
-  codec.kill();
+  // Stopped as a person stops it (SIGTERM), with the page's keep-alive connection still open.
+  const exited = new Promise((r) => codec!.once('exit', r));
+  codec.kill('SIGTERM');
+  await exited;
   codec = undefined;
   const cipher = await page.textOf(url, (t) => t.includes('Codec Server could not connect'));
   expect(cipher).toContain('Codec Server could not connect');

@@ -41,7 +41,13 @@ export async function run(argv: string[]): Promise<number> {
     `Codec server on http://${host.includes(':') ? `[${host}]` : host}:${port} (keys from ${keys.source}, newest '${keys.current.id}'; origins ${origins.join(', ')}${token ? '; bearer token required' : ''}). Ctrl-C stops it.\n`,
   );
   await new Promise<void>((resolve) => {
-    const stop = () => server.close(() => resolve());
+    // close() alone waits for keep-alive connections, and an open Web UI tab holds one: the
+    // server would go on decoding after Ctrl-C. Idle ones close now, busy ones after a second.
+    const stop = () => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+      setTimeout(() => server.closeAllConnections(), 1000).unref();
+    };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
