@@ -6,6 +6,7 @@ import type { AgentPlan } from '../job/plan';
 import type { AgentEvent, WatchedAgent } from './types';
 import { STDERR_LINES, tailLines } from '../common/text-tail';
 import { sleep } from '../common/sleep';
+import { getText } from '../common/http-get';
 import { notReadyMessage, probeReadiness, type ProbeResult, type ReadinessTarget } from './readiness';
 import { timedProbe } from '../metrics/instruments';
 
@@ -19,9 +20,8 @@ export interface HealthProbe {
 
 export async function checkHealthOnce(url: string, timeoutMs = 1000): Promise<boolean> {
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    await res.arrayBuffer();
-    return res.ok;
+    const res = await getText(url, timeoutMs, 64 * 1024);
+    return res.status >= 200 && res.status < 300;
   } catch {
     return false;
   }

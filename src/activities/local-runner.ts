@@ -174,9 +174,12 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
   const stderrOf = (job: string, a: { id: string; deployment: AgentPlan['deployment'] }) =>
     scrub(stderrTail(join(dirOf(job, a.id), 'stderr.log')), secretValues(a.id, a.deployment.secrets, process.env));
 
-  /** The agent's process: marked as it, or (its markers unreadable) the very process that was started. */
+  /**
+   * The agent's process: the very process that was started (its pid and kernel start time, one
+   * small /proc read: this runs for every watched agent every second), or one marked as it.
+   */
   const isAgent = (pid: number, job: string, id: string, procStart: string | undefined) =>
-    isMarkedAs(processMarker(pid), job, id, serverMarker) || sameProcess(pid, procStart);
+    sameProcess(pid, procStart) || isMarkedAs(processMarker(pid), job, id, serverMarker);
   /** The start time the ledger recorded for this pid, if it did. */
   const recordedStart = (job: string, id: string, pid: number) => {
     const r = readPidRecord(dirOf(job, id));
@@ -290,17 +293,16 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
 
     async watchAgents(opts) {
       const { job } = opts;
-      // Liveness is a /proc read, so it is checked often; health is an HTTP call, less often.
+      // Liveness is one /proc read per agent (its start time, see isAgent); health and log
+      // rotation come less often (watch.ts).
       return watchLoop(opts, {
-        intervalMs: 500,
-        healthEvery: 4,
+        intervalMs: 1000,
         liveness: async (agents) => {
           const alive: WatchedAgent[] = [];
           const events: AgentEvent[] = [];
           for (const a of agents) {
             if (isAgent(a.pid, job, a.id, a.procStart ?? recordedStart(job, a.id, a.pid))) {
               alive.push(a);
-              rotateLogs(dirOf(job, a.id), a.deployment);
               continue;
             }
             const e = exits.get(a.pid);
@@ -314,6 +316,7 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
           }
           return { alive, events };
         },
+        upkeep: (a) => rotateLogs(dirOf(job, a.id), a.deployment),
         stderrOf: (a) => stderrOf(job, a),
       });
     },

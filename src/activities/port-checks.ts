@@ -4,7 +4,7 @@
 // belongs to the agent (its process group, or a process carrying its markers).
 import { ApplicationFailure } from '@temporalio/activity';
 import type { AgentPlan } from '../job/plan';
-import { describeOwners, portInUse, portOwners } from '../process';
+import { describeOwners, portInUse, portOwners, withChildren } from '../process';
 
 /** Throws a non-retryable failure naming who holds the agent's port, if anyone does. */
 export function refuseTakenPort(agent: AgentPlan): void {
@@ -21,7 +21,7 @@ export function refuseTakenPort(agent: AgentPlan): void {
  * Nothing is decided when no listener is visible (another user's socket, another namespace).
  */
 export function servedByAgent(agent: AgentPlan, pid: number, isAgentProcess: (pid: number) => boolean): void {
-  const owners = portOwners(agent.port);
+  const owners = portOwners(agent.port, withChildren(pid));
   if (owners.length === 0 || owners.some((o) => o.pid === pid || o.pgrp === pid || isAgentProcess(o.pid))) return;
   throw ApplicationFailure.nonRetryable(
     `agent '${agent.id}': port ${agent.port} answered health checks, but it is served by ${describeOwners(owners)}, not by the agent (pid ${pid})`,

@@ -4,6 +4,7 @@
 //   tcp  its port accepts a connection.
 // Each probe says what it saw, so a deploy that times out can tell the user why, with a hint.
 import { connect } from 'node:net';
+import { getText } from '../common/http-get';
 import { AGENT_CARD_PATH as CARD_PATH, type ReadinessType } from '../job/readiness';
 
 export type { ReadinessType };
@@ -50,12 +51,9 @@ type Fetched = { status: number; body: string } | { error: string };
 
 async function get(url: string, timeoutMs: number): Promise<Fetched> {
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
-    // A card is small; a huge answer is not one (and must not fill the worker's memory).
-    const body = (await res.text()).slice(0, 256 * 1024);
-    return { status: res.status, body };
+    return await getText(url, timeoutMs);
   } catch (err) {
-    return { error: networkError(err) };
+    return { error: networkError(err, timeoutMs) };
   }
 }
 

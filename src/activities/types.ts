@@ -62,9 +62,20 @@ export interface DeployedAgent extends StartedAgent {
   health: { attempts: number; ms: number };
 }
 
+/** Several agents of one job, on one worker and target, stopped by one activity (stopAgents). */
+export interface StopBatch {
+  job: string;
+  force?: boolean;
+  agents: { agent: AgentPlan; known?: KnownProcess }[];
+}
+
+/** Each agent's stop, in the batch's order: what stopAgent returned, or why it failed. */
+export type StopBatchResult = ({ id: string } & ({ stopped: StoppedAgent } | { error: string }))[];
+
 /** The activities a worker registers: every runner's, plus the ones composed from them. */
 export interface JobActivities extends RunnerActivities {
   deployAgent(ref: AgentRef): Promise<DeployedAgent>;
+  stopAgents(batch: StopBatch): Promise<StopBatchResult>;
 }
 
 export interface WatchedAgent {

@@ -18,6 +18,7 @@ import { CliError, EXIT } from '../cli/exit-codes';
 let runtimeInstalled = false;
 
 const DEFAULT_MAX_ACTIVITIES = 200;
+const HEARTBEAT_EVERY = '2s';
 /** How many activities (agent starts, stops, watches) a worker runs at once: A2A_DEPLOY_MAX_ACTIVITIES, default 200. */
 export function maxActivities(env = process.env): number {
   const raw = env.A2A_DEPLOY_MAX_ACTIVITIES;
@@ -89,6 +90,10 @@ export async function createWorker(cfg: TemporalConfig = temporalConfig(), opts:
     // A2A_DEPLOY_MAX_ACTIVITIES lowers it (the priority test saturates a worker with it).
     maxConcurrentActivityTaskExecutions: maxActivities(),
     shutdownGraceTime: '2s',
+    // Heartbeats reach Temporal every 2 s at most (by default 80% of the 10 s heartbeat timeout,
+    // 8 s, leaving no slack): see HEARTBEAT in workflows/agent-steps.ts for the numbers.
+    maxHeartbeatThrottleInterval: HEARTBEAT_EVERY,
+    defaultHeartbeatThrottleInterval: HEARTBEAT_EVERY,
     // A workflow task waits this long on a dead worker's sticky queue before any worker may
     // take it (10 s by default). A replaced worker resumes its jobs that much sooner; the cost
     // is an occasional full-history replay when a busy worker is slower than this to pick up.

@@ -18,8 +18,16 @@ const KEEP_LAST_ERROR = 'keep-last-error-after-restart';
 // Since this patch stopAgent is told the pid (with its start time) and container id the
 // workflow knows, so a stop finds the agent even when its state folder and markers do not.
 const STOP_WITH_KNOWN_PROCESS = 'stop-with-known-process';
+// Since this patch a teardown stops each level's agents in batches (stopAgents), one activity per
+// worker, target and STOP_BATCH agents, instead of one activity per agent.
+const BATCHED_STOPS = 'batched-stops';
+const STOP_BATCH = 100;
 // Heartbeats make a worker's death visible within seconds, so a restarted worker resumes fast.
-const HEARTBEAT = '5s';
+// Workers send them every 2 s at most (worker.ts HEARTBEAT_EVERY), so a live worker whose event
+// loop stalls for up to 8 s (a saturated 2-core machine, a long GC) is not taken for dead, and a
+// dead one is noticed within 10 s. (At 5 s with the SDK's default throttle of 80%, 4 s, one second
+// of stall failed whole deploys.)
+const HEARTBEAT = '10s';
 
 export const runner = (agent: { id: string; target: string; taskQueue: string }, opts: Partial<ActivityOptions> = {}) =>
   proxyActivities<JobActivities>({
@@ -135,36 +143,80 @@ export function agentSteps(job: JobState, setAgent: SetAgent) {
 
   /** Stops callers before callees: the highest stage first, each stage in parallel. */
   async function teardown(ids: string[], force: boolean, stages = job.plan.stages, agents = job.plan.agents) {
+    const wanted = new Set(ids);
+    const batched = patched(BATCHED_STOPS);
     for (const stage of [...stages].reverse()) {
-      await Promise.all(
-        stage
-          .filter(
-            (id) => ids.includes(id) && status.agents[id] && status.agents[id].state !== 'pending' && status.agents[id].state !== 'waiting',
-          )
-          .map(async (id) => {
-            const agent = agents[id];
-            const keep = status.agents[id].state === 'failed' ? 'failed' : 'stopped';
-            setAgent(id, 'stopping');
-            try {
-              await runner(
-                agent,
-                withPriority(job, { startToCloseTimeout: agent.stopGraceMs + 30_000, ...workerDeadline(agent) }),
-              ).stopAgent({
-                job: job.plan.job,
-                agent,
-                force,
-                ...knownProcess(status.agents[id]),
-              });
-              setAgent(id, keep, { pid: undefined });
-            } catch (err) {
-              if (isCancellation(err)) throw err;
-              // Teardown goes on for the others; this agent's state says what went wrong.
-              setAgent(id, 'failed', { lastError: `could not stop: ${failureMessage(agent, err)}` });
-            }
-          }),
+      const level = stage.filter(
+        (id) => wanted.has(id) && status.agents[id] && status.agents[id].state !== 'pending' && status.agents[id].state !== 'waiting',
       );
+      const keep = new Map(level.map((id) => [id, status.agents[id].state === 'failed' ? ('failed' as const) : ('stopped' as const)]));
+      for (const id of level) setAgent(id, 'stopping');
+      if (batched)
+        await stopLevel(
+          level.map((id) => agents[id]),
+          force,
+          keep,
+        );
+      else await Promise.all(level.map((id) => stopOne(agents[id], force, keep.get(id)!)));
     }
     for (const id of ids) if (status.agents[id] && !['failed', 'stopped'].includes(status.agents[id].state)) setAgent(id, 'stopped');
+  }
+
+  /** One activity per agent (histories recorded before batched stops). */
+  async function stopOne(agent: AgentPlan, force: boolean, keep: AgentState) {
+    try {
+      await runner(agent, withPriority(job, { startToCloseTimeout: agent.stopGraceMs + 30_000, ...workerDeadline(agent) })).stopAgent({
+        job: job.plan.job,
+        agent,
+        force,
+        ...knownProcess(status.agents[agent.id]),
+      });
+      setAgent(agent.id, keep, { pid: undefined });
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      // Teardown goes on for the others; this agent's state says what went wrong.
+      setAgent(agent.id, 'failed', { lastError: `could not stop: ${failureMessage(agent, err)}` });
+    }
+  }
+
+  /** A level's agents in batches: one stopAgents per worker and target, of at most STOP_BATCH agents. */
+  async function stopLevel(level: AgentPlan[], force: boolean, keep: Map<string, AgentState>) {
+    const groups = new Map<string, AgentPlan[]>();
+    for (const a of level) {
+      const key = `${a.taskQueue}\u0000${a.target}`;
+      const group = groups.get(key) ?? [];
+      if (!groups.has(key)) groups.set(key, group);
+      group.push(a);
+    }
+    const batches: AgentPlan[][] = [];
+    for (const group of groups.values()) for (let i = 0; i < group.length; i += STOP_BATCH) batches.push(group.slice(i, i + STOP_BATCH));
+    await Promise.all(
+      batches.map(async (batch) => {
+        const first = batch[0];
+        const grace = Math.max(...batch.map((a) => a.stopGraceMs));
+        const deadline = batch.find((a) => a.deployment.worker);
+        try {
+          const results = await runner(
+            { id: `${batch.length} agents`, target: first.target, taskQueue: first.taskQueue },
+            withPriority(job, { startToCloseTimeout: grace + 60_000, ...(deadline ? workerDeadline(deadline) : {}) }),
+          ).stopAgents({
+            job: job.plan.job,
+            ...(force ? { force } : {}),
+            agents: batch.map((agent) => ({ agent, ...knownProcess(status.agents[agent.id]) })),
+          });
+          for (const r of results) {
+            if ('stopped' in r) setAgent(r.id, keep.get(r.id)!, { pid: undefined });
+            else
+              setAgent(r.id, 'failed', {
+                lastError: `could not stop: ${r.error.includes(`'${r.id}'`) ? r.error : `agent '${r.id}': ${r.error}`}`,
+              });
+          }
+        } catch (err) {
+          if (isCancellation(err)) throw err;
+          for (const a of batch) setAgent(a.id, 'failed', { lastError: `could not stop: ${failureMessage(a, err)}` });
+        }
+      }),
+    );
   }
 
   return { startOne, deployAgents, teardown };

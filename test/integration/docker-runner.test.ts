@@ -212,7 +212,7 @@ describe('host networking', () => {
       target: p.target,
       deployment: p.deployment,
     });
-    // `quiet` never listens: two missed health checks (rounds 0 and 4, ~2 s apart) make it unhealthy,
+    // `quiet` never listens: two missed health checks (HEALTH_EVERY_MS, 10 s, apart) make it unhealthy,
     // after `dying` has exited at 1.5 s.
     const exited = await dockerRunner.watchAgents({ job: JOB, agents: [watched(dying, a), watched(quiet, b)], unhealthyAfter: 2 });
     expect(exited).toEqual([{ id: 'dying', kind: 'exited', exitCode: 4, detail: "agent 'dying' exited with code 4", stderr: 'bye now' }]);

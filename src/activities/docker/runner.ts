@@ -119,10 +119,9 @@ export function createDockerRunner({ docker, serverMarker }: DockerRunnerDeps): 
 
     async watchAgents(opts) {
       const refOf = (a: WatchedAgent) => a.containerId ?? containerName(opts.job, a.id);
-      // Liveness is an inspect per agent, cheap, so checked often; health is an HTTP call, less often.
+      // Liveness is an inspect per agent, once a second; health is an HTTP call, less often (watch.ts).
       return watchLoop(opts, {
-        intervalMs: 500,
-        healthEvery: 4,
+        intervalMs: 1000,
         liveness: async (agents) => {
           const states = await Promise.all(agents.map((a) => inspectContainer(docker, refOf(a))));
           const alive: WatchedAgent[] = [];

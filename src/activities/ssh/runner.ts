@@ -254,10 +254,9 @@ export function createSshRunner({ pool, serverMarker }: SshRunnerDeps): RunnerAc
         byHost.set(key, [...(byHost.get(key) ?? []), a]);
       }
       const stderrOf = (a: WatchedAgent) => remoteTail(job, a.id, a.deployment, pool.baseDirFor(a.deployment));
-      // Liveness every second; health (HTTP from the worker) every other round.
+      // Liveness every second, one command per host; health (HTTP from the worker) less often (watch.ts).
       return watchLoop(opts, {
         intervalMs: 1000,
-        healthEvery: 2,
         liveness: async () => {
           const events: AgentEvent[] = [];
           const alive: WatchedAgent[] = [];

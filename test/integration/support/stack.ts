@@ -68,7 +68,10 @@ export async function startStack(port: number, uiPort: number, opts: { ip?: stri
     },
     async startWorker(host?: { name: string; netns?: string; address?: string }) {
       // A host worker runs in its own network namespace (its "machine") with its own state directory.
-      const args = [CLI, 'worker', ...(host ? ['--host', host.name] : [])];
+      // A2A_WORKER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") goes to the worker's node
+      // alone: node refuses profiler flags in NODE_OPTIONS, and agents must not inherit them.
+      const nodeArgs = (process.env.A2A_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+      const args = [...nodeArgs, CLI, 'worker', ...(host ? ['--host', host.name] : [])];
       const child = host?.netns
         ? spawn('ip', ['netns', 'exec', host.netns, process.execPath, ...args], {
             env: { ...env, A2A_DEPLOY_HOME: join(home, `host-${host.name}`), ...(host.address ? { TEMPORAL_ADDRESS: host.address } : {}) },

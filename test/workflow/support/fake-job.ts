@@ -9,6 +9,8 @@ import type {
   DeployedAgent,
   JobActivities,
   KnownProcess,
+  StopBatch,
+  StopBatchResult,
   StopOptions,
   WatchOptions,
 } from '../../../src/activities/types';
@@ -157,6 +159,12 @@ export class FakeAgents {
         this.record('stopAgent', job, agent.id, { force: !!force, ...(known ? { known } : {}) });
         return { wasRunning: true, forced: !!force };
       },
+      // A batch records one stop per agent, as the agents are stopped one by one.
+      stopAgents: async ({ job, force, agents }: StopBatch): Promise<StopBatchResult> =>
+        agents.map(({ agent, known }) => {
+          this.record('stopAgent', job, agent.id, { force: !!force, ...(known ? { known } : {}) });
+          return { id: agent.id, stopped: { wasRunning: true, forced: !!force } };
+        }),
       // Returns once one of its agents (the very process it watches, by pid) is dead. A crash is
       // state, not a message: a cancelled round that still sees it swallows nothing.
       watchAgents: async ({ job, agents }: WatchOptions): Promise<AgentEvent[]> => {
