@@ -26,7 +26,7 @@ import { parseArgs, usage, UsageError, type Options } from './lib/args';
 import { startBenchStack, type BenchStack } from './lib/bench-stack';
 import { downActiveCompose } from './lib/compose';
 import { runContainers } from './lib/containers';
-import { evaluate } from './lib/evaluate';
+import { anyFailed, evaluate } from './lib/evaluate';
 import { killFloor, runFloor } from './lib/floor-runner';
 import { f0, f1, say } from './lib/format';
 import { loadPlan } from './lib/plan-file';
@@ -170,6 +170,11 @@ async function main() {
   evaluate(results);
   report(results);
   save(opts, results);
+  // A failed or skipped scenario is a regression, not a footnote.
+  if (anyFailed(results)) {
+    say('\nbench: some scenarios FAILED or could not run (see Targets)');
+    process.exitCode = 1;
+  }
 }
 
 main().catch((err: Error) => {

@@ -2,11 +2,11 @@
 // docker-compose with health-gated `depends_on: condition: service_healthy` at its fastest
 // health-check interval, beside a2a-deploy's own container target.
 //
-// It runs only when the container target exists (src/activities/docker-runner.ts, and
+// It runs only when the container target exists (a container runner in the built activities, and
 // scripts/build-agent-image.sh to build its image) and a Docker engine answers; otherwise
 // `dockerReady` says why not and the harness skips it.
 import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import type { DeployPlan } from '../../src/job/plan';
@@ -35,10 +35,13 @@ export interface Docker {
 
 /** The container baseline's tools, or why it cannot run here. */
 export function dockerReady(): ({ ok: true } & Docker) | { ok: false; note: string } {
-  const runner = join(ROOT, 'dist', 'activities', 'docker-runner.js');
-  if (!existsSync(runner) || /not available in this build|TargetUnavailable/.test(readFileSync(runner, 'utf8'))) {
-    return { ok: false, note: "a2a-deploy's container target is not built yet (dist/activities/docker-runner.js is the placeholder)" };
-  }
+  // The container target, found by what it does: the built activities give target 'container'
+  // a runner with every runner activity (wherever the files that make it live).
+  const activities = join(ROOT, 'dist', 'activities', 'index.js');
+  if (!existsSync(activities)) return { ok: false, note: 'dist/ is not built (npm run build)' };
+  const runner = (require(activities) as { containerRunnerActivities?: () => string[] }).containerRunnerActivities?.() ?? [];
+  if (!['startAgent', 'waitHealthy', 'stopAgent', 'watchAgents', 'readLogs'].every((a) => runner.includes(a)))
+    return { ok: false, note: "a2a-deploy's build has no container runner (target 'container')" };
   const buildScript = join(ROOT, 'scripts', 'build-agent-image.sh');
   if (!existsSync(buildScript) && !process.env.BENCH_AGENT_IMAGE)
     return { ok: false, note: 'scripts/build-agent-image.sh does not exist yet (or set BENCH_AGENT_IMAGE)' };

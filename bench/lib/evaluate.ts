@@ -39,21 +39,38 @@ export function evaluate(results: Results): void {
       status: miss(v <= TARGETS.perAgentMs, `${f1(v - TARGETS.perAgentMs)} ms/agent (${f1(v / TARGETS.perAgentMs)}×)`),
     });
   }
-  for (const c of results.containers?.scenarios ?? []) {
-    if (!c.a2a || !c.compose) continue;
-    const d = c.a2a.deploy.median - c.compose.deploy.median;
+  for (const s of done) {
+    const ratio = s.a2a.teardown.median / Math.max(1, s.floor.teardown.median);
     targets.push({
-      target: `faster than docker-compose on the same containers (${c.name})`,
-      value: `${f0(c.a2a.deploy.median)} vs ${f0(c.compose.deploy.median)} ms`,
-      status: miss(d < 0, `${f0(d)} ms (${f1(c.a2a.deploy.median / c.compose.deploy.median)}× compose)`),
+      target: `teardown ≤ ${TARGETS.teardownVsFloor}× the floor's (${s.name})`,
+      value: `${f0(s.a2a.teardown.median)} vs ${f0(s.floor.teardown.median)} ms (${f1(ratio)}×)`,
+      status: miss(ratio <= TARGETS.teardownVsFloor, `${f1(ratio / TARGETS.teardownVsFloor)}×`),
     });
   }
-  if (results.containers?.skipped)
+  const composeTarget = `≥ ${TARGETS.composeSpeedup}× faster than docker-compose on the same containers`;
+  for (const c of results.containers?.scenarios ?? []) {
+    if (!c.a2a || !c.compose) {
+      targets.push({ target: `${composeTarget} (${c.name})`, value: '-', status: `FAILED: ${c.error ?? 'no figures'}` });
+      continue;
+    }
+    const speedup = c.compose.deploy.median / Math.max(1, c.a2a.deploy.median);
     targets.push({
-      target: 'faster than docker-compose on the same containers',
-      value: '-',
-      status: `not measured: ${results.containers.skipped}`,
+      target: `${composeTarget} (${c.name})`,
+      value: `${f0(c.a2a.deploy.median)} vs ${f0(c.compose.deploy.median)} ms (${f1(speedup)}× faster)`,
+      status: miss(speedup >= TARGETS.composeSpeedup, `${f1(TARGETS.composeSpeedup / speedup)}×`),
     });
+  }
+  // A scenario that did not run is no pass: it is listed as failed (and the run exits non-zero).
+  if (results.containers?.skipped)
+    targets.push({ target: composeTarget, value: '-', status: `FAILED: not measured (${results.containers.skipped})` });
+  for (const s of results.scenarios.filter((s) => !done.includes(s as never)))
+    targets.push({
+      target: `${s.name} deploys and tears down`,
+      value: '-',
+      status: `FAILED: ${(s.error ?? 'no run completed').split('\n')[0]}`,
+    });
+  if (results.workerRestart?.error)
+    targets.push({ target: 'worker-restart', value: '-', status: `FAILED: ${results.workerRestart.error.split('\n')[0]}` });
   targets.push(...bigJobTarget(results));
   for (const s of done) {
     const idle = s.idle;
@@ -67,6 +84,9 @@ export function evaluate(results: Results): void {
   results.perLevelMs = perLevel;
   results.targetsEvaluated = targets;
 }
+
+/** Whether any target failed outright (a scenario that failed or could not run): the run then exits 1. */
+export const anyFailed = (results: Results) => (results.targetsEvaluated ?? []).some((t) => t.status.startsWith('FAILED'));
 
 /** 1,000 agents in one job, against Temporal's history limits: met, missed, or failed. */
 function bigJobTarget(results: Results): Target[] {

@@ -114,3 +114,6 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/** The activities the container target's runner offers (the benchmark checks the build has one). */
+export const containerRunnerActivities = (): string[] => Object.keys(createDockerRunner({ docker: {} as Docker, serverMarker: '' }));

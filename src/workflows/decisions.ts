@@ -187,17 +187,32 @@ export function statusMemo(status: JobStatus, updatedAt: string): StatusMemo {
   return { phase: status.phase, paused: status.paused, updatedAt, agents };
 }
 
-/** While agents come and go in bulk (deploying, stopping), the memo is rewritten at most this often. */
+/** While agents come and go in bulk (deploying, stopping), the memo was rewritten at most this often (older histories). */
 export const MEMO_BULK_INTERVAL_MS = 5_000;
 
 /**
- * Whether the memo should be rewritten: always when the phase or pause changed; on an agent
- * change at once while the job runs or is paused, at most every MEMO_BULK_INTERVAL_MS while it
- * deploys or stops (a 1,000-agent deploy would otherwise write a 100 KB memo per activation).
+ * Since the memo-by-changes patch: while agents come and go in bulk, the memo is rewritten after
+ * this many agent state changes (a tenth of the job, at least 10). A count of changes is the same
+ * on every replay; the workflow clock between two memo writes was not (a job whose workflow
+ * task timed out under load failed its replay with a nondeterminism error).
  */
-export function memoDue(last: { memo: StatusMemo; atMs: number } | undefined, next: StatusMemo, nowMs: number): boolean {
+export const memoBulkChanges = (agents: number) => Math.max(10, Math.ceil(agents / 10));
+
+/**
+ * Whether the memo should be rewritten: always when the phase or pause changed; on an agent
+ * change at once while the job runs or is paused, and only every `bulkEvery` while it deploys or
+ * stops (a 1,000-agent deploy would otherwise write a 100 KB memo per activation). `now` and
+ * `last.atMs` count in the unit of `bulkEvery`: milliseconds of workflow time in histories
+ * recorded before the memo-by-changes patch, agent state changes since (memoBulkChanges).
+ */
+export function memoDue(
+  last: { memo: StatusMemo; atMs: number } | undefined,
+  next: StatusMemo,
+  now: number,
+  bulkEvery = MEMO_BULK_INTERVAL_MS,
+): boolean {
   if (!last) return true;
   if (last.memo.phase !== next.phase || last.memo.paused !== next.paused) return true;
   if (JSON.stringify(last.memo.agents) === JSON.stringify(next.agents)) return false;
-  return next.phase === 'running' || next.phase === 'degraded' || next.paused || nowMs - last.atMs >= MEMO_BULK_INTERVAL_MS;
+  return next.phase === 'running' || next.phase === 'degraded' || next.paused || now - last.atMs >= bulkEvery;
 }

@@ -40,6 +40,7 @@ import {
   decideCrash,
   describeJob,
   initialStatus,
+  memoBulkChanges,
   memoDue,
   restorePlan,
   settledPhase,
@@ -52,6 +53,9 @@ import { registerHandlers } from './handlers';
 
 // Since this patch the search attribute A2APaused and the memo `status` are kept current.
 const PAUSED_ATTRIBUTE_AND_STATUS_MEMO = 'paused-attribute-and-status-memo';
+// Since this patch the memo is rewritten during a deploy or stop by a count of agent changes, not
+// by the workflow clock (decisions.ts memoBulkChanges).
+const MEMO_BY_CHANGES = 'memo-by-changes';
 // Since this patch every activity carries the job's priority (agent-steps.ts withPriority).
 const JOB_PRIORITY = 'job-priority-on-activities';
 // A watch returns at least this often even when nothing happens, so the workflow can
@@ -71,7 +75,10 @@ export async function deployJob({ plan: initialPlan, carried, continueAsNewAfter
   const { status } = job;
 
   // A new error is stamped with its time; it stays (with its time) until the next one.
+  const byChanges = patched(MEMO_BY_CHANGES);
+  let changes = 0; // agent state changes so far (the memo's clock since MEMO_BY_CHANGES)
   const setAgent = (id: string, state: AgentState, extra: Partial<AgentStatus> = {}) => {
+    changes++;
     const stamp = extra.lastError !== undefined ? { lastErrorAt: now() } : 'lastError' in extra ? { lastErrorAt: undefined } : {};
     // A process gone from the status takes its start time with it.
     const gone = 'pid' in extra && extra.pid === undefined ? { procStart: undefined } : {};
@@ -103,8 +110,9 @@ export async function deployJob({ plan: initialPlan, carried, continueAsNewAfter
       setCurrentDetails(describeJob(job.plan, status));
       if (!visible) return;
       const memo = statusMemo(status, now());
-      if (!memoDue(lastMemo, memo, Date.now())) return;
-      lastMemo = { memo, atMs: Date.now() };
+      const clock = byChanges ? changes : Date.now();
+      if (!memoDue(lastMemo, memo, clock, byChanges ? memoBulkChanges(Object.keys(status.agents).length) : undefined)) return;
+      lastMemo = { memo, atMs: clock };
       upsertMemo({ status: memo });
     });
   };

@@ -7,6 +7,7 @@ import {
   adoptPlan,
   decideCrash,
   initialStatus,
+  memoBulkChanges,
   memoDue,
   refusePause,
   refuseRestart,
@@ -139,6 +140,10 @@ test('the memo is compact, and rewritten at once while running but at most every
   expect(memoDue({ memo: { ...memo, phase: 'deploying' }, atMs: 0 }, deploying, 1_000)).toBe(false);
   expect(memoDue({ memo: { ...memo, phase: 'deploying' }, atMs: 0 }, deploying, 5_000)).toBe(true);
   expect(memoDue({ memo: { ...memo, phase: 'deploying' }, atMs: 0 }, { ...deploying, paused: true }, 1)).toBe(true);
+  // Counted in agent changes (since memo-by-changes): a tenth of the job, at least 10.
+  expect([memoBulkChanges(5), memoBulkChanges(201), memoBulkChanges(5000)]).toEqual([10, 21, 500]);
+  expect(memoDue({ memo: { ...memo, phase: 'deploying' }, atMs: 30 }, deploying, 50, 21)).toBe(false);
+  expect(memoDue({ memo: { ...memo, phase: 'deploying' }, atMs: 30 }, deploying, 51, 21)).toBe(true);
 });
 
 describe('failure messages', () => {
