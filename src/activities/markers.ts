@@ -11,8 +11,26 @@ export const SERVER = 'A2A_DEPLOY_SERVER';
 
 export const markerOf = (job: string, agent: string) => `${job}/${agent}`;
 
-/** The SERVER value for a connection: computed once by the worker (and by gc), never per spawn. */
-export const serverMarker = (cfg: { address: string; namespace: string }) => `${cfg.address}/${cfg.namespace}`;
+/**
+ * The SERVER value for a connection: computed once by the worker (and by gc), never per spawn.
+ * It ends with the namespace's id, which is unique per server database: every embedded dev
+ * server listens on 127.0.0.1:7233/default, so address and namespace alone made two homes'
+ * agents look alike, and one home's worker collected the other's running agents (issue 23).
+ * Agents carrying the older `address/namespace` marker are never collected (their owner can't be told).
+ */
+export const serverMarker = (cfg: { address: string; namespace: string }, namespaceId: string) =>
+  `${cfg.address}/${cfg.namespace}/${namespaceId}`;
+
+interface NamespaceService {
+  describeNamespace(req: { namespace: string }): Promise<{ namespaceInfo?: { id?: string | null } | null }>;
+}
+
+/** Asks the server for its namespace's id and returns this server's marker. */
+export async function serverMarkerOf(service: NamespaceService, cfg: { address: string; namespace: string }): Promise<string> {
+  const id = (await service.describeNamespace({ namespace: cfg.namespace })).namespaceInfo?.id;
+  if (!id) throw new Error(`Temporal did not say the id of namespace ${cfg.namespace}`);
+  return serverMarker(cfg, id);
+}
 
 /** The markers a process's environment carries (all undefined for a process that is not an agent). */
 export const markersIn = (env: Record<string, string>) => ({ marker: env[MARKER], spec: env[SPEC], server: env[SERVER] });

@@ -6,7 +6,7 @@ import { pauseUpdate, planQuery, restartUpdate, resumeUpdate, stopUpdate, type J
 import type { SendOutcome } from './a2a-send';
 import { JobFailedError, NotFoundError, RefusedError } from './errors';
 import Docker from 'dockerode';
-import { serverMarker } from '../activities/markers';
+import { serverMarkerOf } from '../activities/markers';
 import { teardownSkipped, executionWord, leftoverNote } from '../jobs/execution';
 import { collectLeftovers, type Leftover } from '../jobs/leftovers';
 import { jobStatus, recordRequest, serverView, workerAnswers, type JobContext } from './jobs';
@@ -83,7 +83,12 @@ export async function stopEnded(ctx: JobContext, { name, handle }: Job): Promise
       `job '${name}' is not running`,
       `see \`a2a-deploy status ${name}\``,
     );
-  const { removed } = await collectLeftovers({ client: ctx.client, server: serverMarker(ctx.cfg), docker: new Docker(), job: name });
+  const { removed } = await collectLeftovers({
+    client: ctx.client,
+    server: await serverMarkerOf(ctx.client.workflowService, ctx.cfg),
+    docker: new Docker(),
+    job: name,
+  });
   const agents = Object.keys(view.agents ?? {}).length;
   return {
     job: name,

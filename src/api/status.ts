@@ -2,7 +2,7 @@
 // (the workflow's memo and its execution's status). Moved here from the `status` command.
 import type { WorkflowHandle } from '@temporalio/client';
 import Docker from 'dockerode';
-import { serverMarker } from '../activities/markers';
+import { serverMarkerOf } from '../activities/markers';
 import { hasEnded, teardownSkipped } from '../jobs/execution';
 import { endedJobView } from '../jobs/leftovers';
 import { MAIN_TASK_QUEUE } from '../job/plan';
@@ -29,7 +29,10 @@ export async function jobReport(ctx: JobContext, handle: WorkflowHandle, name: s
     if (teardownSkipped(view.execution, view.phase) && view.agents)
       return {
         source: 'ended',
-        view: await endedJobView({ client: ctx.client, server: serverMarker(ctx.cfg), docker: new Docker() }, view),
+        view: await endedJobView(
+          { client: ctx.client, server: await serverMarkerOf(ctx.client.workflowService, ctx.cfg), docker: new Docker() },
+          view,
+        ),
       };
   }
   let status: JobStatus;

@@ -4,7 +4,7 @@ import Docker from 'dockerode';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createActivities, type ActivityDeps } from '../activities';
-import { serverMarker } from '../activities/markers';
+import { serverMarkerOf } from '../activities/markers';
 import { SshPool } from '../activities/ssh';
 import { hostTaskQueue, WORKFLOW_TASK_QUEUE } from '../config/names';
 import { homeDir } from '../config/paths';
@@ -41,9 +41,9 @@ export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workfl
  */
 /** What the activities are built from: made once per worker, here and nowhere else. The server
  *  marker is computed once (it reads Temporal's environment), not on every spawn. */
-export function activityDeps(cfg: TemporalConfig): ActivityDeps {
+export function activityDeps(cfg: TemporalConfig, marker: string): ActivityDeps {
   // The Docker client connects on first use, so a worker without an engine starts fine.
-  return { home: homeDir(), serverMarker: serverMarker(cfg), docker: new Docker(), sshPool: new SshPool() };
+  return { home: homeDir(), serverMarker: marker, docker: new Docker(), sshPool: new SshPool() };
 }
 
 export async function createWorker(cfg: TemporalConfig = temporalConfig(), opts: { host?: string } = {}): Promise<Worker> {
@@ -64,7 +64,7 @@ export async function createWorker(cfg: TemporalConfig = temporalConfig(), opts:
     namespace: cfg.namespace,
     taskQueue: opts.host ? hostTaskQueue(opts.host) : WORKFLOW_TASK_QUEUE,
     ...(opts.host ? {} : workflowSource()),
-    activities: createActivities(activityDeps(cfg)),
+    activities: createActivities(activityDeps(cfg, await serverMarkerOf(connection.workflowService, cfg))),
     // Payloads are decrypted and encrypted here, outside the workflow sandbox (codec.ts); a
     // job this worker cannot decrypt is dealt with in undecryptable.ts.
     ...(keys

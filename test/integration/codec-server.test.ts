@@ -1,7 +1,7 @@
 // The codec server over real HTTP, with no token set: it answers only its own Host and the
 // allowed origins (DNS rebinding), keeps key ids and the key file out of its errors, and
 // replies 413 to a body over 8 MiB instead of resetting the connection.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -83,4 +83,29 @@ test('a payload it cannot decode: 422 naming neither key ids nor the key file; t
 test('a body over 8 MiB gets a 413, not a reset', async () => {
   const res = await post('/encode', Buffer.alloc(9 * 2 ** 20, 0x20));
   expect(res.status).toBe(413);
+});
+
+describe('the key file, through the real CLI', () => {
+  const cli = (file: string) =>
+    spawnSync(process.execPath, [join(ROOT, 'bin', 'a2a-deploy.js'), 'codec-server', '--port', String(PORT + 1)], {
+      env: { ...process.env, A2A_DEPLOY_HOME: home, A2A_DEPLOY_KEY_FILE: file },
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+  test('a group- or world-readable key file is refused with the chmod hint', () => {
+    const file = join(home, 'open-keys');
+    writeFileSync(file, newKeyLine(), { mode: 0o644 });
+    const r = cli(file);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`chmod 600 ${file}`);
+  });
+  test('a key with stray characters in its base64 is refused, naming the line', () => {
+    const file = join(home, 'bad-keys');
+    const [id, b64] = newKeyLine().trim().split(' ');
+    writeFileSync(file, `${newKeyLine()}${id}x ${b64.slice(0, 10)}!${b64.slice(10)}\n`, { mode: 0o600 });
+    const r = cli(file);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`${file}:2`);
+    expect(r.stderr).toContain('not valid base64');
+  });
 });

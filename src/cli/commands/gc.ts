@@ -1,5 +1,5 @@
 import Docker from 'dockerode';
-import { serverMarker } from '../../activities/markers';
+import { serverMarkerOf } from '../../activities/markers';
 import { collectLeftovers, describeLeftover } from '../../jobs/leftovers';
 import { parse } from '../args';
 import { EXIT } from '../exit-codes';
@@ -10,7 +10,12 @@ export async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, 'gc');
   const ctx = await jobContext({ needWorker: false, quiet: true });
   const dryRun = !!values['dry-run'];
-  const { removed, skipped } = await collectLeftovers({ client: ctx.client, server: serverMarker(ctx.cfg), docker: new Docker(), dryRun });
+  const { removed, skipped } = await collectLeftovers({
+    client: ctx.client,
+    server: await serverMarkerOf(ctx.client.workflowService, ctx.cfg),
+    docker: new Docker(),
+    dryRun,
+  });
   if (values.json) process.stdout.write(JSON.stringify({ dryRun, removed, ...(skipped.length ? { skipped } : {}) }, null, 2) + '\n');
   else {
     if (removed.length === 0 && skipped.length === 0)

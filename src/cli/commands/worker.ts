@@ -3,7 +3,7 @@ import { connectClient, temporalConfig, unreachable } from '../../temporal/conne
 import { registerLocalWorker, startWorkerDetached, stopWorkerDetached, workerLogFile } from '../../temporal/embedded';
 import { hostTaskQueue, WORKFLOW_TASK_QUEUE } from '../../config/names';
 import { parse } from '../args';
-import { serverMarker } from '../../activities/markers';
+import { serverMarkerOf } from '../../activities/markers';
 import { CliError, EXIT } from '../exit-codes';
 
 export async function run(argv: string[]): Promise<number> {
@@ -39,15 +39,17 @@ export async function run(argv: string[]): Promise<number> {
     : 'Collection of agents of ended jobs off (a2a-deploy gc does it by hand).';
   process.stdout.write(observability.startupLines([started, metricsLine, collectLine]));
   await observability.collectJobs();
-  const stopCollecting = collectEvery
-    ? startLeftoverCollector({
-        client: await connectClient(cfg),
-        server: serverMarker(cfg),
-        docker: new Docker(),
-        everyMs: collectEvery,
-        log: (level, message, meta) => observability.log(level, message, meta),
-      })
-    : async () => undefined;
+  const collector = collectEvery ? await connectClient(cfg) : undefined;
+  const stopCollecting =
+    collector && collectEvery
+      ? startLeftoverCollector({
+          client: collector,
+          server: await serverMarkerOf(collector.workflowService, cfg),
+          docker: new Docker(),
+          everyMs: collectEvery,
+          log: (level, message, meta) => observability.log(level, message, meta),
+        })
+      : async () => undefined;
   try {
     await worker.run(); // returns after SIGINT/SIGTERM, which the SDK handles
   } finally {
