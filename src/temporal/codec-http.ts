@@ -19,6 +19,20 @@ export interface CodecServerOptions {
   origins: string[];
   /** when set, requests must carry `Authorization: Bearer TOKEN` */
   token?: string;
+  /** Host header values accepted (the bound address); a name that resolves elsewhere is refused,
+   * so a page on another origin can't reach this server by DNS rebinding. Unset: any Host. */
+  hosts?: string[];
+  /** where the reason a payload could not be decoded goes (never to the client) */
+  log?: (line: string) => void;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+/** The Host values a server bound to HOST:PORT answers: that address, and every loopback
+ * spelling when it is bound to loopback. */
+export function allowedHosts(host: string, port: number): string[] {
+  const fmt = (h: string) => `${h.includes(':') ? `[${h}]` : h}:${port}`;
+  return LOOPBACK.has(host) || host.startsWith('127.') ? [fmt(host), ...[...LOOPBACK].map(fmt)] : [fmt(host)];
 }
 
 const fromJson = (p: JsonPayload): Payload => ({
@@ -42,6 +56,10 @@ export function createCodecServer(opts: CodecServerOptions): Server {
   };
   return createServer((req, res) => {
     const origin = req.headers.origin;
+    if (opts.hosts && !opts.hosts.includes((req.headers.host ?? '').toLowerCase()))
+      return reply(res, 421, { error: 'unexpected Host header' });
+    // A browser always sends Origin for cross-origin requests: only the allowed ones get in.
+    if (origin !== undefined && !opts.origins.includes(origin)) return reply(res, 403, { error: 'origin not allowed' });
     if (origin && opts.origins.includes(origin)) {
       res.setHeader('Access-Control-Allow-Origin', origin);
       res.setHeader('Access-Control-Allow-Credentials', 'true');
@@ -59,13 +77,19 @@ export function createCodecServer(opts: CodecServerOptions): Server {
     if (!tokenOk(req)) return reply(res, 401, { error: 'a valid bearer token is required' });
     readBody(req)
       .then(async (body) => {
+        if (body === undefined) return reply(res, 413, { error: `request body over ${MAX_BODY} bytes` });
         const parsed = JSON.parse(body) as { payloads?: JsonPayload[] };
         if (!Array.isArray(parsed.payloads)) return reply(res, 400, { error: 'body must be {"payloads": [...]}' });
         const input = parsed.payloads.map(fromJson);
         const output = op === '/encode' ? await opts.codec.encode(input) : await opts.codec.decode(input);
         reply(res, 200, { payloads: output.map(toJson) });
       })
-      .catch((err: unknown) => reply(res, err instanceof SyntaxError ? 400 : 422, { error: (err as Error).message }));
+      .catch((err: unknown) => {
+        if (err instanceof SyntaxError) return reply(res, 400, { error: 'body is not JSON' });
+        // The reason names key ids and the key file: it goes to this server's log, not the caller.
+        (opts.log ?? ((l: string) => process.stderr.write(`${l}\n`)))(`cannot ${op?.slice(1)}: ${(err as Error).message}`);
+        reply(res, 422, { error: `cannot ${op?.slice(1)} these payloads` });
+      });
   });
 }
 
@@ -73,18 +97,19 @@ function reply(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+/** The body, or undefined when it is over MAX_BODY. An oversized body is read to its end (and
+ * dropped) so the client gets its 413 instead of a reset; one past 4 × MAX_BODY is cut off. */
+function readBody(req: IncomingMessage): Promise<string | undefined> {
   return new Promise((resolve, reject) => {
     let size = 0;
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY) {
-        reject(new Error(`request body over ${MAX_BODY} bytes`));
-        req.destroy();
-      } else chunks.push(c);
+      if (size > 4 * MAX_BODY) req.destroy();
+      else if (size > MAX_BODY) chunks.length = 0;
+      else chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(size > MAX_BODY ? undefined : Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
 }

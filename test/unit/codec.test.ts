@@ -80,7 +80,7 @@ describe('key files', () => {
     expect(statSync(join(home, 'codec.keys')).mode & 0o777).toBe(0o600);
     expect(loadKeyRing({ env: {}, embedded: false, home })).toBeUndefined();
     const file = join(home, 'mine.keys');
-    writeFileSync(file, readFileSync(join(home, 'codec.keys'), 'utf8') + newKeyLine());
+    writeFileSync(file, readFileSync(join(home, 'codec.keys'), 'utf8') + newKeyLine(), { mode: 0o600 });
     const mine = loadKeyRing({ env: { A2A_DEPLOY_KEY_FILE: file }, embedded: false, home })!;
     expect(mine.byId.size).toBe(2);
     expect(mine.current.id).not.toBe(first!.current.id);

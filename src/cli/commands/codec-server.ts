@@ -2,7 +2,7 @@
 // machine's encrypted payloads in clear (to a browser on an allowed origin, with the token).
 import { homeDir } from '../../config/paths';
 import { EncryptionCodec } from '../../temporal/codec';
-import { createCodecServer } from '../../temporal/codec-http';
+import { allowedHosts, createCodecServer } from '../../temporal/codec-http';
 import { keyRingFor } from '../../temporal/codec-keys';
 import { temporalConfig } from '../../temporal/connection';
 import { parse } from '../args';
@@ -25,8 +25,14 @@ export async function run(argv: string[]): Promise<number> {
   }
   const origins = values.origin ?? [cfg.uiUrl];
   const token = process.env.A2A_DEPLOY_CODEC_TOKEN || undefined;
-  const server = createCodecServer({ codec: new EncryptionCodec(keys), origins, ...(token ? { token } : {}) });
   const host = values.host ?? '127.0.0.1';
+  const server = createCodecServer({
+    codec: new EncryptionCodec(keys),
+    origins,
+    ...(token ? { token } : {}),
+    // A wildcard bind answers any address of the machine: no single Host to hold it to.
+    ...(host === '0.0.0.0' || host === '::' ? {} : { hosts: allowedHosts(host, port) }),
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(
