@@ -5,7 +5,7 @@
 // TEMPORAL_ADDRESS) a key is generated under A2A_DEPLOY_HOME on first use, so encryption is on
 // by default on a single machine.
 import { randomBytes } from 'node:crypto';
-import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { InvalidInputError } from '../api/errors';
 import { homeDir } from '../config/paths';
@@ -37,6 +37,8 @@ export function parseKeyFile(source: string, text: string): KeyRing {
     const [id, b64, ...rest] = line.split(/\s+/);
     const where = `${source}:${i + 1}`;
     if (!KEY_ID.test(id) || !b64 || rest.length > 0) throw new KeyFileError(`${where}: expected 'KEY_ID BASE64_KEY'`);
+    // Buffer.from skips characters that are not base64: a damaged key would pass unnoticed.
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64) || b64.length % 4 !== 0) throw new KeyFileError(`${where}: key '${id}' is not valid base64`);
     const key = Buffer.from(b64, 'base64');
     if (key.length !== 32)
       throw new KeyFileError(`${where}: key '${id}' is ${key.length} bytes; AES-256 needs 32 (base64 of 32 random bytes)`);
@@ -74,6 +76,9 @@ function readKeyFile(file: string): KeyRing {
   } catch (err) {
     throw new KeyFileError(`cannot read the key file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
+  // As ssh does with a private key: one others may read is refused, not used.
+  if (process.platform !== 'win32' && (statSync(file).mode & 0o077) !== 0)
+    throw new KeyFileError(`the key file ${file} is readable by others (mode ${(statSync(file).mode & 0o777).toString(8)}); run: chmod 600 ${file}`);
   return parseKeyFile(file, text);
 }
 
