@@ -9,6 +9,7 @@ import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
+import { containerRunnerActivities } from '../../src/activities';
 import type { DeployPlan } from '../../src/job/plan';
 import { ROOT } from '../../test/integration/support/stack';
 import type { Timing } from './results';
@@ -35,13 +36,11 @@ export interface Docker {
 
 /** The container baseline's tools, or why it cannot run here. */
 export function dockerReady(): ({ ok: true } & Docker) | { ok: false; note: string } {
-  // The container target, found by what it does: the built activities give target 'container'
-  // a runner with every runner activity (wherever the files that make it live).
-  const activities = join(ROOT, 'dist', 'activities', 'index.js');
-  if (!existsSync(activities)) return { ok: false, note: 'dist/ is not built (npm run build)' };
-  const runner = (require(activities) as { containerRunnerActivities?: () => string[] }).containerRunnerActivities?.() ?? [];
+  // The container target, found by what it does: the activities give target 'container' a
+  // runner with every runner activity (wherever the files that make it live).
+  const runner = containerRunnerActivities();
   if (!['startAgent', 'waitHealthy', 'stopAgent', 'watchAgents', 'readLogs'].every((a) => runner.includes(a)))
-    return { ok: false, note: "a2a-deploy's build has no container runner (target 'container')" };
+    return { ok: false, note: "a2a-deploy has no container runner (target 'container')" };
   const buildScript = join(ROOT, 'scripts', 'build-agent-image.sh');
   if (!existsSync(buildScript) && !process.env.BENCH_AGENT_IMAGE)
     return { ok: false, note: 'scripts/build-agent-image.sh does not exist yet (or set BENCH_AGENT_IMAGE)' };
