@@ -78,7 +78,9 @@ function readKeyFile(file: string): KeyRing {
   }
   // As ssh does with a private key: one others may read is refused, not used.
   if (process.platform !== 'win32' && (statSync(file).mode & 0o077) !== 0)
-    throw new KeyFileError(`the key file ${file} is readable by others (mode ${(statSync(file).mode & 0o777).toString(8)}); run: chmod 600 ${file}`);
+    throw new KeyFileError(
+      `the key file ${file} is readable by others (mode ${(statSync(file).mode & 0o777).toString(8)}); run: chmod 600 ${file}`,
+    );
   return parseKeyFile(file, text);
 }
 
