@@ -215,7 +215,7 @@ export async function analyseHistory(client: Client, handle: JobHandle, plan: De
   }
   // Teardown: the stop update accepted → stopAgent activities (stage by stage) → workflow end.
   const last = runs[runs.length - 1];
-  const stops = acts.filter((a) => a.name === 'stopAgent' && a.completed);
+  const stops = acts.filter((a) => (a.name === 'stopAgent' || a.name === 'stopAgents') && a.completed);
   const teardown =
     stops.length && !Number.isNaN(last.accepted)
       ? {

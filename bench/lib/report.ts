@@ -74,9 +74,9 @@ function timeTables(results: Results) {
     );
   }
   say(
-    '\n## Where the teardown time goes (last run, first job): stop accepted → first stopAgent scheduled; stopAgent scheduled → completed (median / max); last stop → workflow end',
+    '\n## Where the teardown time goes (last run, first job): stop accepted → first stopAgent(s) scheduled; stopAgent(s) (a batch of the agents of a level since batched stops) scheduled → completed (median / max); last stop → workflow end',
   );
-  say('\n| scenario | accepted → first stop | stopAgent | last stop → end | accepted → end |');
+  say('\n| scenario | accepted → first stop | stopAgent(s) | last stop → end | accepted → end |');
   say('|---|---:|---:|---:|---:|');
   for (const s of done) {
     const t = s.runs[s.runs.length - 1].analysis?.teardown;
