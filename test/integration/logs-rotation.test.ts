@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { agentDir } from '../../src/config/paths';
 import { CLI, ROOT, startStack, waitFor, type Stack } from './support/stack';
 
-jest.setTimeout(120_000);
+jest.setTimeout(180_000);
 let stack: Stack;
 let dir: string;
 const CHATTY = join(ROOT, 'test', 'fixtures', 'agents', 'chatty.js');
@@ -77,18 +77,19 @@ function follow(job: string) {
 const peakRssMb = (pid: number) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 
 test('logs rotate at max_size keeping `keep` copies; logs --tail and --follow read across the rotations', async () => {
-  // Four bursts of 1.2 MB, 2.5 s apart (a watch round rotates between them), then ten lines.
+  // Four bursts of 1.2 MB, 11 s apart (a watch rotates an agent's logs every 10 s, with its health
+  // check, so one rotation falls between each two), then ten lines.
   const file = jobFile(
     'rot',
     19410,
-    { START_DELAY_MS: 2500, BURSTS: 4, BURST_BYTES: 1_200_000, PAUSE_MS: 2500, TAIL_LINES: 10 },
+    { START_DELAY_MS: 2500, BURSTS: 4, BURST_BYTES: 1_200_000, PAUSE_MS: 11_000, TAIL_LINES: 10 },
     '{ max_size: 1m, keep: 2 }',
   );
   expect(stack.cli(['start', '--detach', file]).code).toBe(0);
   await waitFor('rot running', () => stack.cli(['status', 'rot']).stdout.includes(': running;'));
   const { child, seen } = follow('rot');
   const log = join(agentDir('rot', 'talker', stack.home), 'stdout.log');
-  await waitFor('the lines after the last burst', () => existsSync(log) && readFileSync(log, 'utf8').includes('after 9'), 60_000);
+  await waitFor('the lines after the last burst', () => existsSync(log) && readFileSync(log, 'utf8').includes('after 9'), 120_000);
 
   // Four rotations, two copies kept, each about one burst; the current file holds only what followed.
   expect([1, 2, 3].map((i) => existsSync(`${log}.${i}`))).toEqual([true, true, false]);
