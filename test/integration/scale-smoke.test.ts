@@ -1,9 +1,8 @@
 // Scale smoke (issue: a 201-agent job stopped deploying when the port checks walked every
-// process's fd table per agent and starved the worker until its heartbeats missed). On a machine
-// kept busy by a CPU hog, a 201-agent hub and 20 jobs of 10 agents deploy at once through the
-// real CLI, every agent becomes healthy, and after stop nothing of them is left running. It
+// process's fd table per agent and starved the worker until its heartbeats missed). A 201-agent
+// hub and 20 jobs of 10 agents (400 Node processes booting on the machine's cores) deploy at once
+// through the real CLI, every agent becomes healthy, and after stop nothing of them is left running. It
 // asserts success and cleanup, never a time: the benchmark (npm run bench) measures speed.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +14,6 @@ jest.setTimeout(600_000);
 
 let stack: Stack;
 let work: string;
-let hog: ChildProcess | undefined;
 const HUB = 'smoke-hub';
 const SMALL = Array.from({ length: 20 }, (_, j) => `smoke-dag-${String(j).padStart(2, '0')}`);
 const JOBS = [HUB, ...SMALL];
@@ -27,23 +25,19 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  hog?.kill('SIGKILL');
   // Whatever a failed test left: stopped by force, so the next file starts clean.
   await Promise.all(JOBS.map((job) => stack.cliAsync(['stop', job, '--force'], { timeoutMs: 120_000 })));
   await stack.close();
   rmSync(work, { recursive: true, force: true });
 });
 
-test('a 201-agent job and 20 jobs of 10 agents deploy at once on a busy machine, and stop leaving nothing', async () => {
+test('a 201-agent job and 20 jobs of 10 agents deploy at once, and stop leaving nothing', async () => {
   const files = [
     writeJob(work, HUB, hubSpoke(200), { delayMs: 100, firstPort: 32000 }),
     ...SMALL.map((job, j) => writeJob(work, job, shapedDag([1, 3, 6]), { delayMs: 100, firstPort: 32300 + j * 10 })),
   ];
-  // One core kept busy for the whole deploy (bounded: it ends by itself after 5 minutes).
-  hog = spawn(process.execPath, ['-e', 'const end = Date.now() + 300000; while (Date.now() < end) {}'], { stdio: 'ignore' });
 
   const started = await Promise.all(files.map((f) => stack.cliAsync(['start', f], { timeoutMs: 420_000 })));
-  hog.kill('SIGKILL');
   for (const [i, r] of started.entries())
     expect({ job: JOBS[i], code: r.code, err: r.stderr.slice(-2000) }).toEqual({ job: JOBS[i], code: 0, err: expect.any(String) });
 
