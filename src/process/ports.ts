@@ -8,9 +8,9 @@
 // (thousands of entries while health probes run), and walking every process's fd table is
 // processes × fds system calls. Reading both per agent made a 200-agent level quadratic and
 // starved the worker's event loop until its heartbeats missed. So:
-//   - the tables are read at most once per SNAPSHOT_MS for all callers, and a cached answer is
-//     only trusted where it cannot be wrong in the caller's disfavour (a port seen taken, or a
-//     listener not yet seen, is read again at once);
+//   - the served-by check reads the tables at most once per SNAPSHOT_MS for all callers, and a
+//     listener not seen in the snapshot is read again at once (the check before a start always
+//     reads them fresh);
 //   - the owner of a listener is looked for among the processes the caller names first (the
 //     agent and its group), and only then, rarely, among all processes.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
@@ -63,12 +63,12 @@ export function listeningInodes(port: number): Set<string> {
 }
 
 /**
- * Whether something listens on `port` in this network namespace. A recent snapshot may answer
- * "free"; "taken" is always confirmed by a fresh read (a port freed a moment ago is not refused).
- * A listener that appeared since the snapshot is caught later by the served-by check.
+ * Whether something listens on `port` in this network namespace, read now: a cached "free" let an
+ * agent start on a port taken a moment before (the local-runner test caught it). One read per
+ * start is linear in the socket table; it is the per-agent walks of every fd table that were not.
  */
 export function portInUse(port: number): boolean {
-  return listenTable(false).has(port) && listenTable(true).has(port);
+  return listenTable(true).has(port);
 }
 
 export interface PortOwner {
