@@ -12,7 +12,7 @@
 //     listener not seen in the snapshot is read again at once (the check before a start always
 //     reads them fresh);
 //   - the owner of a listener is looked for among the processes the caller names first (the
-//     agent and its group), and only then, rarely, among all processes.
+//     agent and its children), and only then, rarely, among all processes.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { listPids, procStat } from './proc';
 
@@ -33,12 +33,8 @@ function readListenTable(): ListenTable {
     } catch {
       continue; // no IPv6, or no /proc
     }
-    // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
-    // Fixed layout: the state is the 4th field; only listeners are split further.
-    for (let start = text.indexOf('\n') + 1; start > 0 && start < text.length;) {
-      const end = text.indexOf('\n', start);
-      const line = text.slice(start, end < 0 ? undefined : end);
-      start = end < 0 ? -1 : end + 1;
+    for (const line of text.split('\n').slice(1)) {
+      // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
       const f = line.trim().split(/\s+/, 10);
       if (f.length < 10 || f[3] !== LISTEN || f[9] === '0') continue;
       const port = parseInt(f[1].slice(f[1].lastIndexOf(':') + 1), 16);
@@ -55,11 +51,6 @@ function listenTable(fresh: boolean): ListenTable {
   const now = Date.now();
   if (fresh || !snapshot || now - snapshot.atMs > SNAPSHOT_MS) snapshot = { atMs: now, table: readListenTable() };
   return snapshot.table;
-}
-
-/** Inodes of the sockets listening on `port` (any address, IPv4 or IPv6), read now. */
-export function listeningInodes(port: number): Set<string> {
-  return listenTable(true).get(port) ?? new Set();
 }
 
 /**

@@ -204,13 +204,11 @@ export function agentSteps(job: JobState, setAgent: SetAgent) {
             ...(force ? { force } : {}),
             agents: batch.map((agent) => ({ agent, ...knownProcess(status.agents[agent.id]) })),
           });
-          for (const r of results) {
+          // Results come in the batch's order.
+          results.forEach((r, i) => {
             if ('stopped' in r) setAgent(r.id, keep.get(r.id)!, { pid: undefined });
-            else
-              setAgent(r.id, 'failed', {
-                lastError: `could not stop: ${r.error.includes(`'${r.id}'`) ? r.error : `agent '${r.id}': ${r.error}`}`,
-              });
-          }
+            else setAgent(r.id, 'failed', { lastError: `could not stop: ${failureMessage(batch[i], new Error(r.error))}` });
+          });
         } catch (err) {
           if (isCancellation(err)) throw err;
           for (const a of batch) setAgent(a.id, 'failed', { lastError: `could not stop: ${failureMessage(a, err)}` });
