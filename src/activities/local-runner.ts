@@ -205,7 +205,7 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
       const secrets = resolveSecretsOrFail(agent.id, agent.deployment.secrets, process.env);
       for (const p of running) await terminate(p.pid, agent.stopGraceMs, false); // an older spec, or strays
       // Someone else serves the port: the agent would die of EADDRINUSE while they answer its health checks.
-      refuseTakenPort(agent);
+      await refuseTakenPort(agent);
 
       const argv = agentArgv(agent);
       const cwd = agent.deployment.workdir ? resolve(agent.baseDir, agent.deployment.workdir) : agent.baseDir;

@@ -4,11 +4,11 @@
 // belongs to the agent (its process group, or a process carrying its markers).
 import { ApplicationFailure } from '@temporalio/activity';
 import type { AgentPlan } from '../job/plan';
-import { describeOwners, portInUse, portOwners, withChildren } from '../process';
+import { describeOwners, portFree, portOwners, withChildren } from '../process';
 
-/** Throws a non-retryable failure naming who holds the agent's port, if anyone does. */
-export function refuseTakenPort(agent: AgentPlan): void {
-  if (!portInUse(agent.port)) return;
+/** Throws a non-retryable failure naming who holds the agent's port, if it cannot bind it. */
+export async function refuseTakenPort(agent: AgentPlan): Promise<void> {
+  if (await portFree(agent.port, agent.env.AGENT_HOST ?? '127.0.0.1')) return;
   throw ApplicationFailure.nonRetryable(
     `agent '${agent.id}': port ${agent.port} is already in use by ${describeOwners(portOwners(agent.port))}`,
     'PortInUse',

@@ -8,12 +8,13 @@
 // (thousands of entries while health probes run), and walking every process's fd table is
 // processes × fds system calls. Reading both per agent made a 200-agent level quadratic and
 // starved the worker's event loop until its heartbeats missed. So:
+//   - the check before a start binds the port itself (portFree), reading no table;
 //   - the served-by check reads the tables at most once per SNAPSHOT_MS for all callers, and a
-//     listener not seen in the snapshot is read again at once (the check before a start always
-//     reads them fresh);
+//     listener not seen in the snapshot is read again at once;
 //   - the owner of a listener is looked for among the processes the caller names first (the
 //     agent and its children), and only then, rarely, among all processes.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { listPids, procStat } from './proc';
 
 const LISTEN = '0A';
@@ -54,12 +55,17 @@ function listenTable(fresh: boolean): ListenTable {
 }
 
 /**
- * Whether something listens on `port` in this network namespace, read now: a cached "free" let an
- * agent start on a port taken a moment before (the local-runner test caught it). One read per
- * start is linear in the socket table; it is the per-agent walks of every fd table that were not.
+ * Whether `port` can be bound at `host` now, as the agent is about to bind it: a listen of our
+ * own, closed at once. It answers exactly what the agent would meet (EADDRINUSE), for a fraction
+ * of a millisecond, where reading the socket tables costs in proportion to every connection on
+ * the machine. (A cached table answered "free" for a port taken a moment before.)
  */
-export function portInUse(port: number): boolean {
-  return listenTable(true).has(port);
+export function portFree(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', (err: NodeJS.ErrnoException) => resolve(err.code !== 'EADDRINUSE'));
+    server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(true)));
+  });
 }
 
 export interface PortOwner {
