@@ -80,7 +80,7 @@ export async function workerPolls(client: {
 const pollersSeenAt = new WeakMap<object, number>();
 
 /** Runs a query, or throws noWorkerError (exit 4) within seconds when no worker answers it. */
-async function askWorkflow<T>(handle: WorkflowHandle, ask: () => Promise<T>): Promise<T> {
+async function askWorkflow<T>(handle: WorkflowHandle, ask: () => Promise<T>, deadlineMs = QUERY_DEADLINE_MS): Promise<T> {
   const job = handle.workflowId.replace(/^a2a-job-/, '');
   // A freshly killed worker stays in the poller list for a minute; only the deadline tells then.
   const seen = pollersSeenAt.get(handle.client) ?? 0;
@@ -89,7 +89,7 @@ async function askWorkflow<T>(handle: WorkflowHandle, ask: () => Promise<T>): Pr
     pollersSeenAt.set(handle.client, Date.now());
   }
   try {
-    return await handle.client.withDeadline(Date.now() + QUERY_DEADLINE_MS, ask);
+    return await handle.client.withDeadline(Date.now() + deadlineMs, ask);
   } catch (err) {
     // The server is up (it listed pollers), so a failed query means no worker could answer it:
     // out of time, or at once when the server knows the worker that had the job is gone.
@@ -98,9 +98,7 @@ async function askWorkflow<T>(handle: WorkflowHandle, ask: () => Promise<T>): Pr
     const timedOut = cause?.code === 4 /* DEADLINE_EXCEEDED */ || cause?.code === 1; /* CANCELLED */
     throw noWorkerError(
       job,
-      timedOut
-        ? ` (none answered within ${QUERY_DEADLINE_MS / 1000} s)`
-        : ` (its query failed: ${cause?.details ?? (err as Error).message})`,
+      timedOut ? ` (none answered within ${deadlineMs / 1000} s)` : ` (its query failed: ${cause?.details ?? (err as Error).message})`,
     );
   }
 }
@@ -108,10 +106,34 @@ async function askWorkflow<T>(handle: WorkflowHandle, ask: () => Promise<T>): Pr
 export const jobStatus = (handle: WorkflowHandle): Promise<JobStatus> => askWorkflow(handle, () => handle.query(statusQuery));
 export const jobPlan = (handle: WorkflowHandle): Promise<DeployPlan> => askWorkflow(handle, () => handle.query(planQuery));
 
-/** Whether a worker answers the job's workflow now (within seconds either way). */
+/**
+ * A control request (stop, pause, restart) asks first whether a worker answers, and records the
+ * request for later when none does. A saturated worker (hundreds of agents booting on 2 cores)
+ * took over 3 s to answer a query, and its stop was recorded as if no worker ran. So when the
+ * query times out but one of the job's activities heartbeated within the heartbeat timeout (10 s,
+ * workflows/agent-steps.ts: a live worker's watch heartbeats every 2 s), the worker is alive and
+ * busy, and it is asked again with a longer deadline. A killed worker's heartbeats stop at once.
+ */
+const BUSY_WORKER_DEADLINE_MS = 30_000;
+const HEARTBEAT_FRESH_MS = 10_000;
+
+async function heartbeatsLately(handle: WorkflowHandle): Promise<boolean> {
+  const d = await handle.describe().catch(() => undefined);
+  const cutoff = Date.now() - HEARTBEAT_FRESH_MS;
+  return (d?.raw.pendingActivities ?? []).some((a) => Number(a.lastHeartbeatTime?.seconds ?? 0) * 1000 >= cutoff);
+}
+
+/** Whether a worker answers the job's workflow now (within seconds either way, 30 s when it is busy). */
 export async function workerAnswers(handle: WorkflowHandle): Promise<boolean> {
   try {
     await jobStatus(handle);
+    return true;
+  } catch (err) {
+    if (!isNoWorker(err)) throw err;
+  }
+  if (!(await heartbeatsLately(handle))) return false;
+  try {
+    await askWorkflow(handle, () => handle.query(statusQuery), BUSY_WORKER_DEADLINE_MS);
     return true;
   } catch (err) {
     if (isNoWorker(err)) return false;

@@ -99,7 +99,7 @@ function networkChecks(src: YamlSource, agents: unknown[], topo: Record<string, 
   if (topo.type === 'pipeline') list('stages').forEach((s, i, all) => i > 0 && edges.push([all[i - 1], s]));
   if (topo.type === 'dag' && Array.isArray(topo.connections))
     for (const c of topo.connections) if (isObj(c) && typeof c.from === 'string' && typeof c.to === 'string') edges.push([c.from, c.to]);
-  if (topo.type === 'mesh') for (const a of list('agents')) for (const b of list('agents')) if (a !== b) edges.push([a, b]);
+  if (topo.type === 'mesh') edges.push(...meshNetworkEdges(list('agents'), netOf));
   if (topo.type === 'hierarchical' && isObj(topo.children))
     for (const [p, cs] of Object.entries(topo.children))
       if (Array.isArray(cs)) for (const c of cs) if (typeof c === 'string') edges.push([p, c]);
@@ -119,6 +119,24 @@ function networkChecks(src: YamlSource, agents: unknown[], topo: Record<string, 
     );
   }
   return out;
+}
+
+/**
+ * For each mesh member, its first fellow member on another network (the one edge the check
+ * reports for it), found in linear time: the first member overall, or else the first member not
+ * on the first one's network. Listing all N*(N-1) edges took seconds at a few thousand members.
+ */
+function meshNetworkEdges(listed: string[], netOf: Map<string, string>): [string, string][] {
+  const members = listed.filter((id) => netOf.has(id));
+  if (!members.length) return [];
+  const first = members[0];
+  const otherNet = members.find((id) => netOf.get(id) !== netOf.get(first));
+  const edges: [string, string][] = [];
+  for (const a of members) {
+    const b = netOf.get(a) !== netOf.get(first) ? first : otherNet;
+    if (b !== undefined && b !== a) edges.push([a, b]);
+  }
+  return edges;
 }
 
 function portConflicts(src: YamlSource, agents: unknown[]): Diagnostic[] {

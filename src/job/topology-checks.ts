@@ -5,6 +5,13 @@ import { isObj, str } from './raw';
 import { findCycle } from './topology';
 import type { Path, YamlSource } from './yaml-source';
 
+/**
+ * The most members a mesh may have. Each member is given every other member's URL, so the plan
+ * grows with the square of the mesh: at 400 members it is 10 MB of JSON that compresses to a
+ * fraction of Temporal's 2 MB payload limit; at 500 it no longer fits (2.8 MB compressed).
+ */
+export const MESH_MAX_MEMBERS = 400;
+
 export function topologyChecks(src: YamlSource, topo: Record<string, unknown>, ids: Set<string>, agents: unknown[]): Diagnostic[] {
   const out: Diagnostic[] = [];
   const mentioned = new Set<string>();
@@ -59,6 +66,19 @@ export function topologyChecks(src: YamlSource, topo: Record<string, unknown>, i
       noRepeats('stages', 'the pipeline');
       break;
     case 'mesh':
+      if (list('agents').length > MESH_MAX_MEMBERS) {
+        // Refused before it is planned: planning it cost seconds and hundreds of MB per thousand
+        // members, for a plan that could not be deployed anyway. (The checks here are linear.)
+        const n = list('agents').length;
+        out.push(
+          src.diag(
+            [...T, 'agents'],
+            `a mesh of ${n} agents gives each of them the URLs of the ${n - 1} others (${n * (n - 1)} in all); a mesh holds at most ${MESH_MAX_MEMBERS} agents`,
+            'let a hub route between many agents (hub-spoke), or group them (hierarchical), or split the mesh',
+            'key',
+          ),
+        );
+      }
       list('agents').forEach((s, i) => ref([...T, 'agents', i], s));
       noRepeats('agents', 'the mesh');
       break;

@@ -11,10 +11,17 @@ export interface CallGraph {
 
 export function callGraph(topology: Topology): CallGraph {
   const calls = new Map<string, string[]>();
+  // A set per caller beside its list: a mesh adds N-1 callees to each of N agents.
+  const seen = new Map<string, Set<string>>();
   const add = (from: string, to: string) => {
-    const list = calls.get(from) ?? [];
-    if (!list.includes(to)) list.push(to);
-    calls.set(from, list);
+    const set = seen.get(from) ?? new Set<string>();
+    if (set.has(to)) return;
+    if (!set.size) {
+      seen.set(from, set);
+      calls.set(from, []);
+    }
+    set.add(to);
+    calls.get(from)!.push(to);
   };
   switch (topology.type) {
     case 'hub-spoke':

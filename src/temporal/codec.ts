@@ -9,6 +9,7 @@ import { temporal } from '@temporalio/proto';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { deflateSync, inflateSync } from 'node:zlib';
 import type { KeyRing } from './codec-keys';
+import { CompressionCodec } from './compression';
 
 export const ENCODING = 'binary/encrypted';
 export const METADATA_ENCODING = 'encoding';
@@ -80,14 +81,16 @@ export class EncryptionCodec implements PayloadCodec {
   }
 }
 
-/** The data converter options for a client or worker: the codec when there are keys, else nothing. */
-export const codecConverter = (keys: KeyRing | undefined) =>
-  keys ? { dataConverter: { payloadCodecs: [new EncryptionCodec(keys)] } } : {};
+/** The codecs of a client or worker: compression of big payloads when nothing encrypts, and
+ *  encryption (which compresses) when there are keys. Codecs encode in order, decode in reverse. */
+export const payloadCodecsFor = (keys: KeyRing | undefined, encryption?: PayloadCodec): PayloadCodec[] =>
+  keys ? [new CompressionCodec(false), encryption ?? new EncryptionCodec(keys)] : [new CompressionCodec()];
 
-/** How many bytes `value` takes as a payload on its way to Temporal: compressed and encrypted when there are keys. */
+/** The data converter options for a client or worker. */
+export const codecConverter = (keys: KeyRing | undefined) => ({ dataConverter: { payloadCodecs: payloadCodecsFor(keys) } });
+
+/** How many bytes `value` takes as a payload on its way to Temporal: compressed when big, and encrypted when there are keys. */
 export function payloadBytes(value: unknown, keys: KeyRing | undefined): number {
-  const json = Buffer.from(JSON.stringify(value));
-  if (!keys) return json.length;
-  const payload = { metadata: { [METADATA_ENCODING]: utf8('json/plain') }, data: json };
-  return new EncryptionCodec(keys).encodeOne(payload).data!.length;
+  const payload = { metadata: { [METADATA_ENCODING]: utf8('json/plain') }, data: Buffer.from(JSON.stringify(value)) };
+  return (keys ? new EncryptionCodec(keys) : new CompressionCodec()).encodeOne(payload).data!.length;
 }

@@ -8,7 +8,7 @@ import { serverMarkerOf } from '../activities/markers';
 import { SshPool } from '../activities/ssh';
 import { hostTaskQueue, WORKFLOW_TASK_QUEUE } from '../config/names';
 import { homeDir } from '../config/paths';
-import { EncryptionCodec } from '../temporal/codec';
+import { EncryptionCodec, payloadCodecsFor } from '../temporal/codec';
 import { ReportingCodec, undecryptableJobs } from '../temporal/undecryptable';
 import { keyRingFor } from '../temporal/codec-keys';
 import { temporalConfig, type TemporalConfig } from '../temporal/connection';
@@ -68,20 +68,16 @@ export async function createWorker(cfg: TemporalConfig = temporalConfig(), opts:
     activities: createActivities(activityDeps(cfg, await serverMarkerOf(connection.workflowService, cfg))),
     // Payloads are decrypted and encrypted here, outside the workflow sandbox (codec.ts); a
     // job this worker cannot decrypt is dealt with in undecryptable.ts.
-    ...(keys
-      ? {
-          dataConverter: {
-            payloadCodecs: [
-              new ReportingCodec(
-                new EncryptionCodec(keys),
-                undecryptableJobs(connection.workflowService, cfg.namespace, (message, meta) =>
-                  Runtime.instance().logger.error(message, meta),
-                ),
-              ),
-            ],
-          },
-        }
-      : {}),
+    dataConverter: {
+      payloadCodecs: payloadCodecsFor(
+        keys,
+        keys &&
+          new ReportingCodec(
+            new EncryptionCodec(keys),
+            undecryptableJobs(connection.workflowService, cfg.namespace, (message, meta) => Runtime.instance().logger.error(message, meta)),
+          ),
+      ),
+    },
     interceptors: workerInterceptors(),
     // Agents are started in parallel; each deployAgent holds its slot while its agent boots.
     // More slots do not help a wide level: spawns share this one thread, and with 2,000 slots

@@ -56,6 +56,12 @@ const PAUSED_ATTRIBUTE_AND_STATUS_MEMO = 'paused-attribute-and-status-memo';
 // Since this patch the memo is rewritten during a deploy or stop by a count of agent changes, not
 // by the workflow clock (decisions.ts memoBulkChanges).
 const MEMO_BY_CHANGES = 'memo-by-changes';
+// Since this patch the memo is written at fixed points of the main flow (a phase or pause change,
+// the end of a restart or redeploy) and on single agent changes while the job runs, never from
+// the many concurrent agent steps of a deploy, stop, restart or redeploy. How many memos those
+// wrote depended on how a workflow task's events were split into activations, which differed
+// between a busy worker and its replay (TMPRL1100 at stop, seen under load in the scale smoke).
+const MEMO_OUTSIDE_BULK = 'memo-outside-bulk';
 // Since this patch every activity carries the job's priority (agent-steps.ts withPriority).
 const JOB_PRIORITY = 'job-priority-on-activities';
 // A watch returns at least this often even when nothing happens, so the workflow can
@@ -90,11 +96,13 @@ export async function deployJob({ plan: initialPlan, carried, continueAsNewAfter
     status.phase = phase;
     upsertSearchAttributes([{ key: SA_PHASE, value: phase }]);
     describe();
+    if (outsideBulk) writeMemo();
   };
   const setPaused = (paused: boolean) => {
     status.paused = paused;
     if (visible) upsertSearchAttributes([{ key: SA_PAUSED, value: paused }]);
     describe();
+    if (outsideBulk) writeMemo();
   };
   const settle = () => setPhase(settledPhase(status));
   // The Web UI's description of the job (and the memo), rebuilt once per workflow activation
@@ -102,6 +110,18 @@ export async function deployJob({ plan: initialPlan, carried, continueAsNewAfter
   // quadratic).
   let describing = false;
   let lastMemo: { memo: StatusMemo; atMs: number } | undefined;
+  const outsideBulk = patched(MEMO_OUTSIDE_BULK);
+  // Agents coming and going in bulk: their steps run concurrently (see MEMO_OUTSIDE_BULK).
+  const inBulk = () =>
+    status.phase === 'deploying' || status.phase === 'stopping' || job.pendingRestart !== undefined || job.pendingRedeploy !== undefined;
+  /** Writes the memo now if it changed (MEMO_OUTSIDE_BULK): called from the main flow only. */
+  const writeMemo = () => {
+    if (!visible) return;
+    const memo = statusMemo(status, now());
+    if (lastMemo && JSON.stringify({ ...lastMemo.memo, updatedAt: '' }) === JSON.stringify({ ...memo, updatedAt: '' })) return;
+    lastMemo = { memo, atMs: changes };
+    upsertMemo({ status: memo });
+  };
   const describe = () => {
     if (describing) return;
     describing = true;
@@ -109,6 +129,12 @@ export async function deployJob({ plan: initialPlan, carried, continueAsNewAfter
       describing = false;
       setCurrentDetails(describeJob(job.plan, status));
       if (!visible) return;
+      if (outsideBulk) {
+        // A single change while the job runs (a crash, a restart by policy) is written at once;
+        // changes in bulk wait for the main flow's next fixed point.
+        if (!inBulk()) writeMemo();
+        return;
+      }
       const memo = statusMemo(status, now());
       const clock = byChanges ? changes : Date.now();
       if (!memoDue(lastMemo, memo, clock, byChanges ? memoBulkChanges(Object.keys(status.agents).length) : undefined)) return;
@@ -171,12 +197,14 @@ export async function deployJob({ plan: initialPlan, carried, continueAsNewAfter
         const { plan: next, done } = job.pendingRedeploy;
         done(await redeploy(next));
         job.pendingRedeploy = undefined;
+        if (outsideBulk) writeMemo();
         continue;
       }
       if (job.pendingRestart && job.inFlight === 0) {
         const { ids, done } = job.pendingRestart;
         done(await restartAgents(ids));
         job.pendingRestart = undefined;
+        if (outsideBulk) writeMemo();
         continue;
       }
       if (continueAsNewDue()) {

@@ -3,9 +3,16 @@
 // hub and 20 jobs of 10 agents (400 Node processes booting on the machine's cores) deploy at once
 // through the real CLI, every agent becomes healthy, and after stop nothing of them is left running. It
 // asserts success and cleanup, never a time: the benchmark (npm run bench) measures speed.
-import { mkdtempSync, rmSync } from 'node:fs';
+// Under this load workflow tasks time out on the sticky queue and run again elsewhere, so every
+// job's history is replayed against the workflow code at the end: a workflow whose commands
+// depend on anything but its history (TMPRL1100 nondeterminism) fails here.
+import { Client, Connection } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { payloadCodecsFor } from '../../src/temporal/codec';
 import { hubSpoke, shapedDag, writeJob } from '../../bench/lib/topologies';
 import type { JobStatus } from '../../src/workflows/api';
 import { agentProcesses, startStack, type Stack } from '../integration/support/stack';
@@ -50,6 +57,7 @@ test('a 201-agent job and 20 jobs of 10 agents deploy at once, and stop leaving 
   }
 
   const stopped = await Promise.all(JOBS.map((job) => stack.cliAsync(['stop', job], { timeoutMs: 300_000 })));
+  const histories = await fetchHistories();
   for (const [i, r] of stopped.entries())
     expect({ job: JOBS[i], code: r.code, out: r.code ? r.stdout + r.stderr : '' }).toEqual({ job: JOBS[i], code: 0, out: '' });
   for (const job of JOBS) {
@@ -57,4 +65,32 @@ test('a 201-agent job and 20 jobs of 10 agents deploy at once, and stop leaving 
     const status = JSON.parse(stack.cli(['status', job, '--json']).stdout) as JobStatus;
     expect({ job, phase: status.phase }).toEqual({ job, phase: 'stopped' });
   }
+
+  expect(stack.workerOutput().match(/.*(TMPRL1100|[Nn]ondeterminism).*/g) ?? []).toEqual([]);
+  const replayed: string[][] = [];
+  for await (const r of Worker.runReplayHistories(
+    { workflowsPath: require.resolve('../../src/workflows'), dataConverter: { payloadCodecs: payloadCodecsFor(undefined) } },
+    histories,
+  ))
+    replayed.push([r.workflowId, r.error ? String(r.error) : 'ok']);
+  expect(replayed).toEqual(JOBS.map((job) => [job, 'ok']));
 });
+
+/** Every job's history, also written to $A2A_SMOKE_HISTORIES (a folder) when set, to study a failure. */
+async function fetchHistories() {
+  const connection = await Connection.connect({ address: stack.address });
+  try {
+    const client = new Client({ connection });
+    const histories = await Promise.all(
+      JOBS.map(async (job) => ({ workflowId: job, history: await client.workflow.getHandle(`a2a-job-${job}`).fetchHistory() })),
+    );
+    const dir = process.env.A2A_SMOKE_HISTORIES;
+    if (dir) {
+      mkdirSync(dir, { recursive: true });
+      for (const h of histories) writeFileSync(join(dir, `${h.workflowId}.json`), historyToJSON(h.history));
+    }
+    return histories;
+  } finally {
+    await connection.close();
+  }
+}

@@ -2,7 +2,8 @@ import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EncryptionCodec, METADATA_KEY_ID, PayloadKeyError } from '../../src/temporal/codec';
+import { EncryptionCodec, METADATA_KEY_ID, PayloadKeyError, payloadBytes, payloadCodecsFor } from '../../src/temporal/codec';
+import { COMPRESSED_ENCODING, CompressionCodec } from '../../src/temporal/compression';
 import { loadKeyRing, newKeyLine, parseKeyFile, KeyFileError } from '../../src/temporal/codec-keys';
 
 const ring = (...lines: string[]) => parseKeyFile('keys', lines.join(''));
@@ -84,5 +85,41 @@ describe('key files', () => {
     const mine = loadKeyRing({ env: { A2A_DEPLOY_KEY_FILE: file }, embedded: false, home })!;
     expect(mine.byId.size).toBe(2);
     expect(mine.current.id).not.toBe(first!.current.id);
+  });
+});
+
+describe('compression without keys', () => {
+  const agents = Object.fromEntries(
+    Array.from({ length: 1000 }, (_, i) => [
+      `a${i}`,
+      { id: `a${i}`, url: `http://127.0.0.1:${20000 + i}`, env: { AGENT_ID: `a${i}`, MODEL: 'm' } },
+    ]),
+  );
+
+  test('a big payload (a 1,000-agent plan) is compressed and decodes to the same value; a small one stays plain JSON', async () => {
+    const codec = new CompressionCodec();
+    const big = payload({ job: 'j', agents });
+    const small = payload({ phase: 'running' });
+    const [encBig, encSmall] = await codec.encode([big, small]);
+    expect(Buffer.from(encBig.metadata!.encoding).toString()).toBe(COMPRESSED_ENCODING);
+    expect(encBig.data!.length).toBeLessThan(big.data!.length / 5);
+    expect(encSmall).toBe(small);
+    const [decBig, decSmall] = await codec.decode([encBig, encSmall]);
+    expect(value(decBig)).toEqual({ job: 'j', agents });
+    expect(value(decSmall)).toEqual({ phase: 'running' });
+    expect(payloadBytes({ job: 'j', agents }, undefined)).toBe(encBig.data!.length);
+  });
+
+  test('with keys, encryption compresses; a payload compressed before keys were on still decodes', async () => {
+    const keys = ring(newKeyLine());
+    const [old] = await new CompressionCodec().encode([payload({ job: 'j', agents })]);
+    const codecs = payloadCodecsFor(keys);
+    // decode runs the codecs in reverse order, as the SDK does
+    let decoded = [old];
+    for (const c of [...codecs].reverse()) decoded = await c.decode(decoded);
+    expect(value(decoded[0])).toEqual({ job: 'j', agents });
+    let encoded = [payload({ job: 'j', agents })];
+    for (const c of codecs) encoded = await c.encode(encoded);
+    expect(Buffer.from(encoded[0].metadata!.encoding).toString()).toBe('binary/encrypted');
   });
 });

@@ -110,6 +110,34 @@ describe('validation reports every error, located at its YAML node', () => {
     expect(loadJobText('huge.yaml', huge).diagnostics.map((d) => d.message)).toEqual(['document is larger than 4194304 bytes']);
   });
 
+  test('a mesh too big to plan (5,000 agents) is refused at its agents list, with what it would cost and a way out', () => {
+    const meshOf = (n: number) => {
+      const ids = Array.from({ length: n }, (_, i) => `m${i}`);
+      const agents = ids.map((id, i) => `  - { id: ${id}, module: a.js, config: { port: ${20000 + i} } }`);
+      return ['job: { name: big }', 'agents:', ...agents, 'topology:', '  type: mesh', `  agents: [${ids.join(', ')}]`].join('\n');
+    };
+    expect(loadJobText('big.yaml', meshOf(5000)).diagnostics.map((d) => `${d.line}:${d.col} ${d.message} | ${d.hint}`)).toEqual([
+      '5005:3 a mesh of 5000 agents gives each of them the URLs of the 4999 others (24995000 in all); a mesh holds at most 400 agents | let a hub route between many agents (hub-spoke), or group them (hierarchical), or split the mesh',
+    ]);
+    expect(loadJobText('max.yaml', meshOf(400)).diagnostics).toEqual([]);
+  });
+
+  test('mesh members on different container networks: each is told the first member it cannot reach', () => {
+    const text = [
+      'job: { name: nets }',
+      'agents:',
+      '  - { id: a, module: a.js, config: { port: 1001 } }',
+      '  - { id: b, module: a.js, config: { port: 1002 }, deployment: { target: container, image: i, network: n1 } }',
+      '  - { id: c, module: a.js, config: { port: 1003 } }',
+      'topology: { type: mesh, agents: [a, b, c] }',
+    ].join('\n');
+    expect(loadJobText('nets.yaml', text).diagnostics.map((d) => `${d.line} ${d.message}`)).toEqual([
+      "3 agent 'a' on this machine's network cannot reach 'b' on container network 'n1'",
+      "4 agent 'b' on container network 'n1' cannot reach 'a' on this machine's network",
+      "5 agent 'c' on this machine's network cannot reach 'b' on container network 'n1'",
+    ]);
+  });
+
   test('a missing file or a directory is a clean error', () => {
     expect(loadJobFile('/no/such/job.yaml').diagnostics.map(formatDiagnostic)).toEqual([
       '/no/such/job.yaml:1:1: error: no such file\n  hint: check the path; job examples live in jobs/examples/',

@@ -33,7 +33,7 @@ afterAll(async () => {
 const chain = [{ id: 'back' }, { id: 'front', calls: ['back'] }];
 const refusal = (err: unknown) => ((err as WorkflowUpdateFailedError).cause as Error)?.message;
 
-test('pause during a deploy lets the starting agent finish and starts nothing new until resumed; A2APaused and the memo follow', async () => {
+test('pause during a deploy lets the starting agent finish and starts nothing new until resumed; A2APaused and the memo follow the pause', async () => {
   const job = 'pause-deploy';
   t.fake.hold(job, 'back');
   const h = await startJob(t, job, chain);
@@ -47,11 +47,9 @@ test('pause during a deploy lets the starting agent finish and starts nothing ne
   expect(t.fake.of('deployAgent', job).map((c) => c.agent)).toEqual(['back']);
   const d = await h.describe();
   expect(d.typedSearchAttributes.get(SA_PAUSED)).toBe(true);
-  expect(d.memo?.status).toMatchObject({
-    phase: 'deploying',
-    paused: true,
-    agents: { back: { state: 'healthy', pid: expect.any(Number) } },
-  });
+  // The memo is written when the pause takes effect, not on each agent step of a deploy (those
+  // run concurrently; see MEMO_OUTSIDE_BULK in deploy-job.ts): it shows 'back' as it was then.
+  expect(d.memo?.status).toMatchObject({ phase: 'deploying', paused: true, agents: { back: { state: 'starting' } } });
   expect(await h.executeUpdate(resumeUpdate)).toBe('deploying');
   await waitStatus(h, 'running', (s) => s.phase === 'running');
   const memo = (await h.describe()).memo?.status as StatusMemo;

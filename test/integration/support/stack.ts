@@ -20,6 +20,8 @@ export interface Stack {
   /** the dev server's pid (the benchmark reads its CPU time) */
   serverPid: number;
   worker?: ChildProcess;
+  /** everything the main worker printed so far (stdout and stderr) */
+  workerOutput(): string;
   cli(args: string[], opts?: { timeoutMs?: number; env?: NodeJS.ProcessEnv }): { code: number; stdout: string; stderr: string };
   cliAsync(
     args: string[],
@@ -42,11 +44,13 @@ export async function startStack(port: number, uiPort: number, opts: { ip?: stri
     // agents on purpose (gc's) must find them there. terminate.test.ts turns it back on.
     A2A_DEPLOY_COLLECT_EVERY: 'off',
   };
+  let mainWorkerOut = '';
   const stack: Stack = {
     home,
     env,
     address: server.address,
     serverPid: server.pid,
+    workerOutput: () => mainWorkerOut,
     cli(args, opts = {}) {
       const r = spawnSync(process.execPath, [CLI, ...args], {
         env: { ...env, ...opts.env },
@@ -79,8 +83,12 @@ export async function startStack(port: number, uiPort: number, opts: { ip?: stri
           })
         : spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
-      child.stdout!.on('data', (d) => (out += d));
-      child.stderr!.on('data', (d) => (out += d));
+      const keep = (d: Buffer) => {
+        out += d;
+        if (!host) mainWorkerOut += d;
+      };
+      child.stdout!.on('data', keep);
+      child.stderr!.on('data', keep);
       // The worker says so once it polls.
       const deadline = Date.now() + 30_000;
       while (!/polling '/.test(out)) {
