@@ -14,8 +14,8 @@ module.exports = {
       transform,
       testEnvironment: 'node',
     },
-    // The scale smoke (a 201-agent job and 20 jobs of 10 at once): `npm run test:scale`, not yet
-    // part of `npm test` (it is flaky under load, see README "Development").
+    // The scale smoke (a 201-agent job and 20 jobs of 10 at once): `npm run test:scale`, which CI
+    // runs after `npm test` (it needs the machine to itself for a few minutes).
     ...(process.env.A2A_SCALE_TESTS
       ? [{ displayName: 'scale', testMatch: ['<rootDir>/test/scale/**/*.test.ts'], transform, testEnvironment: 'node' }]
       : []),

@@ -12,7 +12,7 @@
 //   npm run bench -- --report bench/results/latest.json   (prints an earlier run's tables again;
 //                 without building: node -r ./bench/register.js bench/run.ts --report FILE)
 //
-// NAME is a scenario (pipeline-5, dag-20, mesh-50, hub-200, job-1000, jobs-20x10), or
+// NAME is a scenario (pipeline-5, dag-20, mesh-50, hub-200, job-1000, jobs-20x10, job-5000), or
 // containers, worker-restart, idle. Needs `npm run build` (npm run bench does it; or --build)
 // for the worker, and the Temporal CLI (scripts/install-temporal.sh). Results:
 // bench/results/latest.json plus a timestamped copy (partial runs: bench/results/partial-latest.json only).
@@ -79,7 +79,7 @@ async function measure(ctx: RunContext, stack: BenchStack, results: Results) {
   say(`(warm-up: one ${warm.name} deploy and one floor run, not recorded)`);
   const selected = SCENARIOS.filter((s) => wanted(s.name));
   for (const [i, sc] of selected.entries()) {
-    // The idle check rides on the last run of hub-200 and job-1000 (many watched agents);
+    // The idle check rides on the last run of hub-200, job-1000 and job-5000 (many watched agents);
     // with `--only …,idle` and neither of them, on the last scenario selected.
     const idleHere = sc.idle || (opts.only?.includes('idle') && i === selected.length - 1 && !selected.some((s) => s.idle));
     results.scenarios.push(await runScenario(ctx, stack, sc, { idle: !!idleHere }));

@@ -71,7 +71,7 @@ export function evaluate(results: Results): void {
     });
   if (results.workerRestart?.error)
     targets.push({ target: 'worker-restart', value: '-', status: `FAILED: ${results.workerRestart.error.split('\n')[0]}` });
-  targets.push(...bigJobTarget(results));
+  for (const name of ['job-1000', 'job-5000']) targets.push(...bigJobTarget(results, name));
   for (const s of done) {
     const idle = s.idle;
     if (!idle) continue;
@@ -79,6 +79,12 @@ export function evaluate(results: Results): void {
       target: `watching costs no history events while nothing changes (${s.name}, ${s.agents} agents)`,
       value: `${idle.eventsAdded} events in ${idle.seconds} s idle (worker ${f1(idle.workerCpuPct)}% CPU, server ${f1(idle.serverCpuPct)}%)`,
       status: miss(idle.eventsAdded === 0, `${idle.eventsAdded} events`),
+    });
+    const perThousand = idle.workerCpuPct / (s.agents / 1000);
+    targets.push({
+      target: `idle watching ≤ ${TARGETS.idleCpuPctPer1000}% of a core per 1,000 agents (${s.name})`,
+      value: `${f1(perThousand)}% per 1,000 (worker ${f1(idle.workerCpuPct)}% for ${s.agents})`,
+      status: miss(perThousand <= TARGETS.idleCpuPctPer1000, `${f1(perThousand / TARGETS.idleCpuPctPer1000)}×`),
     });
   }
   results.perLevelMs = perLevel;
@@ -88,29 +94,29 @@ export function evaluate(results: Results): void {
 /** Whether any target failed outright (a scenario that failed or could not run): the run then exits 1. */
 export const anyFailed = (results: Results) => (results.targetsEvaluated ?? []).some((t) => t.status.startsWith('FAILED'));
 
-/** 1,000 agents in one job, against Temporal's history limits: met, missed, or failed. */
-function bigJobTarget(results: Results): Target[] {
-  const big = completed(results).find((s) => s.name === 'job-1000');
+/** A big job (1,000 or 5,000 agents) against Temporal's history limits: met, missed, or failed. */
+function bigJobTarget(results: Results, name: string): Target[] {
+  const count = Number(name.replace(/^job-/, '')).toLocaleString('en-US');
+  const big = completed(results).find((s) => s.name === name);
   if (big) {
     const h = big.history;
     const payload = h.largestPayload?.bytes ?? 0;
     const worst = Math.max(h.maxRunEvents / LIMITS.events, h.maxRunBytes / LIMITS.bytes, payload / LIMITS.blob);
     return [
       {
-        target:
-          "1,000 agents in one job: deploy, watch, stop far from Temporal's history limits (each run ≤ 50% of 50K events / 50 MB; every payload ≤ 50% of the 2 MB blob limit)",
+        target: `${count} agents in one job: deploy, watch, stop far from Temporal's history limits (each run ≤ 50% of 50K events / 50 MB; every payload ≤ 50% of the 2 MB blob limit)`,
         value: `largest run ${f0(h.maxRunEvents)} events (${f0((100 * h.maxRunEvents) / LIMITS.events)}%), ${f1(h.maxRunBytes / 2 ** 20)} MiB (${f0((100 * h.maxRunBytes) / LIMITS.bytes)}%); ${f1(h.runsPerJob)} runs (continue-as-new), ${f0(h.eventsAtEnd)} events in all; largest payload ${f0(payload / 1024)} KiB (${f0((100 * payload) / LIMITS.blob)}% of 2 MB: ${h.largestPayload?.what})`,
         status: miss(worst <= 0.5, `${f0(100 * worst)}% of a limit`),
       },
     ];
   }
-  const failed = results.scenarios.find((s) => s.name === 'job-1000');
+  const failed = results.scenarios.find((s) => s.name === name);
   if (!failed) return [];
   const p = failed.partial;
   const planBytes = failed.planBytes ?? NaN;
   return [
     {
-      target: "1,000 agents in one job: deploy, watch, stop far from Temporal's history limits",
+      target: `${count} agents in one job: deploy, watch, stop far from Temporal's history limits`,
       value: p
         ? `history when it failed (after ${f0(p.afterMs / 1000)} s): ${p.historyLength} events (${f0((100 * p.historyLength) / LIMITS.events)}% of 50K), ${f1(p.historyBytes / 2 ** 20)} MiB (${f0((100 * p.historyBytes) / LIMITS.bytes)}% of 50 MB); workflow input ${f0(planBytes / 1024)} KiB (${f0((100 * planBytes) / LIMITS.blob)}% of the 2 MB blob limit)`
         : '-',

@@ -9,6 +9,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +26,12 @@ const HUB = 'smoke-hub';
 const SMALL = Array.from({ length: 20 }, (_, j) => `smoke-dag-${String(j).padStart(2, '0')}`);
 const JOBS = [HUB, ...SMALL];
 
+// One core kept busy the whole time: a deployer must hold on a busy machine, and the heartbeat
+// regression this guards against (13x the worker's CPU) only showed when the machine was.
+let hog: ChildProcess | undefined;
+
 beforeAll(async () => {
+  hog = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
   stack = await startStack(27633, 28633);
   await stack.startWorker();
   work = mkdtempSync(join(tmpdir(), 'a2a-smoke-'));
@@ -35,6 +41,7 @@ afterAll(async () => {
   // Whatever a failed test left: stopped by force, so the next file starts clean.
   await Promise.all(JOBS.map((job) => stack.cliAsync(['stop', job, '--force'], { timeoutMs: 120_000 })));
   await stack.close();
+  hog?.kill('SIGKILL');
   rmSync(work, { recursive: true, force: true });
 });
 
