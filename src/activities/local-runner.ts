@@ -169,6 +169,12 @@ const describeExit = (e: Exit | undefined) => (e ? (e.signal ? `was killed by ${
 export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): RunnerActivities {
   /** Exit statuses of agents this worker spawned, for precise error messages. */
   const exits = new Map<number, Exit>();
+  /**
+   * Agents this worker spawned that have not exited (pid -> kernel start time). Node reports a
+   * child's exit, so these need no /proc read to be known alive: watching 1,000 of them cost
+   * 1,000 reads a second. Agents adopted from an earlier worker are read from /proc (isAgent).
+   */
+  const liveChildren = new Map<number, string>();
   const dirOf = (job: string, agent: string) => agentDir(job, agent, home);
   /** An agent's stderr tail with its secret values hidden: it reaches status and history. */
   const stderrOf = (job: string, a: { id: string; deployment: AgentPlan['deployment'] }) =>
@@ -239,9 +245,13 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
           child.once('spawn', () => resolvePid(child.pid!));
         });
         spawned = true;
-        child.once('exit', (code, signal) => exits.set(pid, { code, signal }));
+        child.once('exit', (code, signal) => {
+          exits.set(pid, { code, signal });
+          liveChildren.delete(pid);
+        });
         child.unref();
         const procStart = procStat(pid)?.startTime;
+        if (procStart && !exits.has(pid)) liveChildren.set(pid, procStart);
         writePidRecord(dir, { pid, specHash: agent.specHash, startedAt, procStart });
         rmSync(join(dir, STARTING));
         return { pid, reused: false, startedAt, logDir: dir, ...(procStart ? { procStart } : {}) };
@@ -293,14 +303,20 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
 
     async watchAgents(opts) {
       const { job } = opts;
-      // Liveness is one /proc read per agent (its start time, see isAgent); health and log
-      // rotation come less often (watch.ts).
+      // Liveness: nothing to read for an agent this worker spawned (liveChildren), one /proc read
+      // for an adopted one (its start time, see isAgent); health and log rotation come less often
+      // (watch.ts).
       return watchLoop(opts, {
         intervalMs: 1000,
         liveness: async (agents) => {
           const alive: WatchedAgent[] = [];
           const events: AgentEvent[] = [];
           for (const a of agents) {
+            const known = liveChildren.get(a.pid);
+            if (known !== undefined && known === a.procStart) {
+              alive.push(a);
+              continue;
+            }
             if (isAgent(a.pid, job, a.id, a.procStart ?? recordedStart(job, a.id, a.pid))) {
               alive.push(a);
               continue;
