@@ -63,16 +63,19 @@ export function noWorkerError(job: string, what = ''): NoWorkerError {
 export const isNoWorker = (err: unknown): err is NoWorkerError => err instanceof NoWorkerError;
 
 /** Whether a worker has polled the main task queue lately (a quick answer, from the server). */
-export async function workerPolls(client: {
-  workflowService: Client['workflowService'];
-  options: { namespace: string };
-}): Promise<boolean> {
+export async function workerPolls(
+  client: {
+    workflowService: Client['workflowService'];
+    options: { namespace: string };
+  },
+  freshMs = POLLER_FRESH_MS,
+): Promise<boolean> {
   const res = await client.workflowService.describeTaskQueue({
     namespace: client.options.namespace,
     taskQueue: { name: WORKFLOW_TASK_QUEUE },
     taskQueueType: 1 /* workflow */,
   });
-  const cutoff = Date.now() - POLLER_FRESH_MS;
+  const cutoff = Date.now() - freshMs;
   return (res.pollers ?? []).some((p) => Number(p.lastAccessTime?.seconds ?? 0) * 1000 >= cutoff);
 }
 
@@ -109,19 +112,13 @@ export const jobPlan = (handle: WorkflowHandle): Promise<DeployPlan> => askWorkf
 /**
  * A control request (stop, pause, restart) asks first whether a worker answers, and records the
  * request for later when none does. A saturated worker (hundreds of agents booting on 2 cores)
- * took over 3 s to answer a query, and its stop was recorded as if no worker ran. So when the
- * query times out but one of the job's activities heartbeated within the heartbeat timeout (10 s,
- * workflows/agent-steps.ts: a live worker's watch heartbeats every 2 s), the worker is alive and
- * busy, and it is asked again with a longer deadline. A killed worker's heartbeats stop at once.
+ * took over 3 s to answer a query, and its stop was recorded as if no worker ran. A busy worker
+ * still polls: its polls return at once with work, so the server saw one within seconds, while an
+ * idle worker's long poll (up to a minute) or a killed worker's last poll is older. When the
+ * query times out but a worker polled within BUSY_POLL_MS, it is asked again, for longer.
  */
 const BUSY_WORKER_DEADLINE_MS = 30_000;
-const HEARTBEAT_FRESH_MS = 10_000;
-
-async function heartbeatsLately(handle: WorkflowHandle): Promise<boolean> {
-  const d = await handle.describe().catch(() => undefined);
-  const cutoff = Date.now() - HEARTBEAT_FRESH_MS;
-  return (d?.raw.pendingActivities ?? []).some((a) => Number(a.lastHeartbeatTime?.seconds ?? 0) * 1000 >= cutoff);
-}
+const BUSY_POLL_MS = 5_000;
 
 /** Whether a worker answers the job's workflow now (within seconds either way, 30 s when it is busy). */
 export async function workerAnswers(handle: WorkflowHandle): Promise<boolean> {
@@ -131,7 +128,7 @@ export async function workerAnswers(handle: WorkflowHandle): Promise<boolean> {
   } catch (err) {
     if (!isNoWorker(err)) throw err;
   }
-  if (!(await heartbeatsLately(handle))) return false;
+  if (!(await workerPolls(handle.client, BUSY_POLL_MS).catch(() => false))) return false;
   try {
     await askWorkflow(handle, () => handle.query(statusQuery), BUSY_WORKER_DEADLINE_MS);
     return true;
