@@ -84,27 +84,38 @@ export function createActivities(deps: ActivityDeps) {
      * Temporal instead of one per agent. A failed stop is reported for its agent and does not
      * fail the others; retrying the batch is safe because stopping is idempotent.
      */
-    stopAgents: ({ job, force, agents }: StopBatch): Promise<StopBatchResult> =>
+    stopAgents: ({ job, force, agents, levels }: StopBatch): Promise<StopBatchResult> =>
       withHeartbeat(async () => {
         const results: StopBatchResult = new Array(agents.length);
-        let next = 0;
-        const lane = async () => {
-          for (let i = next++; i < agents.length; i = next++) {
-            const { agent, known } = agents[i];
-            try {
-              const stopped = await runners[agent.target].stopAgent({
-                job,
-                agent,
-                ...(force ? { force } : {}),
-                ...(known ? { known } : {}),
-              });
-              results[i] = { id: agent.id, stopped };
-            } catch (err) {
-              results[i] = { id: agent.id, error: (err as Error).message ?? String(err) };
-            }
+        const stopOne = async (i: number) => {
+          const { agent, known } = agents[i];
+          try {
+            const stopped = await runners[agent.target].stopAgent({
+              job,
+              agent,
+              ...(force ? { force } : {}),
+              ...(known ? { known } : {}),
+            });
+            results[i] = { id: agent.id, stopped };
+          } catch (err) {
+            results[i] = { id: agent.id, error: (err as Error).message ?? String(err) };
           }
         };
-        await Promise.all(Array.from({ length: Math.min(STOPS_AT_ONCE, agents.length) }, lane));
+        // Level by level (callers first) when the batch is a whole teardown; each level side by side.
+        const byLevel = new Map<number, number[]>();
+        agents.forEach((_, i) => {
+          const level = levels?.[i] ?? 0;
+          if (!byLevel.has(level)) byLevel.set(level, []);
+          byLevel.get(level)!.push(i);
+        });
+        for (const level of [...byLevel.keys()].sort((a, b) => a - b)) {
+          const queue = byLevel.get(level)!;
+          let next = 0;
+          const lane = async () => {
+            for (let k = next++; k < queue.length; k = next++) await stopOne(queue[k]);
+          };
+          await Promise.all(Array.from({ length: Math.min(STOPS_AT_ONCE, queue.length) }, lane));
+        }
         return results;
       }),
     readLogs: (req: LogRequest) => runners[req.agent.target].readLogs(req),

@@ -67,6 +67,12 @@ export interface StopBatch {
   job: string;
   force?: boolean;
   agents: { agent: AgentPlan; known?: KnownProcess }[];
+  /**
+   * A whole teardown in one batch: each agent's level (0 first), in the agents' order. Agents of
+   * one level stop side by side, a level only once the one before it is down (callers first).
+   * Absent: every agent of the batch at once.
+   */
+  levels?: number[];
 }
 
 /** Each agent's stop, in the batch's order: what stopAgent returned, or why it failed. */

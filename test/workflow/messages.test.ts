@@ -71,6 +71,15 @@ test('the stop update without a payload (as the Web UI sends it) during a deploy
   expect(t.fake.of('stopAgent', job).map((c) => [c.agent, c.force])).toEqual([['back', false]]);
 });
 
+test('a small job is torn down by one stopAgents activity that stops the callers first, level by level', async () => {
+  const job = 'one-stop';
+  const h = await startJob(t, job, [{ id: 'c' }, { id: 'b', calls: ['c'] }, { id: 'a', calls: ['b'] }]);
+  await waitStatus(h, 'running', (s) => s.phase === 'running');
+  await h.executeUpdate(stopUpdate, { args: [{}] });
+  expect(await h.result()).toEqual({ job, phase: 'stopped' });
+  expect(t.fake.of('stopAgents', job).map((c) => [c.agent, c.levels])).toEqual([['a,b,c', [0, 1, 2]]]);
+});
+
 test('signals pause, resume and stop do what the updates do; one that makes no sense is kept in the status with the reason', async () => {
   const job = 'signals';
   const h = await startJob(t, job, chain);
@@ -103,7 +112,8 @@ test('the restart update restarts the named agents (none: all) callers down firs
     restarted: ['back', 'front'],
     failed: [],
   });
-  const calls = t.fake.calls.slice(before).filter((c) => c.activity !== 'watchAgents');
+  // Each agent's stop, in order (stopAgents records its batch besides).
+  const calls = t.fake.calls.slice(before).filter((c) => c.activity !== 'watchAgents' && c.activity !== 'stopAgents');
   expect(calls.map((c) => `${c.activity} ${c.agent}`)).toEqual([
     'stopAgent front',
     'stopAgent back',

@@ -127,6 +127,6 @@ test('continue-as-new carries the status and the restart times into the next run
   expect(await h.result()).toEqual({ job, phase: 'stopped' });
   // priority: critical is priorityKey 1 on the deploys, restarts, watches and stops of both runs.
   const calls = t.fake.calls.filter((c) => c.job === job);
-  expect(new Set(calls.map((c) => c.activity))).toEqual(new Set(['deployAgent', 'watchAgents', 'stopAgent']));
+  expect(new Set(calls.map((c) => c.activity))).toEqual(new Set(['deployAgent', 'watchAgents', 'stopAgent', 'stopAgents']));
   expect(calls.filter((c) => c.priority !== 1)).toEqual([]);
 });

@@ -71,7 +71,7 @@ export function makePlan(job: string, sketches: AgentSketch[], taskQueue: string
 }
 
 export interface Call {
-  activity: 'deployAgent' | 'stopAgent' | 'watchAgents';
+  activity: 'deployAgent' | 'stopAgent' | 'stopAgents' | 'watchAgents';
   job: string;
   agent: string;
   specHash?: string;
@@ -82,6 +82,8 @@ export interface Call {
   at: number;
   /** the Temporal task priority it was scheduled with (priorityKey; undefined: none) */
   priority?: number;
+  /** stopAgents: each agent's level in the batch (callers at 0), when the batch is a whole teardown */
+  levels?: number[];
 }
 
 const sleepOrCancel = async (ms: number) => {
@@ -160,11 +162,13 @@ export class FakeAgents {
         return { wasRunning: true, forced: !!force };
       },
       // A batch records one stop per agent, as the agents are stopped one by one.
-      stopAgents: async ({ job, force, agents }: StopBatch): Promise<StopBatchResult> =>
-        agents.map(({ agent, known }) => {
+      stopAgents: async ({ job, force, agents, levels }: StopBatch): Promise<StopBatchResult> => {
+        this.record('stopAgents', job, agents.map(({ agent }) => agent.id).join(','), levels ? { levels } : {});
+        return agents.map(({ agent, known }) => {
           this.record('stopAgent', job, agent.id, { force: !!force, ...(known ? { known } : {}) });
           return { id: agent.id, stopped: { wasRunning: true, forced: !!force } };
-        }),
+        });
+      },
       // Returns once one of its agents (the very process it watches, by pid) is dead. A crash is
       // state, not a message: a cancelled round that still sees it swallows nothing.
       watchAgents: async ({ job, agents }: WatchOptions): Promise<AgentEvent[]> => {
