@@ -1,6 +1,6 @@
 // What the benchmark measures: its scenarios, the agents' start-up delay, the targets it judges
 // against, and the job files of one run of a scenario.
-import type { Options } from './args';
+import type { Options } from './options';
 import { FIRST_PORT, hubSpoke, layeredDag, mesh, pipeline, shapedDag, writeJob, type JobOptions, type Shape } from './topologies';
 
 export const DELAY_MS = 200; // every agent's start-up delay: the critical path is levels × DELAY_MS

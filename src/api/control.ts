@@ -6,6 +6,7 @@ import { pauseUpdate, planQuery, restartUpdate, resumeUpdate, stopUpdate, type J
 import type { SendOutcome } from './a2a-send';
 import { JobFailedError, NotFoundError, RefusedError } from './errors';
 import Docker from 'dockerode';
+import { machineAgents } from '../activities/machine-agents';
 import { serverMarkerOf } from '../activities/markers';
 import { teardownSkipped, executionWord, leftoverNote } from '../jobs/execution';
 import { collectLeftovers, type Leftover } from '../jobs/leftovers';
@@ -86,7 +87,7 @@ export async function stopEnded(ctx: JobContext, { name, handle }: Job): Promise
   const { removed } = await collectLeftovers({
     client: ctx.client,
     server: await serverMarkerOf(ctx.client.workflowService, ctx.cfg),
-    docker: new Docker(),
+    machine: machineAgents(new Docker()),
     job: name,
   });
   const agents = Object.keys(view.agents ?? {}).length;

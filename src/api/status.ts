@@ -2,6 +2,7 @@
 // (the workflow's memo and its execution's status). Moved here from the `status` command.
 import type { WorkflowHandle } from '@temporalio/client';
 import Docker from 'dockerode';
+import { machineAgents } from '../activities/machine-agents';
 import { serverMarkerOf } from '../activities/markers';
 import { hasEnded, teardownSkipped } from '../jobs/execution';
 import { endedJobView } from '../jobs/leftovers';
@@ -30,7 +31,7 @@ export async function jobReport(ctx: JobContext, handle: WorkflowHandle, name: s
       return {
         source: 'ended',
         view: await endedJobView(
-          { client: ctx.client, server: await serverMarkerOf(ctx.client.workflowService, ctx.cfg), docker: new Docker() },
+          { client: ctx.client, server: await serverMarkerOf(ctx.client.workflowService, ctx.cfg), machine: machineAgents(new Docker()) },
           view,
         ),
       };

@@ -4,7 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { joinHostPort, splitHostPort } from '../common/host';
 import { codecConverter } from './codec';
 import { keyRingFor } from './codec-keys';
-import { TemporalUnreachableError } from './errors';
+import { TemporalUnreachableError } from '../common/errors';
 import { connectionSettings, tlsHint, type TlsSettings } from './tls-config';
 
 export { TemporalUnreachableError };

@@ -11,7 +11,7 @@ import { joinHostPort, splitHostPort } from '../common/host';
 import { sleep } from '../common/sleep';
 import { tailLines } from '../common/text-tail';
 import { SEARCH_ATTRIBUTE_NAMES } from '../config/names';
-import { InvalidInputError } from '../api/errors';
+import { InvalidInputError } from '../common/errors';
 import { formatMs, parseDuration } from '../common/duration';
 import { packageRoot } from '../config/paths';
 import { isAlive, terminateProcess } from '../process';
