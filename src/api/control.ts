@@ -1,6 +1,6 @@
 // Acting on a running job: pause, resume, stop, restart (Temporal updates, so the answer is
-// definite or a reason) and send (an A2A message to one of its agents). Moved here from the
-// commands of the same names.
+// definite or a reason) and send (an A2A message to one of its agents). In the API, not in the
+// commands of the same names, so that JobManager and the CLI share one implementation.
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { pauseUpdate, planQuery, restartUpdate, resumeUpdate, stopUpdate, type JobPhase, type RestartResult } from '../workflows/api';
 import type { SendOutcome } from './a2a-send';

@@ -1,5 +1,6 @@
 // A job's status: the workflow's own when a worker answers, else what the server last recorded
-// (the workflow's memo and its execution's status). Moved here from the `status` command.
+// (the workflow's memo and its execution's status). In the API, not in the `status` command,
+// so that JobManager and the CLI share one implementation.
 import type { WorkflowHandle } from '@temporalio/client';
 import Docker from 'dockerode';
 import { machineAgents } from '../activities/machine-agents';

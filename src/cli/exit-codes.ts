@@ -1,13 +1,6 @@
 // Exit codes scripts can rely on.
-import {
-  A2ADeployError,
-  InvalidInputError,
-  JobFailedError,
-  NoWorkerError,
-  NotFoundError,
-  RefusedError,
-  TemporalUnreachableError,
-} from '../api/errors';
+import { InvalidInputError, JobFailedError, NoWorkerError, NotFoundError, RefusedError, TemporalUnreachableError } from '../api/errors';
+import { A2ADeployError } from '../common/errors';
 
 export const EXIT = {
   ok: 0,
