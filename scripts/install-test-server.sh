@@ -73,4 +73,4 @@ exec java -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:SharedArchiveFile="$DIR/c
 EOF
 chmod +x "$WRAPPER"
 echo "$TEST_SERVER_VERSION" >"$STAMP"
-echo "install-test-server: installed temporal-test-server $TEST_SERVER_VERSION at ${WRAPPER#"$ROOT"/} ($(ls "$LIB" | wc -l) jars)"
+echo "install-test-server: installed temporal-test-server $TEST_SERVER_VERSION at ${WRAPPER#"$ROOT"/} ($(find "$LIB" -mindepth 1 -maxdepth 1 -name '*.jar' | wc -l) jars)"

@@ -1,20 +1,13 @@
 // The benchmark's command line. --help prints the comment at the top of bench/run.ts.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Options } from './options';
 import { STEPS } from './scenarios';
+
+export type { Options };
 
 /** Bad command-line input: said in one line, exit 2. */
 export class UsageError extends Error {}
-
-export interface Options {
-  quick: boolean;
-  build: boolean;
-  only?: string[];
-  reps?: number;
-  healthInterval?: string;
-  report?: string;
-  help: boolean;
-}
 
 /** The leading `//` comment block of bench/run.ts, without the slashes. */
 export function usage(): string {

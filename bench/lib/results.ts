@@ -4,7 +4,6 @@ import type { Analysis, Payload } from './history';
 import type { IdleResult } from './idle';
 import type { Memory } from './procfs';
 import type { Stats } from './stats';
-import type { StallCause } from './worker-restart';
 
 export interface Timing {
   deployMs: number;
@@ -85,6 +84,14 @@ export interface ContainersResult {
   skipped?: string;
   note?: string;
   scenarios?: ContainerScenario[];
+}
+
+/** Why a run stalled after its worker was killed, from its history (worker-restart.ts). */
+export interface StallCause {
+  timeline: string[];
+  timedOut: string[];
+  retriedActivities: string[];
+  slowestWorkflowTaskPickupMs: number;
 }
 
 export interface RestartRun {

@@ -1,6 +1,6 @@
 // What the benchmark measures: its scenarios, the agents' start-up delay, the targets it judges
 // against, and the job files of one run of a scenario.
-import type { Options } from './args';
+import type { Options } from './options';
 import { tinyAgent } from './tiny-agent';
 import { FIRST_PORT, hubSpoke, layeredDag, mesh, pipeline, shapedDag, writeJob, type JobOptions, type Shape } from './topologies';
 

@@ -10,20 +10,13 @@ import { f0, say } from './format';
 import { eventMs, eventName, EventType } from './history';
 import { loadPlan } from './plan-file';
 import { killMarked, markedProcesses } from './procfs';
-import type { RestartRun, WorkerRestartResult } from './results';
+import type { RestartRun, StallCause, WorkerRestartResult } from './results';
 import { jobFiles, type RunContext } from './scenarios';
 import { sleep, stats } from './stats';
 import { pipeline } from './topologies';
 
 const RESTART_DELAY_MS = 1000;
 const KILL_AFTER_MS = 200;
-
-export interface StallCause {
-  timeline: string[];
-  timedOut: string[];
-  retriedActivities: string[];
-  slowestWorkflowTaskPickupMs: number;
-}
 
 /** Resolves with the ms from `since` until an agent with this marker runs. */
 async function appeared(marker: string, since: number, timeoutMs = 120_000): Promise<number> {

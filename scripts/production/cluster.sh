@@ -35,12 +35,14 @@ log() { echo "$*" >&2; }
 alive() { [[ -s $1 ]] && kill -0 "$(<"$1")" 2>/dev/null; }
 frontend_ip() { cat "$STATE/frontend-ip" 2>/dev/null || echo "$BIND_IP"; }
 
+# The newest installed PostgreSQL's bin folder (installing it first when there is none).
+newest_pg_bin() { find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -1; }
 pg_bin() {
   local dir
-  dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+  dir=$(newest_pg_bin)
   if [[ -z $dir ]]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
-    dir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+    dir=$(newest_pg_bin)
   fi
   echo "$dir"
 }

@@ -15,7 +15,8 @@ import { readFileSync } from 'node:fs';
 export const BASE_NAMES = ['PATH', 'HOME', 'USER', 'LANG', 'TZ', 'TMPDIR'];
 const isBaseName = (name: string) => BASE_NAMES.includes(name) || name.startsWith('LC_');
 
-export const SECRET_REF = /^(file:.+|env:[A-Za-z_][A-Za-z0-9_]*)$/;
+/** A secret reference as job files write it (defined with the schema that checks it). */
+export { SECRET_REF } from '../job/schema';
 
 export class SecretError extends Error {}
 

@@ -7,7 +7,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { sleep } from '../common/sleep';
+import { waitUntil } from '../common/wait';
 import { agentDir } from '../config/paths';
 import type { AgentPlan } from '../job/plan';
 import { liveEnviron, procStat, scanProcesses, terminateProcess, type FoundProcess } from '../process';
@@ -268,7 +268,7 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
         alive: () => isAgent(pid, job, agent.id, started),
         describeExit: async () => {
           // /proc can show the process gone a moment before node reports its exit status.
-          for (let i = 0; i < 50 && !exits.has(pid); i++) await sleep(20);
+          await waitUntil(() => exits.has(pid), 1000, { fastPollMs: 20, pollMs: 20 });
           return `agent '${agent.id}' ${describeExit(exits.get(pid))} before becoming healthy`;
         },
         stderr: () => stderrOf(job, agent),

@@ -5,12 +5,10 @@
 // Each probe says what it saw, so a deploy that times out can tell the user why, with a hint.
 import { connect } from 'node:net';
 import { getText } from '../common/http-get';
+import { LEGACY_CARD_PATH } from '../a2a/card-paths';
 import { AGENT_CARD_PATH as CARD_PATH, type ReadinessType } from '../job/readiness';
 
 export type { ReadinessType };
-
-/** Where agents written for A2A before 0.3 serve their card. */
-export const LEGACY_CARD_PATH = '/.well-known/agent.json';
 
 export interface ReadinessTarget {
   /** absent in plans recorded before readiness types: those keep the plain HTTP check */

@@ -1,31 +1,3 @@
-// A2A messages as the example agents and `a2a-deploy send` build them (src/agents/parts.ts reads them).
-import { randomUUID } from 'node:crypto';
-import { Role } from '@a2a-js/sdk';
-import type { Message, Part } from '@a2a-js/sdk';
-
-export const textPart = (value: string): Part => ({
-  content: { $case: 'text', value },
-  metadata: undefined,
-  filename: '',
-  mediaType: 'text/plain',
-});
-
-export const dataPart = (value: unknown): Part => ({
-  content: { $case: 'data', value },
-  metadata: undefined,
-  filename: '',
-  mediaType: 'application/json',
-});
-
-export function userMessage(text: string, metadata?: Record<string, unknown>): Message {
-  return {
-    messageId: randomUUID(),
-    contextId: '',
-    taskId: '',
-    role: Role.ROLE_USER,
-    parts: [textPart(text)],
-    metadata,
-    extensions: [],
-    referenceTaskIds: [],
-  };
-}
+// A2A message builders, for agents written against the package path a2a-deploy/agents/messages.
+// They live in src/a2a/ because the API uses them too, and the API must not depend on the example agents.
+export * from '../a2a/messages';

@@ -2,9 +2,10 @@
 // and reading the peers and the forwarding metadata this agent was given.
 import type { Message } from '@a2a-js/sdk';
 import type { Client } from '@a2a-js/sdk/client';
-import { a2aClientFactory } from './client';
-import { userMessage } from './messages';
-import { messageData, messageText, replyMessage } from './parts';
+import { a2aClientFactory } from '../a2a/client';
+import { sleep } from '../common/sleep';
+import { userMessage } from '../a2a/messages';
+import { messageData, messageText, replyMessage } from '../a2a/parts';
 import { configError, METADATA_KEY, type Contribution, type Peer, type PeerReply, type ReplyData } from './protocol';
 
 const clientFactory = a2aClientFactory();
@@ -55,7 +56,7 @@ export async function sendText(
     } catch (err) {
       if (!isConnectionError(err) || Date.now() >= deadline) throw await withDialledUrl(err, url);
       clients.delete(url);
-      await new Promise((r) => setTimeout(r, Math.min(1000, 100 * 2 ** attempt)));
+      await sleep(Math.min(1000, 100 * 2 ** attempt));
     }
   }
 }

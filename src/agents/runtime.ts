@@ -29,8 +29,10 @@ import type { Server } from 'node:http';
 import express from 'express';
 import { AGENT_CARD_PATH, Role, TaskState } from '@a2a-js/sdk';
 import type { AgentCard, AgentSkill, Message, Part } from '@a2a-js/sdk';
-import { dataPart, textPart } from './messages';
-import { messageText } from './parts';
+import { LEGACY_CARD_PATH } from '../a2a/card-paths';
+import { dataPart, textPart } from '../a2a/messages';
+import { bracketHost } from '../common/host';
+import { messageText } from '../a2a/parts';
 import { AgentEvent, DefaultRequestHandler, InMemoryTaskStore } from '@a2a-js/sdk/server';
 import type { AgentExecutor, ExecutionEventBus, RequestContext } from '@a2a-js/sdk/server';
 import { UserBuilder, agentCardHandler, jsonRpcHandler, restHandler } from '@a2a-js/sdk/server/express';
@@ -103,7 +105,6 @@ function defaultText(id: string, summary: string, peerReplies: PeerReply[]): str
 // Server.
 
 const REST_PATH = '/rest';
-const LEGACY_CARD_PATH = '/.well-known/agent.json';
 
 /** Where the executor learns that its caller streams (message/stream) and wants to see progress. */
 const STREAMED = 'a2aDeploy.streamed';
@@ -162,8 +163,7 @@ export async function runAgent(def: AgentDefinition): Promise<RunningAgent> {
   const port = Number(portText);
   if (!portText || !Number.isInteger(port) || port < 0 || port > 65535)
     configError(`AGENT_PORT must be a port number, got '${portText ?? ''}'`);
-  const bracket = (h: string) => (h.includes(':') && !h.startsWith('[') ? `[${h}]` : h);
-  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : bracket(host);
+  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : bracketHost(host);
   const url = (process.env.AGENT_URL?.trim() || `http://${urlHost}:${port}`).replace(/\/+$/, '');
   const peers = readPeers();
   const timeoutMs = Number(process.env.PEER_TIMEOUT_MS) || 30_000;
@@ -333,14 +333,14 @@ export async function runAgent(def: AgentDefinition): Promise<RunningAgent> {
     s.once('listening', () => resolve(s));
     s.once('error', (err: NodeJS.ErrnoException) => {
       const why = err.code === 'EADDRINUSE' ? 'address already in use' : err.code === 'EACCES' ? 'permission denied' : err.message;
-      process.stderr.write(`[${id}] cannot listen on ${bracket(host)}:${port}: ${why}\n`);
+      process.stderr.write(`[${id}] cannot listen on ${bracketHost(host)}:${port}: ${why}\n`);
       process.exit(1);
     });
   });
   const addr = server.address();
   const actualPort = addr && typeof addr === 'object' ? addr.port : port;
   process.stdout.write(
-    `[${id}] ${def.name} agent listening on ${bracket(host)}:${actualPort} as ${url} (peers: ${peers.map((p) => `${p.id}=${p.url}`).join(', ') || 'none'})\n`,
+    `[${id}] ${def.name} agent listening on ${bracketHost(host)}:${actualPort} as ${url} (peers: ${peers.map((p) => `${p.id}=${p.url}`).join(', ') || 'none'})\n`,
   );
 
   let closing: Promise<void> | undefined;

@@ -1,7 +1,7 @@
 // What `a2a-deploy send` prints of an A2A reply: lines a person reads, from a Message, a Task or
 // the events of a stream, and failures as the agent worded them. Type-only SDK imports.
 import type { Message, StreamResponse, Task, TaskState } from '@a2a-js/sdk';
-import { partsText } from '../agents/parts';
+import { partsText } from '../a2a/parts';
 
 /** What a blocking reply says: a message's text, or a task's artifacts (else its status message). */
 export function replyLines(reply: Message | Task): string[] {

@@ -1,8 +1,8 @@
 // The protocol side of `a2a-deploy send`: one text message to one agent, in any A2A version and
 // binding its card offers, blocking or streamed, and the reply turned into lines a person reads.
 import type { StreamResponse } from '@a2a-js/sdk';
-import { a2aClientFactory } from '../agents/client';
-import { userMessage } from '../agents/messages';
+import { a2aClientFactory } from '../a2a/client';
+import { userMessage } from '../a2a/messages';
 import { eventLines, replyLines, stateName } from './a2a-reply';
 
 export interface SendOptions {

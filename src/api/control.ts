@@ -1,11 +1,12 @@
 // Acting on a running job: pause, resume, stop, restart (Temporal updates, so the answer is
-// definite or a reason) and send (an A2A message to one of its agents). Moved here from the
-// commands of the same names.
+// definite or a reason) and send (an A2A message to one of its agents). In the API, not in the
+// commands of the same names, so that JobManager and the CLI share one implementation.
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { pauseUpdate, planQuery, restartUpdate, resumeUpdate, stopUpdate, type JobPhase, type RestartResult } from '../workflows/api';
 import type { SendOutcome } from './a2a-send';
 import { JobFailedError, NotFoundError, RefusedError } from './errors';
 import Docker from 'dockerode';
+import { machineAgents } from '../activities/machine-agents';
 import { serverMarkerOf } from '../activities/markers';
 import { teardownSkipped, executionWord, leftoverNote } from '../jobs/execution';
 import { collectLeftovers, type Leftover } from '../jobs/leftovers';
@@ -86,7 +87,7 @@ export async function stopEnded(ctx: JobContext, { name, handle }: Job): Promise
   const { removed } = await collectLeftovers({
     client: ctx.client,
     server: await serverMarkerOf(ctx.client.workflowService, ctx.cfg),
-    docker: new Docker(),
+    machine: machineAgents(new Docker()),
     job: name,
   });
   const agents = Object.keys(view.agents ?? {}).length;

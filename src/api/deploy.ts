@@ -1,6 +1,6 @@
 // Deploying a job: submit its workflow, follow it until its agents are healthy (or it fails),
-// and, for a job that already runs, roll out the changed spec. Moved here from the `start`
-// command, which now prints what these report.
+// and, for a job that already runs, roll out the changed spec. In the API, not in the `start`
+// command (which prints what these report), so that JobManager and the CLI share one implementation.
 import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,

@@ -1,5 +1,6 @@
 // Which jobs exist: one visibility query, the filters that the server can apply in it, and the
-// rest (name prefix, priority) applied here. Moved here from the `list` command.
+// rest (name prefix, priority) applied here. In the API, not in the `list` command, so that
+// JobManager and the CLI share one implementation.
 import type { Client } from '@temporalio/client';
 import { shownPhase, teardownSkipped } from '../jobs/execution';
 import { SA_JOB, SA_PAUSED, SA_PHASE, SA_TOPOLOGY, type JobPhase } from '../workflows/api';

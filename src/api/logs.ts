@@ -1,5 +1,6 @@
 // Agents' output, as lines: read by the worker that runs each agent (or from this machine's log
-// files when no worker answers), once or followed. Moved here from the `logs` command.
+// files when no worker answers), once or followed. In the API, not in the `logs` command, so
+// that JobManager and the CLI share one implementation.
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { LOCAL_FOLLOW_CHUNK_BYTES, readLogDir } from '../activities/log-files';

@@ -2,7 +2,7 @@
 // finished before a cutoff. A running job is never touched. (The embedded server also forgets
 // runs by itself after the namespace's retention period, A2A_DEPLOY_RETENTION.)
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { sleep } from '../common/sleep';
+import { waitUntil } from '../common/wait';
 import { jobFromWorkflowId, workflowIdFor } from '../workflows/api';
 import { NotFoundError, RefusedError } from './errors';
 
@@ -95,20 +95,16 @@ async function deleteRuns(client: Client, runs: Run[]): Promise<void> {
       if ((err as { code?: number }).code !== 5 /* NOT_FOUND: gone already */) throw err;
     }
   }
-  const deadline = Date.now() + 45_000;
-  for (const r of runs) {
-    for (;;) {
-      try {
-        await client.workflowService.describeWorkflowExecution({
-          namespace,
-          execution: { workflowId: r.workflowId, runId: r.runId },
-        });
-      } catch (err) {
-        if ((err as { code?: number }).code === 5) break;
-        throw err;
-      }
-      if (Date.now() > deadline) return; // asked; the server finishes it on its own
-      await sleep(200);
+  const gone = async (r: Run) => {
+    try {
+      await client.workflowService.describeWorkflowExecution({ namespace, execution: { workflowId: r.workflowId, runId: r.runId } });
+      return false;
+    } catch (err) {
+      if ((err as { code?: number }).code === 5) return true;
+      throw err;
     }
-  }
+  };
+  // One deadline for all: past it, the deletes were asked and the server finishes them on its own.
+  const deadline = Date.now() + 45_000;
+  for (const r of runs) if (!(await waitUntil(() => gone(r), Math.max(0, deadline - Date.now()), { fastPollMs: 200, pollMs: 200 }))) return;
 }

@@ -1,7 +1,9 @@
 // A job's status: the workflow's own when a worker answers, else what the server last recorded
-// (the workflow's memo and its execution's status). Moved here from the `status` command.
+// (the workflow's memo and its execution's status). In the API, not in the `status` command,
+// so that JobManager and the CLI share one implementation.
 import type { WorkflowHandle } from '@temporalio/client';
 import Docker from 'dockerode';
+import { machineAgents } from '../activities/machine-agents';
 import { serverMarkerOf } from '../activities/markers';
 import { hasEnded, teardownSkipped } from '../jobs/execution';
 import { endedJobView } from '../jobs/leftovers';
@@ -30,7 +32,7 @@ export async function jobReport(ctx: JobContext, handle: WorkflowHandle, name: s
       return {
         source: 'ended',
         view: await endedJobView(
-          { client: ctx.client, server: await serverMarkerOf(ctx.client.workflowService, ctx.cfg), docker: new Docker() },
+          { client: ctx.client, server: await serverMarkerOf(ctx.client.workflowService, ctx.cfg), machine: machineAgents(new Docker()) },
           view,
         ),
       };

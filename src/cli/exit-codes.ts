@@ -1,5 +1,6 @@
 // Exit codes scripts can rely on.
 import { InvalidInputError, JobFailedError, NoWorkerError, NotFoundError, RefusedError, TemporalUnreachableError } from '../api/errors';
+import { A2ADeployError } from '../common/errors';
 
 export const EXIT = {
   ok: 0,
@@ -10,14 +11,17 @@ export const EXIT = {
   noWorker: 4,
 } as const;
 
-/** An error that ends the command with a given exit code and a message for the user. */
-export class CliError extends Error {
+/**
+ * An error of the CLI's own (a bad flag, an unknown command) that ends the command with a given
+ * exit code; the layers below throw the typed errors of src/common/errors.ts instead.
+ */
+export class CliError extends A2ADeployError {
   constructor(
     message: string,
     readonly exitCode: number = EXIT.invalidInput,
-    readonly hint?: string,
+    hint?: string,
   ) {
-    super(message);
+    super(message, hint);
   }
 }
 

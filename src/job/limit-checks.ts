@@ -90,16 +90,21 @@ function timeoutChecks(src: YamlSource, a: Record<string, unknown>, i: number, n
   const out: Diagnostic[] = [];
   const health = isObj(a.config) && isObj(a.config.health) ? a.config.health : {};
   const at = (...p: (string | number)[]): Path => ['agents', i, ...p];
+  /** A duration below the shortest that can work: said the same way for each. */
+  const tooShort = (path: Path, label: string, value: number | undefined, min: number, why: string, hint: string) => {
+    if (value !== undefined && value < min)
+      out.push(src.diag(path, `${label} of agent '${name}' is ${words(value)}: ${why} (at least ${words(min)})`, hint));
+  };
   const timeout = ms(health.timeout);
   const interval = ms(health.interval);
-  if (timeout !== undefined && timeout < MIN_HEALTH_TIMEOUT_MS)
-    out.push(
-      src.diag(
-        at('config', 'health', 'timeout'),
-        `health.timeout of agent '${name}' is ${words(timeout)}: no agent can start and answer that fast (at least ${words(MIN_HEALTH_TIMEOUT_MS)})`,
-        'give the time the agent needs to become ready, e.g. timeout: 30s (the default), or 90s for a slow start',
-      ),
-    );
+  tooShort(
+    at('config', 'health', 'timeout'),
+    'health.timeout',
+    timeout,
+    MIN_HEALTH_TIMEOUT_MS,
+    'no agent can start and answer that fast',
+    'give the time the agent needs to become ready, e.g. timeout: 30s (the default), or 90s for a slow start',
+  );
   if (interval !== undefined && interval < MIN_HEALTH_INTERVAL_MS)
     out.push(
       src.diag(
@@ -118,25 +123,23 @@ function timeoutChecks(src: YamlSource, a: Record<string, unknown>, i: number, n
       ),
     );
   const dep = isObj(a.deployment) ? a.deployment : {};
-  const workerTimeout = ms(dep.worker_timeout);
-  if (workerTimeout !== undefined && workerTimeout < MIN_WORKER_TIMEOUT_MS)
-    out.push(
-      src.diag(
-        at('deployment', 'worker_timeout'),
-        `worker_timeout of agent '${name}' is ${words(workerTimeout)}: a worker cannot pick up work that fast (at least ${words(MIN_WORKER_TIMEOUT_MS)})`,
-        'the default, 2m, leaves a host worker time to reconnect',
-      ),
-    );
+  tooShort(
+    at('deployment', 'worker_timeout'),
+    'worker_timeout',
+    ms(dep.worker_timeout),
+    MIN_WORKER_TIMEOUT_MS,
+    'a worker cannot pick up work that fast',
+    'the default, 2m, leaves a host worker time to reconnect',
+  );
   const restart = isObj(a.restart) ? a.restart : {};
-  const window = ms(restart.window);
-  if (window !== undefined && window < MIN_WORKER_TIMEOUT_MS)
-    out.push(
-      src.diag(
-        at('restart', 'window'),
-        `restart.window of agent '${name}' is ${words(window)}: too short to count restarts in (at least ${words(MIN_WORKER_TIMEOUT_MS)})`,
-        'the window is the span max_restarts is counted over, e.g. window: 10m',
-      ),
-    );
+  tooShort(
+    at('restart', 'window'),
+    'restart.window',
+    ms(restart.window),
+    MIN_WORKER_TIMEOUT_MS,
+    'too short to count restarts in',
+    'the window is the span max_restarts is counted over, e.g. window: 10m',
+  );
   const backoff = ms(restart.backoff);
   const maxBackoff = ms(restart.max_backoff);
   if (backoff !== undefined && maxBackoff !== undefined && maxBackoff < backoff)

@@ -57,9 +57,10 @@ export const HEALTH_TYPES = ['a2a', 'http', 'tcp'] as const;
 
 // A secret is a reference, read by the worker that starts the agent; its value never enters
 // the plan, Temporal's history or any output.
+export const SECRET_REF = /^(file:.+|env:[A-Za-z_][A-Za-z0-9_]*)$/;
 const secrets = z.record(
   z.string().regex(envName, { error: 'environment variable names are letters, digits and _, not starting with a digit' }),
-  z.string().regex(/^(file:.+|env:[A-Za-z_][A-Za-z0-9_]*)$/, {
+  z.string().regex(SECRET_REF, {
     error: "a secret is 'file:PATH' or 'env:NAME' (a variable of the worker that runs the agent)",
   }),
 );

@@ -8,9 +8,6 @@
 // says its current run is over, asked right before the removal: a running job (with or without a
 // worker, or in the middle of a continue-as-new, whose new run is the current one) keeps its agents.
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type Docker from 'dockerode';
-import { listJobContainers, removeContainer } from '../activities/docker/containers';
-import { listMarkedAgents } from '../activities/local-runner';
 import { terminateProcess } from '../process';
 import { workflowIdFor } from '../workflows/api';
 import { executionWord, hasEnded, leftoverNote, shownPhase } from './execution';
@@ -30,11 +27,23 @@ export interface Collection {
   skipped: { job: string; why: string }[];
 }
 
+/**
+ * What runs on this machine, as the runners find it (src/activities/machine-agents.ts). Passed in,
+ * so this layer decides what may go without depending on the runners that know how to look.
+ */
+export interface MachineAgents {
+  /** the containers this deployer made for the given server (one job's, or every job's) */
+  containers(only: { server: string; job?: string }): Promise<{ id: string; name: string; job: string; agent: string }[]>;
+  removeContainer(id: string): Promise<unknown>;
+  /** every marked agent process here; `marker` is JOB/AGENT */
+  processes(): { pid: number; marker: string; server?: string }[];
+}
+
 export interface CollectOptions {
   client: Client;
   /** this server's marker (markers.ts serverMarker) */
   server: string;
-  docker: Docker;
+  machine: MachineAgents;
   /** only say what would be removed */
   dryRun?: boolean;
   /** only this job's agents */
@@ -54,10 +63,11 @@ export async function whyGone(client: Client, job: string): Promise<string | und
 
 /** This server's agents on this machine (processes and containers), grouped by job. */
 async function agentsHere(o: CollectOptions) {
-  const containers = (await listJobContainers(o.docker, { server: o.server, ...(o.job ? { job: o.job } : {}) }).catch(() => [])).filter(
+  const containers = (await o.machine.containers({ server: o.server, ...(o.job ? { job: o.job } : {}) }).catch(() => [])).filter(
     (c) => c.job,
   );
-  const processes = listMarkedAgents()
+  const processes = o.machine
+    .processes()
     .filter((p) => p.server === o.server)
     .map((p) => {
       const [job, agent] = p.marker.split('/');
@@ -86,7 +96,7 @@ export async function collectLeftovers(o: CollectOptions): Promise<Collection> {
     // one by one, leaving stopped containers behind.
     const boxes = containers.filter((c) => c.job === job);
     for (const c of boxes) {
-      if (!o.dryRun) await removeContainer(o.docker, c.id).catch(() => undefined);
+      if (!o.dryRun) await o.machine.removeContainer(c.id).catch(() => undefined);
       out.removed.push({ job, agent: c.agent, container: c.name, why });
     }
     const procs = processes.filter((p) => p.job === job && !boxes.some((c) => c.agent === p.agent)); // those went with their container

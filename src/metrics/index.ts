@@ -3,7 +3,7 @@
 // `workerInterceptors` are what createWorker passes to the SDK.
 import { DefaultLogger, type RuntimeOptions, type WorkerOptions } from '@temporalio/worker';
 import { connectClient, type TemporalConfig } from '../temporal/connection';
-import { CliError, EXIT } from '../cli/exit-codes';
+import { InvalidInputError } from '../common/errors';
 import { registry } from './instruments';
 import { JobCollector } from './job-collector';
 import { formatJsonLine, JsonLogger } from './json-logger';
@@ -73,7 +73,7 @@ export async function startMetrics(opts: MetricsOptions): Promise<Observability>
     server = await serveMetrics(registry, address.host, address.port, `http://127.0.0.1:${sdkPort}/metrics`);
   } catch (err) {
     const why = `cannot serve metrics on ${address.host}:${address.port}: ${(err as Error).message}`;
-    if (!address.isDefault) throw new CliError(why, EXIT.invalidInput, 'choose another --metrics ADDR:PORT, or --metrics off');
+    if (!address.isDefault) throw new InvalidInputError(why, 'choose another --metrics ADDR:PORT, or --metrics off');
     say(`warning: ${why}; this worker serves no metrics (give --metrics ADDR:PORT to choose a port)`);
     runtime = { logger };
     return obs;

@@ -1,6 +1,5 @@
 // The a2a_* metrics of one worker process, and the hooks the activities call to feed them.
 // The hooks are cheap no-ops in effect when no /metrics server runs (the values are only kept).
-import type { AgentRef } from '../activities/types';
 import type { AgentPlan } from '../job/plan';
 import { Gauge, Histogram, ObservedCounter, Registry } from './registry';
 
@@ -75,7 +74,7 @@ export const collectorLastSuccess = registry.register(
 export const hostOf = (agent: Pick<AgentPlan, 'deployment'>) => agent.deployment.worker ?? agent.deployment.host ?? 'localhost';
 
 /** Hook for deployAgent: a start that reused an agent already running is not a start. */
-export function recordAgentStart(ref: AgentRef, startedAtMs: number, reused: boolean) {
+export function recordAgentStart(ref: { job: string; agent: Pick<AgentPlan, 'id' | 'target'> }, startedAtMs: number, reused: boolean) {
   if (reused) return;
   agentStartSeconds.observe({ job: ref.job, agent: ref.agent.id, target: ref.agent.target }, (Date.now() - startedAtMs) / 1000);
 }

@@ -1,7 +1,7 @@
 // Where a worker serves /metrics: `worker --metrics ADDR:PORT`, else A2A_DEPLOY_METRICS, else the
 // default of its kind; `off` serves nothing. A host worker defaults to the next port, so a host
 // that also runs a main worker (or the embedded background worker) serves both without a clash.
-import { CliError, EXIT } from '../cli/exit-codes';
+import { InvalidInputError } from '../common/errors';
 
 export const MAIN_WORKER_METRICS_PORT = 9464;
 export const HOST_WORKER_METRICS_PORT = 9465;
@@ -27,9 +27,8 @@ export function metricsAddress(flag: string | undefined, env = process.env, host
   const m = /^(.*):(\d{1,5})$/.exec(given.trim());
   const port = m ? Number(m[2]) : NaN;
   if (!m || !LOOPBACK_OR_ANY.test(m[1]) || port < 1 || port > 65535) {
-    throw new CliError(
+    throw new InvalidInputError(
       `${source} '${given}' is not an address to serve metrics on`,
-      EXIT.invalidInput,
       'give ADDR:PORT (e.g. 127.0.0.1:9464, or 0.0.0.0:9464 for a Prometheus on another machine), or off',
     );
   }
@@ -43,7 +42,7 @@ export function collectIntervalMs(env = process.env): number {
   if (raw === undefined || raw === '') return DEFAULT_COLLECT_INTERVAL_MS;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 100) {
-    throw new CliError(`A2A_DEPLOY_METRICS_INTERVAL_MS '${raw}' is not a whole number of milliseconds of at least 100`, EXIT.invalidInput);
+    throw new InvalidInputError(`A2A_DEPLOY_METRICS_INTERVAL_MS '${raw}' is not a whole number of milliseconds of at least 100`);
   }
   return n;
 }
@@ -53,9 +52,5 @@ export type LogFormat = 'text' | 'json';
 export function logFormat(flag: string | undefined, env = process.env): LogFormat {
   const given = flag ?? env.A2A_DEPLOY_LOG_FORMAT ?? 'text';
   if (given === 'text' || given === 'json') return given;
-  throw new CliError(
-    `log format '${given}' is not one of text, json`,
-    EXIT.invalidInput,
-    'use --log-format json for one JSON object per line',
-  );
+  throw new InvalidInputError(`log format '${given}' is not one of text, json`, 'use --log-format json for one JSON object per line');
 }

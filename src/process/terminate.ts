@@ -1,7 +1,7 @@
 // Stopping things the one way: SIGTERM, a grace period, then SIGKILL. The same steps stop a
 // local agent (a process group), a container, a remote agent (over SSH), the dev server, a
 // background worker and what gc collects; only how to signal and how to look differ.
-import { sleep } from '../common/sleep';
+import { waitUntil, type WaitOptions } from '../common/wait';
 import { isAlive } from './proc';
 
 export type StopSignal = 'SIGTERM' | 'SIGKILL';
@@ -36,30 +36,8 @@ export async function terminateWithGrace(target: Terminable, o: GraceOptions): P
   return { forced: true, gone: await target.waitGone(o.killWaitMs ?? 5000) };
 }
 
-export interface WaitOptions {
-  /** poll interval after the first 200 ms (default 25) */
-  pollMs?: number;
-  /** poll interval in the first 200 ms (default 5) */
-  fastPollMs?: number;
-  onWait?: () => void;
-}
-
-/**
- * Polls `done` until it is true or `ms` pass; true when it became true. The first 200 ms are
- * polled every 5 ms (most processes exit within milliseconds of SIGTERM, and a teardown waits
- * for each level before signalling the next), then every `pollMs`. `onWait` runs between polls
- * (activities heartbeat there).
- */
-export async function waitUntil(done: () => boolean | Promise<boolean>, ms: number, opts: WaitOptions = {}): Promise<boolean> {
-  const t0 = Date.now();
-  const deadline = t0 + ms;
-  while (Date.now() < deadline) {
-    if (await done()) return true;
-    opts.onWait?.();
-    await sleep(Date.now() - t0 < 200 ? (opts.fastPollMs ?? 5) : (opts.pollMs ?? 25));
-  }
-  return done();
-}
+// The one poll-until helper; exported here too, where the stop paths have always found it.
+export { waitUntil, type WaitOptions };
 
 /** Signals the process group led by `pid` (the process and its children), or the process alone
  *  if it leads none; a process that is gone already is no error. */

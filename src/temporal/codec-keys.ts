@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { InvalidInputError } from '../api/errors';
+import { InvalidInputError } from '../common/errors';
 import { homeDir } from '../config/paths';
 
 export interface CodecKey {

@@ -2,9 +2,10 @@
 // own embedded dev server on 127.0.0.1:7233 (started on demand); with it set, any server.
 import { Client, Connection } from '@temporalio/client';
 import { joinHostPort, splitHostPort } from '../common/host';
+import { sleep } from '../common/sleep';
 import { codecConverter } from './codec';
 import { keyRingFor } from './codec-keys';
-import { TemporalUnreachableError } from './errors';
+import { TemporalUnreachableError } from '../common/errors';
 import { connectionSettings, tlsHint, type TlsSettings } from './tls-config';
 
 export { TemporalUnreachableError };
@@ -69,7 +70,7 @@ export async function connectClient(cfg: TemporalConfig): Promise<Client> {
     } catch (err) {
       const pause = Math.min(250 * 2 ** attempt, 2000);
       if (Date.now() + pause >= giveUpAt) throw unreachable(cfg, err);
-      await new Promise((r) => setTimeout(r, pause));
+      await sleep(pause);
     }
   }
 }

@@ -9,9 +9,10 @@ import { createConnection } from 'node:net';
 import { delimiter, join, resolve } from 'node:path';
 import { joinHostPort, splitHostPort } from '../common/host';
 import { sleep } from '../common/sleep';
+import { waitUntil } from '../common/wait';
 import { tailLines } from '../common/text-tail';
 import { SEARCH_ATTRIBUTE_NAMES } from '../config/names';
-import { InvalidInputError } from '../api/errors';
+import { InvalidInputError } from '../common/errors';
 import { formatMs, parseDuration } from '../common/duration';
 import { packageRoot } from '../config/paths';
 import { isAlive, terminateProcess } from '../process';
@@ -287,24 +288,22 @@ export async function waitUntilReady(
   const [host, port] = splitHostPort(address, 7233);
   const deadline = Date.now() + timeoutMs;
   let last = 'the gRPC port never opened';
-  for (;;) {
+  const ready = async () => {
     const why = exitReason();
     if (why) throw new Error(`the Temporal dev server ${why}; last lines of ${log}:\n${tail(log)}`);
-    if (Date.now() >= deadline) {
-      throw new Error(
-        `the Temporal dev server was not ready at ${address} within ${timeoutMs} ms (${last}); last lines of ${log}:\n${tail(log)}`,
-      );
+    if (!(await isPortOpen(host, port, 1000))) return false;
+    try {
+      await prepareNamespace(address, o, Math.min(5000, Math.max(1000, deadline - Date.now())));
+      return true;
+    } catch (err) {
+      last = err instanceof Error ? err.message.split('\n')[0] : String(err);
+      return false;
     }
-    if (await isPortOpen(host, port, 1000)) {
-      try {
-        await prepareNamespace(address, o, Math.min(5000, Math.max(1000, deadline - Date.now())));
-        return;
-      } catch (err) {
-        last = err instanceof Error ? err.message.split('\n')[0] : String(err);
-      }
-    }
-    await sleep(200);
-  }
+  };
+  if (!(await waitUntil(ready, timeoutMs, { fastPollMs: 200, pollMs: 200 })))
+    throw new Error(
+      `the Temporal dev server was not ready at ${address} within ${timeoutMs} ms (${last}); last lines of ${log}:\n${tail(log)}`,
+    );
 }
 
 /**

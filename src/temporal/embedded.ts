@@ -5,7 +5,7 @@ import { Client } from '@temporalio/client';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sleep } from '../common/sleep';
+import { waitUntil } from '../common/wait';
 import { homeDir, packageRoot } from '../config/paths';
 import { isAlive, terminateProcess } from '../process';
 import { WORKFLOW_TASK_QUEUE } from '../workflows/api';
@@ -104,16 +104,15 @@ export function liveLocalWorkers(home = homeDir()): number[] {
 }
 
 async function waitForWorker(client: Client, cfg: TemporalConfig, ms: number, home: string) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
+  const polling = async () => {
     const res = await client.workflowService.describeTaskQueue({
       namespace: cfg.namespace,
       taskQueue: { name: WORKFLOW_TASK_QUEUE },
       taskQueueType: 1,
     });
-    if ((res.pollers ?? []).length > 0) return;
-    await sleep(100);
-  }
+    return (res.pollers ?? []).length > 0;
+  };
+  if (await waitUntil(polling, ms, { fastPollMs: 100, pollMs: 100 })) return;
   throw new Error(`the background worker did not start polling within ${ms} ms; see ${workerLogFile(home)}`);
 }
 

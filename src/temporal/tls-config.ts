@@ -6,7 +6,7 @@
 // TEMPORAL_TLS_CLIENT_KEY_PATH, TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_SERVER_NAME (and the
 // *_DATA variants).
 import { loadClientConfigProfile, toClientOptions } from '@temporalio/envconfig';
-import { InvalidInputError } from '../api/errors';
+import { InvalidInputError } from '../common/errors';
 
 export interface TlsSettings {
   serverRootCACertificate?: Buffer;

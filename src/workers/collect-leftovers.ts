@@ -11,8 +11,9 @@
 // delete, and only asks Temporal about the jobs that have agents on this machine.
 import type { Client } from '@temporalio/client';
 import type Docker from 'dockerode';
-import { CliError, EXIT } from '../cli/exit-codes';
-import { parseDuration } from '../cli/args';
+import { machineAgents } from '../activities/machine-agents';
+import { InvalidInputError } from '../common/errors';
+import { parseDuration } from '../common/duration';
 import { DEFAULT_COLLECT_EVERY_MS } from '../jobs/execution';
 import { collectLeftovers, describeLeftover, type Leftover } from '../jobs/leftovers';
 
@@ -27,7 +28,7 @@ export function collectEveryMs(flag: string | undefined, env = process.env): num
   const ms = parseDuration(given.trim());
   if (ms === undefined || ms < MIN_MS || ms > MAX_MS) {
     const source = flag !== undefined ? '--collect-every' : 'A2A_DEPLOY_COLLECT_EVERY';
-    throw new CliError(`${source} '${given.slice(0, 40)}' is not a period between 1s and 1h`, EXIT.invalidInput, 'e.g. 30s, 2m, or off');
+    throw new InvalidInputError(`${source} '${given.slice(0, 40)}' is not a period between 1s and 1h`, 'e.g. 30s, 2m, or off');
   }
   return ms;
 }
@@ -49,7 +50,7 @@ export function startLeftoverCollector(o: LeftoverCollectorOptions): () => Promi
   let lastWarning = '';
   const once = async () => {
     try {
-      const { removed, skipped } = await collectLeftovers({ client: o.client, server: o.server, docker: o.docker });
+      const { removed, skipped } = await collectLeftovers({ client: o.client, server: o.server, machine: machineAgents(o.docker) });
       for (const r of removed) o.log('INFO', describeLeftover(r, 'collected'), { job: r.job, agent: r.agent } satisfies Partial<Leftover>);
       for (const s of skipped) o.log('WARN', `left the agents of job ${s.job} alone this round: ${s.why}`, { job: s.job });
       lastWarning = '';

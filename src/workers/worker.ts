@@ -13,7 +13,7 @@ import { ReportingCodec, undecryptableJobs } from '../temporal/undecryptable';
 import { keyRingFor } from '../temporal/codec-keys';
 import { temporalConfig, type TemporalConfig } from '../temporal/connection';
 import { runtimeOptions, workerInterceptors } from '../metrics';
-import { CliError, EXIT } from '../cli/exit-codes';
+import { InvalidInputError } from '../common/errors';
 
 let runtimeInstalled = false;
 
@@ -25,7 +25,7 @@ export function maxActivities(env = process.env): number {
   if (raw === undefined || raw === '') return DEFAULT_MAX_ACTIVITIES;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > 10_000)
-    throw new CliError(`A2A_DEPLOY_MAX_ACTIVITIES '${raw.slice(0, 20)}' is not a whole number from 1 to 10000`, EXIT.invalidInput);
+    throw new InvalidInputError(`A2A_DEPLOY_MAX_ACTIVITIES '${raw.slice(0, 20)}' is not a whole number from 1 to 10000`);
   return n;
 }
 

@@ -34,11 +34,12 @@ beforeAll(async () => {
   cluster = clusterUp(join(tmp, 'cluster'), BRIDGE_IP);
   env = { ...cleanEnv(), A2A_DEPLOY_HOME: join(tmp, 'home'), TEMPORAL_CONFIG_FILE: cluster.profile, TEMPORAL_UI_URL: cluster.uiUrl };
   sshd = startSshd('/tmp/a2a-sshd', 22222);
-  // The example as published, but with the SSH host's workdir at this checkout.
+  // The example as published, with the SSH host's workdir (A2A_EXAMPLE_WORKDIR) at this checkout.
   const example = readFileSync(join(ROOT, 'jobs', 'examples', 'multi-target.yaml'), 'utf8');
-  expect(example).toContain('workdir: /work/main');
+  const workdir = /workdir: \$\{A2A_EXAMPLE_WORKDIR:\?[^}]*\}/;
+  expect(example).toMatch(workdir);
   jobFile = join(tmp, 'multi-target.yaml');
-  writeFileSync(jobFile, example.replace('workdir: /work/main', `workdir: ${ROOT}`));
+  writeFileSync(jobFile, example.replace(workdir, `workdir: ${ROOT}`));
 }, 1_800_000);
 
 afterAll(async () => {

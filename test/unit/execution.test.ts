@@ -1,5 +1,7 @@
 // What a job's execution status makes of its recorded phase, the workers' collection period, the
 // priority mapping and the activity slot setting: the pure parts of terminate, collection and priority.
+import type { InvalidInputError } from '../../src/api/errors';
+import { exitCodeFor } from '../../src/cli/exit-codes';
 import { PRIORITY_KEYS, priorityKeyOf, priorityName } from '../../src/config/names';
 import { PRIORITIES } from '../../src/job/schema';
 import { executionWord, hasEnded, leftoverNote, shownPhase, teardownSkipped } from '../../src/jobs/execution';
@@ -52,7 +54,14 @@ describe('worker --collect-every', () => {
   test('a period outside 1s..1h or not a duration is refused (exit 2), naming where it came from', () => {
     expect(() => collectEveryMs('500ms', {})).toThrow("--collect-every '500ms' is not a period between 1s and 1h");
     expect(() => collectEveryMs(undefined, { A2A_DEPLOY_COLLECT_EVERY: '2h' })).toThrow('A2A_DEPLOY_COLLECT_EVERY');
-    expect(() => collectEveryMs('soon', {})).toThrow(expect.objectContaining({ exitCode: 2 }));
+    let thrown: unknown;
+    try {
+      collectEveryMs('soon', {});
+    } catch (err) {
+      thrown = err;
+    }
+    expect(exitCodeFor(thrown)).toBe(2);
+    expect((thrown as InvalidInputError).hint).toBe('e.g. 30s, 2m, or off');
   });
 });
 

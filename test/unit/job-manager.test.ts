@@ -5,6 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  A2ADeployError,
   InvalidInputError,
   JobFailedError,
   JobManager,
@@ -113,4 +114,7 @@ test('each error class has its exit code', () => {
   expect(exitCodeFor(new NoWorkerError('x', undefined, 'j'))).toBe(4);
   expect(exitCodeFor(new Error('x'))).toBeUndefined();
   expect(new RefusedError('x', 'why').name).toBe('RefusedError');
+  // One base for every error thrown on purpose, the Temporal layer's too (README "TypeScript API").
+  expect(new TemporalUnreachableError('x', 'h')).toBeInstanceOf(A2ADeployError);
+  expect(new TemporalUnreachableError('x', 'h').name).toBe('TemporalUnreachableError');
 });

@@ -133,5 +133,12 @@ describe('plans: callees deploy before their callers', () => {
     expect(p.agents.paris.url).toBe('http://10.203.0.11:19183');
     expect(p.agents.paris.env.AGENT_HOST).toBe('10.203.0.11');
     expect(p.stages).toEqual([['weather', 'maps', 'paris'], ['controller']]);
+    // The SSH host's workdir is the user's to give, not one checkout's path.
+    const given = loadJobFile(join(examples, 'multi-target.yaml'), { vars: { A2A_EXAMPLE_WORKDIR: '/srv/a2a' } });
+    expect(resolvePlan(given.job!, join(examples, 'multi-target.yaml')).agents.maps.deployment.workdir).toBe('/srv/a2a');
+    const missing = loadJobFile(join(examples, 'multi-target.yaml'), { vars: {} });
+    expect(missing.diagnostics.map((d) => d.message)).toEqual([
+      'variable A2A_EXAMPLE_WORKDIR is not set: a folder on the SSH host where a2a-deploy is installed',
+    ]);
   });
 });

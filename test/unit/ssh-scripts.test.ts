@@ -18,6 +18,7 @@ import {
   tailScript,
   wrapScript,
 } from '../../src/activities/ssh/scripts';
+import { BASE_NAMES } from '../../src/activities/agent-env';
 import type { AgentPlan } from '../../src/job/plan';
 
 const HOSTILE = [
@@ -210,6 +211,13 @@ describe('the agent scripts, run by a local sh', () => {
 });
 
 describe('secrets and a clean environment on the host', () => {
+  test('the start script keeps the same base names of the login environment as the local runner', () => {
+    // sh/lib.sh lists them as a case pattern (a pattern cannot come from a variable).
+    const lib = readFileSync(join(__dirname, '../../src/activities/ssh/sh/lib.sh'), 'utf8');
+    const kept = /case \$a2a_n in ([^)]+)\)/.exec(lib)?.[1].split('|');
+    expect(kept?.sort()).toEqual([...BASE_NAMES, 'LC_*'].sort());
+  });
+
   /** An agent that copies its own environment (cp is the agent: no shell in between). */
   const envAgent = (workdir: string, out: string, deployment: Partial<AgentPlan['deployment']> = {}, env: Record<string, string> = {}) => {
     const a = hostileAgent(workdir, out);

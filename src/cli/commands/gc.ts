@@ -1,4 +1,5 @@
 import Docker from 'dockerode';
+import { machineAgents } from '../../activities/machine-agents';
 import { serverMarkerOf } from '../../activities/markers';
 import { collectLeftovers, describeLeftover } from '../../jobs/leftovers';
 import { parse } from '../args';
@@ -13,7 +14,7 @@ export async function run(argv: string[]): Promise<number> {
   const { removed, skipped } = await collectLeftovers({
     client: ctx.client,
     server: await serverMarkerOf(ctx.client.workflowService, ctx.cfg),
-    docker: new Docker(),
+    machine: machineAgents(new Docker()),
     dryRun,
   });
   if (values.json) process.stdout.write(JSON.stringify({ dryRun, removed, ...(skipped.length ? { skipped } : {}) }, null, 2) + '\n');

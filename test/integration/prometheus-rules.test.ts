@@ -1,5 +1,6 @@
 // The shipped alert rules and scrape configuration, checked and unit-tested by promtool
-// (Debian's prometheus package, installed by scripts/install-prometheus.sh when missing).
+// (Debian's prometheus package, installed by scripts/install-prometheus.sh when missing). In the
+// integration project because installing it needs root, and `npm run test:unit` must not.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';

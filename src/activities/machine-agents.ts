@@ -1,0 +1,12 @@
+// This machine's agents as the local and Docker runners find them, for the leftover collection
+// (src/jobs/leftovers.ts), which is handed them rather than importing the runners.
+import type Docker from 'dockerode';
+import type { MachineAgents } from '../jobs/leftovers';
+import { listJobContainers, removeContainer } from './docker/containers';
+import { listMarkedAgents } from './local-runner';
+
+export const machineAgents = (docker: Docker): MachineAgents => ({
+  containers: (only) => listJobContainers(docker, only),
+  removeContainer: (id) => removeContainer(docker, id),
+  processes: listMarkedAgents,
+});
