@@ -144,3 +144,20 @@ topology: { type: mesh, agents: [a, b] }
     expect(ds.map((d) => `${d.line}:${d.col} ${d.message}`)).toContain("6:1 unknown field 'note'");
   });
 });
+
+test('${VAR} inside YAML flow mappings and sequences, with errors still at FILE:LINE:COL (issue 23)', () => {
+  const text = [
+    'job: { name: flow }',
+    'agents:',
+    '  - { id: a, module: m.js, config: { port: ${P} }, args: [${X}, "q-${X}", "${Q:-d}"] }',
+    'topology: { type: mesh, agents: [a] }',
+  ].join('\n');
+  const ok = loadJobText('f.yaml', text, { vars: { P: '19002', X: 'x1' } });
+  expect(ok.diagnostics).toEqual([]);
+  expect(ok.job!.agents[0]).toMatchObject({ config: { port: 19002 }, args: ['x1', 'q-x1', 'd'] });
+  const bad = loadJobText('f.yaml', text, { vars: { X: 'x1' } }).diagnostics;
+  expect(bad.map((d) => `${d.line}:${d.col} ${d.message}`)).toEqual(['3:44 variable P is not set']);
+  // A literal '{' elsewhere is untouched: an unterminated '${' is still its own error.
+  const open = loadJobText('o.yaml', text.replace('${X}, ', '"${X", '), { vars: { P: '1', X: 'x' } }).diagnostics;
+  expect(open.map((d) => `${d.line}:${d.col} ${d.message}`)).toEqual(["3:60 unterminated '${' in a value"]);
+});
