@@ -2,7 +2,8 @@
 // through its #! line, as npm links it), on this machine's Node (the engines' lowest major, 20):
 // Node 20 reads `--env-file` anywhere on its command line, so a variables file must reach the
 // CLI alone and never change how a2a-deploy runs (issue 23, item 4). Needs no Temporal server:
-// everything here is refused or done before connecting.
+// everything here is refused or done before connecting. Also: what the CLI writes to a terminal
+// (a real pseudo-terminal, from util-linux `script`) holds no terminal commands (issue 23, item 11).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,4 +53,19 @@ test('prune --older-than beyond a century: exit 2 with a hint, before connecting
   expect(r.stderr).toContain('hint:');
   expect(r.stderr).not.toContain('unexpected error');
   expect(r.code).toBe(2);
+});
+
+test('control characters reach a terminal as escapes, and a pipe as they were', () => {
+  // An unknown field's name is echoed back: here, sequences that clear the screen, set the window
+  // title and draw a fake line, as an agent's stderr could hold them (start, status, logs).
+  writeFileSync(
+    join(dir, 'esc.yaml'),
+    'job:\n  name: esc\n  "\\e[2J\\e]0;pwned\\a\\r\\e[Kfake": 1\nagents:\n  - id: a\n    module: m.js\n    config:\n      port: 19999\ntopology: { type: mesh, agents: [a] }\n',
+  );
+  const tty = spawnSync('script', ['-qec', `${CLI} validate esc.yaml`, '/dev/null'], { cwd: dir, env, encoding: 'utf8', timeout: 60_000 });
+  expect(tty.stdout).toContain("unknown field '\\x1b[2J\\x1b]0;pwned\\x07\\r\\x1b[Kfake'");
+  expect(tty.stdout).not.toContain('\x1b');
+  const piped = a2a(['validate', 'esc.yaml']);
+  expect(piped.code).toBe(2);
+  expect(piped.stderr).toContain("unknown field '\x1b[2J\x1b]0;pwned\x07\r\x1b[Kfake'");
 });
