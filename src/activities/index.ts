@@ -4,6 +4,7 @@
 import type Docker from 'dockerode';
 import type { Target } from '../job/schema';
 import { execProblem } from '../common/exec-limits';
+import { SAFE_ID } from '../config/names';
 import type { AgentPlan } from '../job/plan';
 import { recordAgentStart } from '../metrics/instruments';
 import { ApplicationFailure } from '@temporalio/activity';
@@ -47,6 +48,21 @@ function refuseUnrunnablePlan(agent: AgentPlan): void {
   if (problem) throw ApplicationFailure.nonRetryable(`agent '${agent.id}' cannot be started: ${problem}`, 'AgentSpecError');
 }
 
+/**
+ * The job name and agent id of every activity's input, checked again here: they become the
+ * agents' folders, markers and container names, and a workflow input may come from a client
+ * that skipped the API's checks. The one rule is config/names' SAFE_ID, as in a job file.
+ */
+function refuseBadNames(job: unknown, agents: readonly { id?: unknown }[]): void {
+  const bad = [job, ...agents.map((a) => a?.id)].find((n) => typeof n !== 'string' || !SAFE_ID.test(n));
+  if (bad !== undefined || agents.length === 0 || typeof job !== 'string')
+    throw ApplicationFailure.nonRetryable(
+      `refused: ${JSON.stringify(bad ?? job)?.slice(0, 70)} is not a job or agent name (1-63 characters: a-z, 0-9 and '-', starting with a letter)`,
+      'AgentSpecError',
+    );
+}
+const checked = <R extends { job: string; agent: AgentPlan }>(ref: R): R => (refuseBadNames(ref?.job, [ref?.agent ?? {}]), ref);
+
 export function createActivities(deps: ActivityDeps) {
   const runners: Record<Target, RunnerActivities> = {
     localhost: createLocalRunner(deps),
@@ -60,6 +76,7 @@ export function createActivities(deps: ActivityDeps) {
      * already running with the same spec returns that agent.
      */
     deployAgent: async (ref: AgentRef): Promise<DeployedAgent> => {
+      checked(ref);
       const runner = runners[ref.agent.target];
       const t0 = Date.now();
       refuseUnrunnablePlan(ref.agent);
@@ -74,11 +91,13 @@ export function createActivities(deps: ActivityDeps) {
       return { ...started, health };
     },
     startAgent: (ref: AgentRef) => {
+      checked(ref);
       refuseUnrunnablePlan(ref.agent);
       return runners[ref.agent.target].startAgent(ref);
     },
-    waitHealthy: (ref: AgentRef & { pid: number; containerId?: string; procStart?: string }) => runners[ref.agent.target].waitHealthy(ref),
-    stopAgent: (opts: StopOptions) => runners[opts.agent.target].stopAgent(opts),
+    waitHealthy: (ref: AgentRef & { pid: number; containerId?: string; procStart?: string }) =>
+      runners[checked(ref).agent.target].waitHealthy(ref),
+    stopAgent: (opts: StopOptions) => runners[checked(opts).agent.target].stopAgent(opts),
     /**
      * Stops a batch of agents side by side: a level of a teardown costs one round trip through
      * Temporal instead of one per agent. A failed stop is reported for its agent and does not
@@ -86,6 +105,10 @@ export function createActivities(deps: ActivityDeps) {
      */
     stopAgents: ({ job, force, agents, levels }: StopBatch): Promise<StopBatchResult> =>
       withHeartbeat(async () => {
+        refuseBadNames(
+          job,
+          agents.map((a) => a.agent),
+        );
         const results: StopBatchResult = new Array(agents.length);
         const stopOne = async (i: number) => {
           const { agent, known } = agents[i];
@@ -118,9 +141,12 @@ export function createActivities(deps: ActivityDeps) {
         }
         return results;
       }),
-    readLogs: (req: LogRequest) => runners[req.agent.target].readLogs(req),
+    readLogs: (req: LogRequest) => runners[checked(req).agent.target].readLogs(req),
     /** The workflow watches each target's agents separately, so one runner serves a call. */
-    watchAgents: (opts: WatchOptions): Promise<AgentEvent[]> => runners[opts.agents[0].target].watchAgents(opts),
+    watchAgents: (opts: WatchOptions): Promise<AgentEvent[]> => {
+      refuseBadNames(opts.job, opts.agents);
+      return runners[opts.agents[0].target].watchAgents(opts);
+    },
   } satisfies JobActivities;
 }
 

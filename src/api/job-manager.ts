@@ -5,7 +5,6 @@ import { sleep } from '../common/sleep';
 import type { DeployPlan } from '../job/plan';
 import type { TemporalConfig } from '../temporal/connection';
 import { workflowUiUrl } from '../temporal/connection';
-import { SAFE_ID } from '../job/schema';
 import { workflowIdFor, type JobPhase, type RestartResult } from '../workflows/api';
 import {
   restartAgents,
@@ -19,15 +18,25 @@ import {
   type StopResult,
 } from './control';
 import { checkPlanSize, startJob, type StartOptions, type StartResult } from './deploy';
+import {
+  checkAgentList,
+  checkJobInput,
+  checkName,
+  checkOlderThan,
+  checkOptions,
+  checkPlan,
+  checkTimeoutMs,
+  described,
+  isPlanInput,
+} from './input-checks';
 import { InvalidInputError } from './errors';
 import { jobContext, jobHandle, type JobContext } from './jobs';
-import { listJobs, type JobSummary, type ListFilter } from './list';
+import { listJobs, listQuery, type JobSummary, type ListFilter } from './list';
 import { jobVars, loadPlan, validateJob, type JobInput, type ValidationResult, type VarsOptions } from './load';
 import { openLogs, type LogOptions, type LogStream } from './logs';
 import { resolveConfig, type JobManagerOptions } from './options';
 import { deleteJob, pruneJobs, type DeleteResult, type PruneResult } from './retention';
 import { jobReport, type JobReport } from './status';
-import { parseDuration } from '../common/duration';
 
 /** Where `${NAME}` in a job file gets its values: env files and the environment, or the variables themselves. */
 export type LoadOptions = VarsOptions & { vars?: Readonly<Record<string, string | undefined>> };
@@ -68,6 +77,8 @@ export class JobManager {
    * @throws InvalidInputError when an env file is unreadable or malformed
    */
   validate(input: JobInput, opts: LoadOptions = {}): ValidationResult {
+    checkJobInput(input);
+    opts = checkOptions(opts, 'options');
     return validateJob(input, opts.vars ?? jobVars(opts));
   }
 
@@ -76,6 +87,8 @@ export class JobManager {
    * @throws InvalidInputError with `locations` (FILE:LINE:COL) for every problem in the job
    */
   plan(input: JobInput, opts: LoadOptions = {}): DeployPlan {
+    checkJobInput(input);
+    opts = checkOptions(opts, 'options');
     return loadPlan(input, opts.vars ?? jobVars(opts)).plan;
   }
 
@@ -89,8 +102,9 @@ export class JobManager {
    * @throws TemporalUnreachableError
    */
   async start(input: JobInput | DeployPlan, opts: StartOptions & LoadOptions = {}): Promise<StartResult> {
-    const isPlan = typeof input === 'object' && 'stages' in input && 'agents' in input && 'entry' in input;
-    const plan = isPlan ? (input as DeployPlan) : this.plan(input as JobInput, opts);
+    opts = checkOptions(opts, 'options');
+    // A plan it did not make is checked as strictly as a job file: its names become paths and ids.
+    const plan = isPlanInput(input) ? checkPlan(input) : this.plan(input as JobInput, opts);
     // Before connecting: a job too big is the input's fault, whatever the server.
     checkPlanSize({ cfg: this.config }, plan, typeof input === 'string' ? input : plan.sourceFile);
     return startJob(await this.context(true), plan, opts);
@@ -115,6 +129,7 @@ export class JobManager {
    * @throws InvalidInputError for a filter value outside its list
    */
   async list(filter: ListFilter = {}): Promise<JobSummary[]> {
+    listQuery(filter); // refuses a bad filter before connecting
     return listJobs((await this.context(false)).client, filter);
   }
 
@@ -177,7 +192,8 @@ export class JobManager {
    * @throws RefusedError when the job is not running, or an agent is unknown
    */
   async restart(job: string, agents: string[] = [], opts: { onStarted?: () => void } = {}): Promise<RestartResult & { elapsedMs: number }> {
-    return restartAgents(await this.job(job), agents, opts.onStarted);
+    const names = checkAgentList(agents);
+    return restartAgents(await this.job(job), names, checkOptions(opts, 'restart options').onStarted);
   }
 
   /**
@@ -186,6 +202,10 @@ export class JobManager {
    * @throws JobFailedError when the agent is not healthy or the exchange fails
    */
   async send(job: string, text: string, opts: SendOptions = {}): Promise<SendResult> {
+    opts = checkOptions(opts, 'send options');
+    checkTimeoutMs(opts.timeoutMs);
+    if (typeof text !== 'string') throw new InvalidInputError(`the message must be a string, not ${described(text)}`);
+    if (opts.agent !== undefined) checkName(opts.agent, 'agent');
     return sendToAgent(await this.job(job), text, opts);
   }
 
@@ -217,10 +237,8 @@ export class JobManager {
    * @throws InvalidInputError for a malformed duration
    */
   async prune(opts: { olderThan: number | string; dryRun?: boolean }): Promise<PruneResult> {
-    const ms = typeof opts.olderThan === 'number' ? opts.olderThan : parseDuration(opts.olderThan);
-    if (ms === undefined || !(ms > 0))
-      throw new InvalidInputError(`olderThan '${String(opts.olderThan).slice(0, 20)}' is not a duration`, 'e.g. 7d, 12h, 30m');
-    return pruneJobs((await this.context(false)).client, ms, opts.dryRun);
+    const ms = checkOlderThan(checkOptions(opts, 'prune options').olderThan);
+    return pruneJobs((await this.context(false)).client, ms, opts.dryRun === true);
   }
 
   /** Closes the connection to Temporal. What was set in motion (deploys, stops) goes on there. */
@@ -251,16 +269,6 @@ export class JobManager {
     const { handle, running } = await jobHandle(await this.context(true), name);
     return { name, handle, running };
   }
-}
-
-/** Job names follow the job file's rule; anything else is refused before it reaches a query. */
-function checkName(job: string): string {
-  if (!SAFE_ID.test(job))
-    throw new InvalidInputError(
-      `'${job.slice(0, 63)}${job.length > 63 ? '…' : ''}' is not a job name`,
-      'job names are 1-63 characters: a-z, 0-9 and -, starting with a letter',
-    );
-  return job;
 }
 
 export type { Client };

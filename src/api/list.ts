@@ -5,6 +5,7 @@ import type { Client } from '@temporalio/client';
 import { shownPhase, teardownSkipped } from '../jobs/execution';
 import { SA_JOB, SA_PAUSED, SA_PHASE, SA_TOPOLOGY, type JobPhase } from '../workflows/api';
 import { InvalidInputError } from './errors';
+import { checkObject, described } from './input-checks';
 import { jobPriority } from './jobs';
 import { JOB_PHASES } from '../config/names';
 import { PRIORITIES, SAFE_ID, TOPOLOGY_TYPES } from '../job/schema';
@@ -45,10 +46,15 @@ export interface JobSummary {
 
 /** The visibility query of a filter. Every value in it is checked against its fixed list or the name rule first. */
 export function listQuery(f: ListFilter): string {
+  checkObject(f, 'a list filter');
+  for (const k of ['all', 'paused'] as const)
+    if (f[k] !== undefined && typeof f[k] !== 'boolean') throw new InvalidInputError(`${k} must be true or false, not ${described(f[k])}`);
+  if (f.namePrefix !== undefined && typeof f.namePrefix !== 'string')
+    throw new InvalidInputError(`namePrefix must be a string, not ${described(f.namePrefix)}`);
   const clauses = [`WorkflowType = 'deployJob'`];
   if (!f.all) clauses.push(`ExecutionStatus = 'Running'`);
   const oneOf = (what: string, v: string, allowed: readonly string[]) => {
-    if (!allowed.includes(v)) throw new InvalidInputError(`${what} must be one of: ${allowed.join(', ')}`);
+    if (!allowed.includes(v)) throw new InvalidInputError(`${what} must be one of: ${allowed.join(', ')} (got ${described(v)})`);
     return v;
   };
   if (f.phase) clauses.push(`${SA_PHASE.name} = '${oneOf('phase', f.phase, JOB_PHASES)}'`);

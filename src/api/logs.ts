@@ -7,6 +7,7 @@ import { LOCAL_FOLLOW_CHUNK_BYTES, readLogDir } from '../activities/log-files';
 import type { LogChunk } from '../activities/types';
 import { sleep } from '../common/sleep';
 import { agentDir, homeDir, jobDir } from '../config/paths';
+import { SAFE_ID } from '../config/names';
 import type { AgentPlan } from '../job/plan';
 import { agentLogs } from '../workflows';
 import { WORKFLOW_TASK_QUEUE } from '../workflows/api';
@@ -70,6 +71,7 @@ function localLogs(job: string, home: string, tail: number, opts: LogOptions, wh
     ids = readdirSync(dir, { withFileTypes: true })
       .filter((e) => e.isDirectory())
       .map((e) => e.name)
+      .filter((n) => SAFE_ID.test(n)) // an agent's folder is named by its id; nothing else is one
       .sort();
   } catch {
     /* none here */

@@ -2,6 +2,7 @@
 import { globalHelp, shown } from './args';
 import { A2ADeployError } from '../api/errors';
 import { CliError, EXIT, exitCodeFor } from './exit-codes';
+import { guardTerminalOutput } from './terminal';
 import type { CommandName } from './specs';
 
 type Loader = () => Promise<{ run(argv: string[]): Promise<number> }>;
@@ -48,6 +49,7 @@ const isCommand = (name: string): name is CommandName => Object.hasOwn(COMMANDS,
 
 export function main(argv: string[]): void {
   endQuietlyWhenOutputCloses();
+  guardTerminalOutput();
   runCli(argv).then(
     (code) => {
       process.exitCode = code;

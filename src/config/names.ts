@@ -2,6 +2,13 @@
 // the custom search attributes and the job phases. No imports and no Node APIs, because the
 // workflow bundle includes this file.
 
+/**
+ * The rule for job names and agent ids, in one place. They end up in process names, container
+ * names, file paths and workflow ids, so they are kept to a pattern that is safe in all of those
+ * without quoting: the job file's schema, the API, the CLI and the activities all check this one.
+ */
+export const SAFE_ID = /^[a-z][a-z0-9-]{0,62}$/;
+
 /** The queue of the job workflows and of the agents the main worker runs. */
 export const WORKFLOW_TASK_QUEUE = 'a2a-deploy';
 /** The queue of a host worker (`deployment.worker: NAME`). */

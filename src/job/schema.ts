@@ -1,14 +1,12 @@
 // The job file's schema, defined once. TypeScript types are inferred from it, and the
 // validator walks these same shapes to suggest field names ("did you mean").
 import { z } from 'zod';
-import { PRIORITIES, TOPOLOGY_TYPES } from '../config/names';
+import { PRIORITIES, SAFE_ID, TOPOLOGY_TYPES } from '../config/names';
 
-export { PRIORITIES, TOPOLOGY_TYPES };
+export { PRIORITIES, SAFE_ID, TOPOLOGY_TYPES };
 
-// Ids and job names end up in process names, container names, file paths and workflow ids,
-// so they are kept to a pattern that is safe in all of those without quoting.
-export const SAFE_ID = /^[a-z][a-z0-9-]{0,62}$/;
-const safeId = (what: string) =>
+// Ids and job names: the one rule (config/names), with the job file's wording.
+export const safeId = (what: string) =>
   z
     .string({ error: `${what} must be a string` })
     .regex(SAFE_ID, { error: `${what} must start with a lowercase letter and hold only lowercase letters, digits and '-' (at most 63)` });

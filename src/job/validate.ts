@@ -84,7 +84,7 @@ function schemaDiagnostics(src: YamlSource, raw: unknown, issue: Issue): Diagnos
       return [
         src.diag(
           path,
-          issue.message.startsWith('Invalid input') ? `invalid value for '${field}'` : issue.message,
+          (issue.message.startsWith('Invalid input') ? `invalid value for '${field}'` : issue.message) + notValue(value),
           typeof value === 'string' ? didYouMean(value, options) : undefined,
         ),
       ];
@@ -95,7 +95,7 @@ function schemaDiagnostics(src: YamlSource, raw: unknown, issue: Issue): Diagnos
       return [
         src.diag(
           path,
-          issue.message.startsWith('Invalid') ? `'${field}' must be one of: ${values.join(', ')}` : issue.message,
+          (issue.message.startsWith('Invalid') ? `'${field}' must be one of: ${values.join(', ')}` : issue.message) + notValue(value),
           typeof value === 'string' ? didYouMean(value, values) : undefined,
         ),
       ];
@@ -114,6 +114,13 @@ function schemaDiagnostics(src: YamlSource, raw: unknown, issue: Issue): Diagnos
       return [src.diag(path, message)];
     }
   }
+}
+
+/** What an enum (or union) got instead, so the message names it: " (got 'ring')". */
+function notValue(v: unknown): string {
+  if (v === undefined) return '';
+  if (typeof v === 'string') return ` (got ${v.length > 40 || !/^[\x20-\x7e]*$/.test(v) ? JSON.stringify(v.slice(0, 40)) : `'${v}'`})`;
+  return ` (got ${describe(v)})`;
 }
 
 const HINTS: Record<string, string> = {

@@ -106,7 +106,15 @@ export function parseYamlText(file: string, text: string, opts: ReadOptions = {}
   const lines = new LineCounter();
   // uniqueKeys: a key given twice is an error, not a silent override.
   // merge: `<<: *base` copies a mapping's fields in, as Compose files do.
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: true, schema: 'core', merge: true });
+  const shielded = shieldBraces(text);
+  const doc = parseDocument(shielded, {
+    lineCounter: lines,
+    uniqueKeys: true,
+    prettyErrors: false,
+    strict: true,
+    schema: 'core',
+    merge: true,
+  });
   const source = new YamlSource(file, doc, lines);
   const diagnostics: Diagnostic[] = [];
   const at = (offset: number | undefined) => (offset === undefined ? { line: 1, col: 1 } : source.pos(offset));
@@ -114,6 +122,7 @@ export function parseYamlText(file: string, text: string, opts: ReadOptions = {}
     diagnostics.push({ file, ...at(e.pos?.[0]), severity: 'error', message: `YAML: ${firstLine(e.message)}` });
   }
   if (diagnostics.length > 0) return { source, diagnostics };
+  restoreBraces(doc, shielded !== text);
 
   // A job file needs no tags: an explicit tag (!!binary, !custom, ...) is refused rather
   // than guessed at, so no input can ask the parser to build anything unusual.
@@ -191,6 +200,28 @@ function interpolateDocument(source: YamlSource, text: string, vars: Vars): Diag
     },
   });
   return diagnostics;
+}
+
+/**
+ * `${NAME}` in a flow collection (`{ port: ${P} }`) would end the collection at its `}`: before
+ * parsing, the braces of each `${...}` become two private-use characters, one UTF-16 unit each
+ * like the braces, so every line and column stays where it is; restoreBraces puts them back in
+ * every scalar (values and keys alike) before anything reads the document. A `${...}` holding a
+ * quote, '{' or '$' is left as written, and so is a text that holds those characters itself.
+ */
+const OPEN = '\uE000';
+const CLOSE = '\uE001';
+function shieldBraces(text: string): string {
+  if (!text.includes('${') || text.includes(OPEN) || text.includes(CLOSE)) return text;
+  return text.replace(/\$\{([^}\n"'{$]*)\}/g, (_, body: string) => `$${OPEN}${body}${CLOSE}`);
+}
+function restoreBraces(doc: Document, shielded: boolean): void {
+  if (!shielded) return;
+  visit(doc, {
+    Scalar(_, node) {
+      if (typeof node.value === 'string' && node.value.includes(OPEN)) node.value = node.value.replaceAll(OPEN, '{').replaceAll(CLOSE, '}');
+    },
+  });
 }
 
 function retype(s: string): string | number | boolean {

@@ -2,14 +2,15 @@
 // (SQLite under the state directory, so jobs survive restarts) and a worker, in the background,
 // and tells the user where they are and how to stop them.
 import { Client } from '@temporalio/client';
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitUntil } from '../common/wait';
 import { homeDir, packageRoot } from '../config/paths';
-import { isAlive, terminateProcess } from '../process';
+import { isAlive } from '../process';
 import { WORKFLOW_TASK_QUEUE } from '../workflows/api';
 import { connectClient, unreachable, type TemporalConfig } from './connection';
+import { startWorkerDetached, workerLogFile } from './detached-worker';
 import { isTemporalReachable, startDevServerDetached, stopDevServer, temporalBinary } from './dev-server';
 
 /** The embedded mode needs the Temporal CLI; the project's own script installs the pinned one. */
@@ -24,8 +25,7 @@ function ensureTemporalCli(say: (line: string) => void) {
   if (r.status !== 0) throw new Error('installing the Temporal CLI failed (see above)');
 }
 
-export const workerPidFile = (home = homeDir()) => join(home, 'worker.pid');
-export const workerLogFile = (home = homeDir()) => join(home, 'worker.log');
+export { liveDetachedWorker, startWorkerDetached, stopWorkerDetached, workerLogFile, workerPidFile } from './detached-worker';
 
 /** Connects, starting the embedded server and worker first when this is the embedded mode. */
 export async function connectForJobs(cfg: TemporalConfig, opts: { needWorker: boolean; say?: (line: string) => void }): Promise<Client> {
@@ -52,8 +52,13 @@ export async function connectForJobs(cfg: TemporalConfig, opts: { needWorker: bo
   }
   if (opts.needWorker && !(await hasWorker(client, cfg))) {
     if (cfg.embedded && process.env.A2A_DEPLOY_NO_AUTOSTART !== '1') {
-      const pid = startWorkerDetached(home);
-      say(`Started a background worker (pid ${pid}, log ${workerLogFile(home)}); stop with: a2a-deploy worker --stop`);
+      const started = await startWorkerDetached({ home });
+      if ('exitCode' in started) throw new Error(`the background worker exited at once; see ${started.log}:\n${started.output.trim()}`);
+      // (One that runs already but has not registered yet is still starting: it is waited for.)
+      const pid = started.ok ? started.pid : started.running;
+      say(
+        `${started.ok ? 'Started a' : 'Waiting for the'} background worker (pid ${pid}, log ${started.log}); stop with: a2a-deploy worker --stop`,
+      );
       await waitForWorker(client, cfg, 30_000, home);
     } else {
       say(`warning: no worker polls task queue '${WORKFLOW_TASK_QUEUE}' yet; run \`a2a-deploy worker\` where agents should run`);
@@ -114,34 +119,6 @@ async function waitForWorker(client: Client, cfg: TemporalConfig, ms: number, ho
   };
   if (await waitUntil(polling, ms, { fastPollMs: 100, pollMs: 100 })) return;
   throw new Error(`the background worker did not start polling within ${ms} ms; see ${workerLogFile(home)}`);
-}
-
-export function startWorkerDetached(home = homeDir()): number {
-  mkdirSync(home, { recursive: true });
-  const log = openSync(workerLogFile(home), 'a');
-  const child = spawn(process.execPath, [join(packageRoot(), 'bin', 'a2a-deploy.js'), 'worker'], {
-    detached: true,
-    stdio: ['ignore', log, log],
-    env: { ...process.env, A2A_DEPLOY_HOME: home },
-  });
-  child.unref();
-  writeFileSync(workerPidFile(home), String(child.pid));
-  return child.pid!;
-}
-
-/** Stops the background worker: SIGTERM (it finishes its shutdown), SIGKILL after 10 s. */
-export async function stopWorkerDetached(): Promise<boolean> {
-  let pid: number;
-  try {
-    pid = Number(readFileSync(workerPidFile(), 'utf8'));
-  } catch {
-    return false;
-  }
-  const running = Number.isInteger(pid) && pid > 0 && isAlive(pid);
-  // It leads its own process group (started detached); its agents lead theirs and keep running.
-  if (running) await terminateProcess(pid, { graceMs: 10_000, pollMs: 100 });
-  rmSync(workerPidFile(), { force: true });
-  return running;
 }
 
 export { stopDevServer };

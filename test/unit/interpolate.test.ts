@@ -126,7 +126,9 @@ topology: { type: mesh, agents: [a, b] }
   test('merged fields are errors where they are written; x- fields are ignored', () => {
     const ds = loadJobText('m.yaml', text).diagnostics;
     // a inherits the typo from the anchor; b overrides it.
-    expect(ds.map((d) => `${d.line}:${d.col} ${d.message}`)).toEqual(['5:13 target must be one of: localhost, remote, container']);
+    expect(ds.map((d) => `${d.line}:${d.col} ${d.message}`)).toEqual([
+      "5:13 target must be one of: localhost, remote, container (got 'locahost')",
+    ]);
   });
 
   test('a valid file with merge keys plans with the merged fields', () => {
@@ -141,4 +143,21 @@ topology: { type: mesh, agents: [a, b] }
     const ds = loadJobText('n.yaml', text.replace('x-note', 'note')).diagnostics;
     expect(ds.map((d) => `${d.line}:${d.col} ${d.message}`)).toContain("6:1 unknown field 'note'");
   });
+});
+
+test('${VAR} inside YAML flow mappings and sequences, with errors still at FILE:LINE:COL (issue 23)', () => {
+  const text = [
+    'job: { name: flow }',
+    'agents:',
+    '  - { id: a, module: m.js, config: { port: ${P} }, args: [${X}, "q-${X}", "${Q:-d}"] }',
+    'topology: { type: mesh, agents: [a] }',
+  ].join('\n');
+  const ok = loadJobText('f.yaml', text, { vars: { P: '19002', X: 'x1' } });
+  expect(ok.diagnostics).toEqual([]);
+  expect(ok.job!.agents[0]).toMatchObject({ config: { port: 19002 }, args: ['x1', 'q-x1', 'd'] });
+  const bad = loadJobText('f.yaml', text, { vars: { X: 'x1' } }).diagnostics;
+  expect(bad.map((d) => `${d.line}:${d.col} ${d.message}`)).toEqual(['3:44 variable P is not set']);
+  // A literal '{' elsewhere is untouched: an unterminated '${' is still its own error.
+  const open = loadJobText('o.yaml', text.replace('${X}, ', '"${X", '), { vars: { P: '1', X: 'x' } }).diagnostics;
+  expect(open.map((d) => `${d.line}:${d.col} ${d.message}`)).toEqual(["3:60 unterminated '${' in a value"]);
 });

@@ -19,7 +19,7 @@ describe('validation reports every error, located at its YAML node', () => {
       "20:15 error: remote agent 'far' has no host | add deployment.host: the SSH host name or address",
       "24:15 error: container agent 'boxed' has no image | add deployment.image: the image to run, e.g. a2a-deploy/agent:latest",
       "25:5 error: missing required field 'config' | each agent needs config: with at least port:",
-      "28:9 error: topology type must be one of: hub-spoke, pipeline, dag, mesh, hierarchical | did you mean 'hub-spoke'?",
+      "28:9 error: topology type must be one of: hub-spoke, pipeline, dag, mesh, hierarchical (got 'hub-spokes') | did you mean 'hub-spoke'?",
     ]);
   });
 
@@ -221,4 +221,24 @@ describe('what no deploy could satisfy is refused in the file (issue 10, defect 
       "3:5 agent 'a': its arguments and environment take 2400 KiB, more than the 1984 KiB the OS leaves for them (ARG_MAX, E2BIG)",
     ]);
   });
+});
+
+test('every enum error names the value it got, the topology type too (issue 23)', () => {
+  const text = [
+    'job: { name: x, priority: urgent }',
+    'agents:',
+    '  - id: a',
+    '    module: m.js',
+    '    restart: { policy: sometimes }',
+    '    deployment: { target: moon }',
+    '    config: { port: 19999, health: { type: ping } }',
+    'topology: { type: ring, agents: [a] }',
+  ].join('\n');
+  expect(loadJobText('e.yaml', text).diagnostics.map((d) => `${d.line}:${d.col} ${d.message}`)).toEqual([
+    "1:27 priority must be one of: low, normal, high, critical (got 'urgent')",
+    "5:24 restart policy must be one of: never, on-failure, always (got 'sometimes')",
+    "6:27 target must be one of: localhost, remote, container (got 'moon')",
+    "7:44 health type must be one of: a2a, http, tcp (got 'ping')",
+    "8:19 topology type must be one of: hub-spoke, pipeline, dag, mesh, hierarchical (got 'ring')",
+  ]);
 });

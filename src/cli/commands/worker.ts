@@ -1,6 +1,6 @@
 import Docker from 'dockerode';
 import { connectClient, temporalConfig, unreachable } from '../../temporal/connection';
-import { registerLocalWorker, startWorkerDetached, stopWorkerDetached, workerLogFile } from '../../temporal/embedded';
+import { registerLocalWorker, startWorkerDetached, stopWorkerDetached } from '../../temporal/embedded';
 import { hostTaskQueue, WORKFLOW_TASK_QUEUE } from '../../config/names';
 import { parse } from '../args';
 import { serverMarkerOf } from '../../activities/markers';
@@ -8,14 +8,13 @@ import { CliError, EXIT } from '../exit-codes';
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, 'worker');
+  const what = values.host ? `background worker for host ${values.host}` : 'background worker';
   if (values.stop) {
-    process.stdout.write((await stopWorkerDetached()) ? 'Background worker stopped.\n' : 'No background worker was running.\n');
+    const stopped = await stopWorkerDetached(undefined, values.host);
+    process.stdout.write(stopped ? `${what[0].toUpperCase()}${what.slice(1)} stopped.\n` : `No ${what} was running.\n`);
     return EXIT.ok;
   }
-  if (values.detach) {
-    process.stdout.write(`Background worker started (pid ${startWorkerDetached()}, log ${workerLogFile()}).\n`);
-    return EXIT.ok;
-  }
+  if (values.detach) return detach(values, what);
   const cfg = temporalConfig();
   const { createWorker } = await import('../../workers/worker');
   const { collectEveryMs, startLeftoverCollector } = await import('../../workers/collect-leftovers');
@@ -58,4 +57,30 @@ export async function run(argv: string[]): Promise<number> {
     await observability.close();
   }
   return EXIT.ok;
+}
+
+/**
+ * `worker --detach`: the same worker in the background, with the flags given here, reported
+ * started once it is up; one that dies first is reported with its own error and exit code.
+ */
+async function detach(values: ReturnType<typeof parse<'worker'>>['values'], what: string): Promise<number> {
+  const args: string[] = [];
+  for (const flag of ['metrics', 'log-format', 'collect-every'] as const)
+    if (values[flag] !== undefined) args.push(`--${flag}`, String(values[flag]));
+  const r = await startWorkerDetached({ ...(values.host ? { host: values.host } : {}), args });
+  if (r.ok) {
+    process.stdout.write(`${what[0].toUpperCase()}${what.slice(1)} started (pid ${r.pid}, log ${r.log}).\n`);
+    return EXIT.ok;
+  }
+  const stop = `a2a-deploy worker --stop${values.host ? ` --host ${values.host}` : ''}`;
+  if ('running' in r)
+    throw new CliError(`a ${what} runs already (pid ${r.running}, log ${r.log})`, EXIT.invalidInput, `stop it first with \`${stop}\``);
+  // Its own last words (what `a2a-deploy worker` would have printed), and its exit code.
+  const said = r.output.trim().split('\n').slice(-8).join('\n');
+  const code = r.exitCode !== null && r.exitCode > 0 && r.exitCode <= EXIT.noWorker ? r.exitCode : EXIT.jobFailed;
+  throw new CliError(
+    `the ${what} exited at once${r.exitCode !== null ? ` (exit ${r.exitCode})` : ''}:\n${said}`,
+    code,
+    `its log: ${r.log}`,
+  );
 }
