@@ -8,9 +8,13 @@ import type { Payload, PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { deflateSync, inflateSync } from 'node:zlib';
-import type { KeyRing } from './codec-keys';
+import { InvalidInputError } from '../api/errors';
+import { KEY_FILE_HINT, type KeyRing } from './codec-keys';
+import { failureConverter } from './failure-converter';
 
 export const ENCODING = 'binary/encrypted';
+/** In a worker's poller identity when it encrypts (workers/worker.ts, api/jobs.ts). */
+export const ENCRYPTING_MARK = '(encrypts payloads)';
 export const METADATA_ENCODING = 'encoding';
 export const METADATA_KEY_ID = 'encryption-key-id';
 export const METADATA_CIPHER = 'encryption-cipher';
@@ -21,16 +25,21 @@ const TAG_BYTES = 16;
 const utf8 = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array | undefined | null) => (b ? Buffer.from(b).toString('utf8') : undefined);
 
-/** Decoding failed in a way no retry can fix: the key is missing, or the payload was altered. */
-export class PayloadKeyError extends Error {
+/** Decoding failed in a way no retry can fix: the key is missing, or the payload was altered.
+ *  An input error (exit 2) to a client: it needs the workers' key file. */
+export class PayloadKeyError extends InvalidInputError {
   constructor(
     message: string,
     readonly keyId: string,
   ) {
-    super(message);
+    super(message, `give this process the workers' key file (A2A_DEPLOY_KEY_FILE); ${KEY_FILE_HINT}`);
     this.name = 'PayloadKeyError';
   }
 }
+
+/** The key id of a payload we encrypted, or undefined for any other payload. */
+export const encryptedWith = (payload: Payload): string | undefined =>
+  text(payload.metadata?.[METADATA_ENCODING]) === ENCODING ? (text(payload.metadata?.[METADATA_KEY_ID]) ?? '') : undefined;
 
 export class EncryptionCodec implements PayloadCodec {
   constructor(private readonly keys: KeyRing) {}
@@ -80,9 +89,34 @@ export class EncryptionCodec implements PayloadCodec {
   }
 }
 
-/** The data converter options for a client or worker: the codec when there are keys, else nothing. */
+/**
+ * The codec of a process without keys: sends payloads as they are, and meets an encrypted one
+ * (the workers encrypt) with a clear error naming the key, not the SDK's "Unknown encoding".
+ */
+export class KeylessCodec implements PayloadCodec {
+  async encode(payloads: Payload[]): Promise<Payload[]> {
+    return payloads;
+  }
+
+  async decode(payloads: Payload[]): Promise<Payload[]> {
+    for (const p of payloads) {
+      const id = encryptedWith(p);
+      if (id !== undefined)
+        throw new PayloadKeyError(
+          `cannot decrypt a payload encrypted with key '${id}': this process has no key (A2A_DEPLOY_KEY_FILE is not set and the server is not the embedded one)`,
+          id,
+        );
+    }
+    return payloads;
+  }
+}
+
+/** The data converter options of a client: the codec when there are keys (failures encoded
+ *  through it too, see failure-converter.ts), else the keyless codec. */
 export const codecConverter = (keys: KeyRing | undefined) =>
-  keys ? { dataConverter: { payloadCodecs: [new EncryptionCodec(keys)] } } : {};
+  keys
+    ? { dataConverter: { payloadCodecs: [new EncryptionCodec(keys)], failureConverter } }
+    : { dataConverter: { payloadCodecs: [new KeylessCodec()] } };
 
 /** How many bytes `value` takes as a payload on its way to Temporal: compressed and encrypted when there are keys. */
 export function payloadBytes(value: unknown, keys: KeyRing | undefined): number {

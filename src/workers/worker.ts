@@ -8,9 +8,11 @@ import { serverMarkerOf } from '../activities/markers';
 import { SshPool } from '../activities/ssh';
 import { hostTaskQueue, WORKFLOW_TASK_QUEUE } from '../config/names';
 import { homeDir } from '../config/paths';
-import { EncryptionCodec } from '../temporal/codec';
+import { hostname } from 'node:os';
+import { EncryptionCodec, KeylessCodec } from '../temporal/codec';
 import { ReportingCodec, undecryptableJobs } from '../temporal/undecryptable';
 import { keyRingFor } from '../temporal/codec-keys';
+import { ENCRYPTING_MARK } from '../temporal/codec';
 import { temporalConfig, type TemporalConfig } from '../temporal/connection';
 import { runtimeOptions, workerInterceptors } from '../metrics';
 import { CliError, EXIT } from '../cli/exit-codes';
@@ -54,34 +56,34 @@ export async function createWorker(cfg: TemporalConfig = temporalConfig(), opts:
     Runtime.install(runtimeOptions());
     runtimeInstalled = true;
   }
+  // Before connecting: a missing or bad key file is an input error (exit 2), not "cannot reach Temporal".
+  const keys = keyRingFor(cfg);
   const connection = await NativeConnection.connect({
     address: cfg.address,
     ...(cfg.tls ? { tls: cfg.tls } : {}),
     ...(cfg.apiKey ? { apiKey: cfg.apiKey } : {}),
   });
-  const keys = keyRingFor(cfg);
   const worker = await Worker.create({
     connection,
     namespace: cfg.namespace,
     taskQueue: opts.host ? hostTaskQueue(opts.host) : WORKFLOW_TASK_QUEUE,
     ...(opts.host ? {} : workflowSource()),
     activities: createActivities(activityDeps(cfg, await serverMarkerOf(connection.workflowService, cfg))),
+    // The poller identity says whether this worker encrypts, so a client without a key can
+    // refuse to submit a plan in clear that the worker would not read (refuseKeylessSubmit in api/jobs.ts).
+    identity: workerIdentity(keys !== undefined),
     // Payloads are decrypted and encrypted here, outside the workflow sandbox (codec.ts); a
-    // job this worker cannot decrypt is dealt with in undecryptable.ts.
-    ...(keys
-      ? {
-          dataConverter: {
-            payloadCodecs: [
-              new ReportingCodec(
-                new EncryptionCodec(keys),
-                undecryptableJobs(connection.workflowService, cfg.namespace, (message, meta) =>
-                  Runtime.instance().logger.error(message, meta),
-                ),
-              ),
-            ],
-          },
-        }
-      : {}),
+    // job this worker cannot decrypt is dealt with in undecryptable.ts. Failures go through
+    // the codec as well (failure-converter.ts; the workflow bundle has the same converter).
+    dataConverter: {
+      payloadCodecs: [
+        new ReportingCodec(
+          keys ? new EncryptionCodec(keys) : new KeylessCodec(),
+          undecryptableJobs(connection.workflowService, cfg.namespace, (message, meta) => Runtime.instance().logger.error(message, meta)),
+        ),
+      ],
+      failureConverterPath: require.resolve('../temporal/failure-converter'),
+    },
     interceptors: workerInterceptors(),
     // Agents are started in parallel; each deployAgent holds its slot while its agent boots.
     // More slots do not help a wide level: spawns share this one thread, and with 2,000 slots
@@ -102,6 +104,9 @@ export async function createWorker(cfg: TemporalConfig = temporalConfig(), opts:
   if (!opts.host) await releaseStickyQueues(connection, cfg.namespace);
   return worker;
 }
+
+/** The SDK's default identity (pid@host), marked when the worker encrypts payloads. */
+export const workerIdentity = (encrypts: boolean) => `${process.pid}@${hostname()}${encrypts ? ` ${ENCRYPTING_MARK}` : ''}`;
 
 /**
  * A worker that died (SIGKILL, a crash) leaves its jobs' next workflow tasks pinned to its own

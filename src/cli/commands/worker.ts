@@ -5,6 +5,7 @@ import { hostTaskQueue, WORKFLOW_TASK_QUEUE } from '../../config/names';
 import { parse } from '../args';
 import { serverMarkerOf } from '../../activities/markers';
 import { CliError, EXIT } from '../exit-codes';
+import { A2ADeployError } from '../../api/errors';
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, 'worker');
@@ -27,7 +28,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     worker = await createWorker(cfg, values.host ? { host: values.host } : {});
   } catch (err) {
-    if (err instanceof CliError) throw err; // e.g. a bad key file
+    if (err instanceof CliError || err instanceof A2ADeployError) throw err; // e.g. a bad key file: exit 2, its hint
     throw unreachable(cfg, err);
   }
   const unregister = registerLocalWorker(values.host);
