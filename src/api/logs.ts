@@ -177,6 +177,8 @@ const READS_PER_SESSION = 500;
  */
 class LogSession {
   private handle?: Promise<WorkflowHandle>;
+  /** sessions replaced after READS_PER_SESSION reads: reads in flight may still use them */
+  private retired: Promise<WorkflowHandle>[] = [];
   private reads = 0;
 
   constructor(
@@ -185,29 +187,37 @@ class LogSession {
   ) {}
 
   async read(req: LogRequest): Promise<LogChunk> {
-    if (++this.reads > READS_PER_SESSION) {
+    if (++this.reads > READS_PER_SESSION && this.handle) {
       this.reads = 1;
-      await this.close();
+      this.retired.push(this.handle);
+      this.handle = undefined;
     }
     this.handle ??= this.client.workflow.start(agentLogsSession, {
       workflowId: `${logSessionPrefix(this.job)}${randomUUID().slice(0, 8)}`,
       taskQueue: WORKFLOW_TASK_QUEUE,
       workflowExecutionTimeout: '1 day',
     });
-    const handle = await this.handle.catch((err: unknown) => {
-      this.handle = undefined; // the next read tries again
+    const started = this.handle;
+    const handle = await started.catch((err: unknown) => {
+      if (this.handle === started) this.handle = undefined; // the next read tries again
       throw err;
     });
     return handle.executeUpdate(readLogsUpdate, { args: [req] });
   }
 
-  /** Ends the session and removes it from Temporal (deleting a running workflow ends it). */
+  /** Ends the sessions and removes them from Temporal (deleting a running workflow ends it). */
   async close(): Promise<void> {
-    const handle = await this.handle?.catch(() => undefined);
+    const all = [...this.retired, ...(this.handle ? [this.handle] : [])];
+    this.retired = [];
     this.handle = undefined;
-    if (!handle) return;
-    await this.client.workflowService
-      .deleteWorkflowExecution({ namespace: this.client.options.namespace, workflowExecution: { workflowId: handle.workflowId } })
-      .catch(() => undefined); // gone already; or it ends by itself when idle
+    await Promise.all(
+      all.map(async (started) => {
+        const handle = await started.catch(() => undefined);
+        if (!handle) return;
+        await this.client.workflowService
+          .deleteWorkflowExecution({ namespace: this.client.options.namespace, workflowExecution: { workflowId: handle.workflowId } })
+          .catch(() => undefined); // gone already; or it ends by itself when idle
+      }),
+    );
   }
 }
