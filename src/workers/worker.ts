@@ -50,14 +50,15 @@ export function activityDeps(cfg: TemporalConfig, marker: string): ActivityDeps 
 }
 
 export async function createWorker(cfg: TemporalConfig = temporalConfig(), opts: { host?: string } = {}): Promise<Worker> {
+  // First: a missing or bad key file is an input error (exit 2), not "cannot reach Temporal"
+  // (and before the SDK's Runtime exists, which would keep the process alive after it).
+  const keys = keyRingFor(cfg);
   if (!runtimeInstalled) {
     // The SDK's logging stays at warnings (the CLI prints what a person needs) unless
     // `worker --log-format json` asked for JSON lines; metrics exporter per `worker --metrics`.
     Runtime.install(runtimeOptions());
     runtimeInstalled = true;
   }
-  // Before connecting: a missing or bad key file is an input error (exit 2), not "cannot reach Temporal".
-  const keys = keyRingFor(cfg);
   const connection = await NativeConnection.connect({
     address: cfg.address,
     ...(cfg.tls ? { tls: cfg.tls } : {}),

@@ -6,6 +6,7 @@ import { parse } from '../args';
 import { serverMarkerOf } from '../../activities/markers';
 import { CliError, EXIT } from '../exit-codes';
 import { A2ADeployError } from '../../api/errors';
+import { keyRingFor } from '../../temporal/codec-keys';
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, 'worker');
@@ -18,6 +19,9 @@ export async function run(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   const cfg = temporalConfig();
+  // A missing or bad key file: exit 2 with its hint now, before a metrics server or the SDK's
+  // Runtime exists to keep the process running after the error.
+  keyRingFor(cfg);
   const { createWorker } = await import('../../workers/worker');
   const { collectEveryMs, startLeftoverCollector } = await import('../../workers/collect-leftovers');
   const collectEvery = collectEveryMs(values['collect-every']);
