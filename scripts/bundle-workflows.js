@@ -9,6 +9,8 @@ const { join } = require('node:path');
 (async () => {
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve(join(__dirname, '..', 'dist', 'workflows')),
+    // Failures encoded through the payload codec, as in the worker (src/temporal/failure-converter.ts).
+    failureConverterPath: require.resolve(join(__dirname, '..', 'dist', 'temporal', 'failure-converter')),
     logger: { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} },
   });
   writeFileSync(join(__dirname, '..', 'dist', 'workflow-bundle.js'), code);

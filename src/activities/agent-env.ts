@@ -120,8 +120,41 @@ export function scrubLogs<T extends { stdout: string; stderr: string }>(
   chunk: T,
   agent: { id: string; deployment: { secrets?: Record<string, string> } },
 ): T {
-  const values = secretValues(agent.id, agent.deployment.secrets, process.env);
-  return values.length ? { ...chunk, stdout: scrub(chunk.stdout, values), stderr: scrub(chunk.stderr, values) } : chunk;
+  return scrubLogsWith(chunk, secretValues(agent.id, agent.deployment.secrets, process.env));
+}
+
+/**
+ * scrubLogs with the values given (e.g. those the agent was started with, given-secrets.ts).
+ * A chunk may end inside a secret (the agent wrote it in two parts, or the chunk was cut):
+ * such an end, the start of a secret, is held back, not returned and not counted in the
+ * offsets, so the next read gets it whole with the rest and scrubs it.
+ */
+export function scrubLogsWith<T extends { stdout: string; stderr: string; offsets?: { stdout: number; stderr: number } }>(
+  chunk: T,
+  values: readonly string[],
+): T {
+  if (values.length === 0) return chunk;
+  const out = { ...chunk, ...(chunk.offsets ? { offsets: { ...chunk.offsets } } : {}) };
+  for (const stream of ['stdout', 'stderr'] as const) {
+    const held = chunk.offsets ? secretStartAtEnd(chunk[stream], values) : 0;
+    const text = chunk[stream].slice(0, chunk[stream].length - held);
+    if (held > 0) out.offsets![stream] -= Buffer.byteLength(chunk[stream].slice(text.length));
+    out[stream] = scrub(text, values);
+  }
+  return out;
+}
+
+/** How many characters at the end of `text` (of its last, unfinished line) could begin a secret value. */
+export function secretStartAtEnd(text: string, values: readonly string[]): number {
+  const line = text.slice(text.lastIndexOf('\n') + 1);
+  let longest = 0;
+  for (const v of values)
+    for (let n = Math.min(line.length, v.length - 1); n > longest; n--)
+      if (line.endsWith(v.slice(0, n))) {
+        longest = n;
+        break;
+      }
+  return longest;
 }
 
 export const REDACTED = '[secret]';

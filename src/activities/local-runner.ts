@@ -18,7 +18,8 @@ import { pollHealth, stderrTail } from './health';
 import { activityContext, heartbeat } from './context';
 import { isMarkedAs, MARKER, markerOf, markersIn, SERVER, SPEC } from './markers';
 import { watchLoop } from './watch';
-import { buildAgentEnv, resolveSecretsOrFail, scrub, scrubLogs, secretValues } from './agent-env';
+import { buildAgentEnv, resolveSecretsOrFail, scrub, scrubLogsWith } from './agent-env';
+import { rememberGiven, scrubValuesOf } from './given-secrets';
 import { refuseUnrunnable, spawnFailure, spawnOrFail } from './spawn-checks';
 
 /** What the worker hands the local runner. */
@@ -178,7 +179,7 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
   const dirOf = (job: string, agent: string) => agentDir(job, agent, home);
   /** An agent's stderr tail with its secret values hidden: it reaches status and history. */
   const stderrOf = (job: string, a: { id: string; deployment: AgentPlan['deployment'] }) =>
-    scrub(stderrTail(join(dirOf(job, a.id), 'stderr.log')), secretValues(a.id, a.deployment.secrets, process.env));
+    scrub(stderrTail(join(dirOf(job, a.id), 'stderr.log')), scrubValuesOf(dirOf(job, a.id), a));
 
   /**
    * The agent's process: the very process that was started (its pid and kernel start time, one
@@ -232,6 +233,8 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
       const err = openSync(join(dir, 'stderr.log'), 'a');
       writeSync(err, `--- a2a-deploy: starting ${agent.id} at ${startedAt}: ${JSON.stringify(argv)}\n`);
       writeFileSync(join(dir, STARTING), startedAt);
+      // What it is given is what its output is scrubbed of, whatever its sources hold later.
+      rememberGiven(dir, Object.values(secrets));
       let spawned = false;
       try {
         const child = spawnOrFail(agent.id, argv, {
@@ -338,7 +341,7 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
     },
 
     async readLogs({ job, agent, tail, offsets }) {
-      return scrubLogs(readLogDir(dirOf(job, agent.id), tail, offsets), agent);
+      return scrubLogsWith(readLogDir(dirOf(job, agent.id), tail, offsets), scrubValuesOf(dirOf(job, agent.id), agent));
     },
   };
 }

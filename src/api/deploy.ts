@@ -17,7 +17,7 @@ import { adoptionNote } from '../jobs/leftovers';
 import { deployJob } from '../workflows';
 import { deployJobStart, redeployUpdate, workflowIdFor, type AgentStatus, type JobStatus, type RedeployResult } from '../workflows/api';
 import { InvalidInputError, JobFailedError, RefusedError } from './errors';
-import { isNoWorker, jobPlan, jobStatus, workerPolls, type JobContext } from './jobs';
+import { isNoWorker, jobPlan, jobStatus, refuseKeylessSubmit, workerPolls, type JobContext } from './jobs';
 
 /** What `start` reports while it works (all optional to listen to). */
 export type StartProgress =
@@ -61,6 +61,7 @@ export async function startJob(ctx: JobContext, plan: DeployPlan, opts: StartOpt
   const say = opts.onProgress ?? (() => {});
   const workflowId = workflowIdFor(plan.job);
   const ui = workflowUiUrl(ctx.cfg, workflowId);
+  await refuseKeylessSubmit(ctx.client, keyRingFor(ctx.cfg));
   // Asked before the new run replaces the last one as the current run.
   const adopting = await adoptionNote(ctx.client, plan.job);
   let handle: WorkflowHandleWithFirstExecutionRunId;

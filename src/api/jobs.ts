@@ -6,7 +6,9 @@ import type { DeployPlan } from '../job/plan';
 import { temporalConfig, type TemporalConfig } from '../temporal/connection';
 import { connectForJobs } from '../temporal/embedded';
 import { planQuery, SA_PHASE, statusQuery, WORKFLOW_TASK_QUEUE, workflowIdFor, type JobStatus } from '../workflows/api';
-import { NoWorkerError, NotFoundError } from './errors';
+import { InvalidInputError, NoWorkerError, NotFoundError } from './errors';
+import { ENCRYPTING_MARK } from '../temporal/codec';
+import { KEY_FILE_HINT } from '../temporal/codec-keys';
 import { priorityName } from '../config/names';
 
 export interface JobContext {
@@ -77,6 +79,29 @@ export async function workerPolls(
   });
   const cutoff = Date.now() - freshMs;
   return (res.pollers ?? []).some((p) => Number(p.lastAccessTime?.seconds ?? 0) * 1000 >= cutoff);
+}
+
+/**
+ * Refuses to submit from a process without keys while the workers encrypt (their poller
+ * identity says so, workers/worker.ts): the plan would travel in clear, and neither this
+ * process nor the job's status could be read back here.
+ */
+export async function refuseKeylessSubmit(client: Client, keys: unknown): Promise<void> {
+  if (keys) return;
+  const res = await client.workflowService.describeTaskQueue({
+    namespace: client.options.namespace,
+    taskQueue: { name: WORKFLOW_TASK_QUEUE },
+    taskQueueType: 1 /* workflow */,
+  });
+  const cutoff = Date.now() - POLLER_FRESH_MS;
+  const encrypting = (res.pollers ?? []).filter(
+    (p) => Number(p.lastAccessTime?.seconds ?? 0) * 1000 >= cutoff && (p.identity ?? '').includes(ENCRYPTING_MARK),
+  );
+  if (encrypting.length > 0)
+    throw new InvalidInputError(
+      `the workers encrypt payloads (worker ${encrypting[0].identity}) and this process has no key: the job would be submitted in clear and its status could not be read here; nothing was submitted`,
+      `give this process the workers' key file (A2A_DEPLOY_KEY_FILE); ${KEY_FILE_HINT}`,
+    );
 }
 
 // `start` asks every 150 ms: the poller list is checked once in a while, not on every query.

@@ -1,7 +1,11 @@
 // Which jobs exist: one visibility query, the filters that the server can apply in it, and the
 // rest (name prefix, priority) applied here. In the API, not in the `list` command, so that
 // JobManager and the CLI share one implementation.
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+// The SDK's own conversion of one listed execution, used so that one job's undecryptable memo
+// (encrypted with a key this process lacks) is that job's problem, not the whole list's.
+import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
+import { PayloadKeyError } from '../temporal/codec';
 import { shownPhase, teardownSkipped } from '../jobs/execution';
 import { SA_JOB, SA_PAUSED, SA_PHASE, SA_TOPOLOGY, type JobPhase } from '../workflows/api';
 import { InvalidInputError } from './errors';
@@ -42,6 +46,8 @@ export interface JobSummary {
   closed?: string;
   workflowId: string;
   runId: string;
+  /** set when this process cannot decrypt the job (its memo: the priority is then '?'): why */
+  undecryptable?: string;
 }
 
 /** The visibility query of a filter. Every value in it is checked against its fixed list or the name rule first. */
@@ -72,12 +78,12 @@ export function listQuery(f: ListFilter): string {
 
 export async function listJobs(client: Client, f: ListFilter = {}): Promise<JobSummary[]> {
   const jobs: JobSummary[] = [];
-  for await (const wf of client.workflow.list({ query: listQuery(f) })) {
+  for await (const { wf, undecryptable } of listed(client, listQuery(f))) {
     const recorded = wf.typedSearchAttributes.get(SA_PHASE);
     // A terminated or timed-out run never updated its phase: the execution status is the truth.
     const phase = shownPhase(wf.status.name, recorded);
     if (f.phase && phase !== f.phase) continue; // e.g. terminated while "running"
-    const priority = await jobPriority(client, wf);
+    const priority = undecryptable ? '?' : await jobPriority(client, wf);
     if (f.priority && priority !== f.priority) continue;
     const paused = wf.typedSearchAttributes.get(SA_PAUSED);
     jobs.push({
@@ -92,7 +98,26 @@ export async function listJobs(client: Client, f: ListFilter = {}): Promise<JobS
       ...(wf.closeTime ? { closed: wf.closeTime.toISOString() } : {}),
       workflowId: wf.workflowId,
       runId: wf.runId,
+      ...(undecryptable ? { undecryptable } : {}),
     });
   }
   return jobs;
+}
+
+/** The executions the query lists; one whose memo cannot be decrypted comes without its memo. */
+async function* listed(client: Client, query: string): AsyncGenerator<{ wf: WorkflowExecutionInfo; undecryptable?: string }> {
+  const { namespace, loadedDataConverter } = client.options;
+  let nextPageToken: Uint8Array | undefined;
+  do {
+    const page = await client.workflowService.listWorkflowExecutions({ namespace, query, ...(nextPageToken ? { nextPageToken } : {}) });
+    for (const raw of page.executions) {
+      try {
+        yield { wf: await executionInfoFromRaw(raw, loadedDataConverter, raw, namespace) };
+      } catch (err) {
+        if (!(err instanceof PayloadKeyError)) throw err;
+        yield { wf: await executionInfoFromRaw({ ...raw, memo: null }, loadedDataConverter, raw, namespace), undecryptable: err.message };
+      }
+    }
+    nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
+  } while (nextPageToken);
 }

@@ -5,6 +5,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { waitUntil } from '../common/wait';
 import { jobFromWorkflowId, workflowIdFor } from '../workflows/api';
 import { NotFoundError, RefusedError } from './errors';
+import { logSessionPrefix } from './logs';
 
 /** One workflow run of a job. */
 interface Run {
@@ -55,7 +56,7 @@ export async function deleteJob(client: Client, name: string): Promise<DeleteRes
   // The current run is known even if visibility lags behind; older runs come from visibility.
   const runs = await runsOf(client, `WorkflowId = '${workflowId}'`);
   if (!runs.some((r) => r.runId === current.runId)) runs.push({ workflowId, runId: current.runId, status: current.status.name });
-  await deleteRuns(client, runs);
+  await deleteRuns(client, [...runs, ...(await logSessionsOf(client, [name]))]);
   return { job: name, runs: runs.length };
 }
 
@@ -77,8 +78,24 @@ export async function pruneJobs(client: Client, olderThanMs: number, dryRun = fa
     jobs.push({ job: jobFromWorkflowId(workflowId), runs: runs.length, closed: new Date(last).toISOString() });
     doomed.push(...runs);
   }
-  if (!dryRun) await deleteRuns(client, doomed);
+  if (!dryRun)
+    await deleteRuns(client, [
+      ...doomed,
+      ...(await logSessionsOf(
+        client,
+        jobs.map((j) => j.job),
+      )),
+    ]);
   return { cutoff: cutoff.toISOString(), dryRun, jobs };
+}
+
+/** The `logs` sessions of these jobs still known to Temporal (api/logs.ts: each command deletes its own). */
+async function logSessionsOf(client: Client, jobs: string[]): Promise<Run[]> {
+  const found: Run[] = [];
+  for (const job of jobs.filter((j) => /^[a-z0-9-]+$/.test(j)))
+    // a job name, safe in the query
+    found.push(...(await runsOf(client, `WorkflowType = 'agentLogsSession' AND WorkflowId STARTS_WITH '${logSessionPrefix(job)}'`)));
+  return found;
 }
 
 /**

@@ -63,8 +63,11 @@ export async function startMetrics(opts: MetricsOptions): Promise<Observability>
     collectJobs: async () => undefined,
     close: async () => undefined,
   };
+  // The SDK core (Rust) prints its own coloured text to the console unless its logs are
+  // forwarded: with JSON asked for, they go through the same logger, one object per line.
+  const logging = format === 'json' ? { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } as const } : {};
   if (!address) {
-    runtime = { logger };
+    runtime = { logger, telemetryOptions: { ...logging } };
     return obs;
   }
   let server: MetricsServer;
@@ -75,12 +78,13 @@ export async function startMetrics(opts: MetricsOptions): Promise<Observability>
     const why = `cannot serve metrics on ${address.host}:${address.port}: ${(err as Error).message}`;
     if (!address.isDefault) throw new InvalidInputError(why, 'choose another --metrics ADDR:PORT, or --metrics off');
     say(`warning: ${why}; this worker serves no metrics (give --metrics ADDR:PORT to choose a port)`);
-    runtime = { logger };
+    runtime = { logger, telemetryOptions: { ...logging } };
     return obs;
   }
   runtime = {
     logger,
     telemetryOptions: {
+      ...logging,
       metrics: {
         prometheus: { bindAddress: `127.0.0.1:${sdkPort}`, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true },
       },

@@ -8,10 +8,14 @@ import type { Payload, PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { deflateSync, inflateSync } from 'node:zlib';
-import type { KeyRing } from './codec-keys';
+import { InvalidInputError } from '../common/errors';
+import { KEY_FILE_HINT, type KeyRing } from './codec-keys';
 import { CompressionCodec } from './compression';
+import { failureConverter } from './failure-converter';
 
 export const ENCODING = 'binary/encrypted';
+/** In a worker's poller identity when it encrypts (workers/worker.ts, api/jobs.ts). */
+export const ENCRYPTING_MARK = '(encrypts payloads)';
 export const METADATA_ENCODING = 'encoding';
 export const METADATA_KEY_ID = 'encryption-key-id';
 export const METADATA_CIPHER = 'encryption-cipher';
@@ -22,16 +26,21 @@ const TAG_BYTES = 16;
 const utf8 = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array | undefined | null) => (b ? Buffer.from(b).toString('utf8') : undefined);
 
-/** Decoding failed in a way no retry can fix: the key is missing, or the payload was altered. */
-export class PayloadKeyError extends Error {
+/** Decoding failed in a way no retry can fix: the key is missing, or the payload was altered.
+ *  An input error (exit 2) to a client: it needs the workers' key file. */
+export class PayloadKeyError extends InvalidInputError {
   constructor(
     message: string,
     readonly keyId: string,
   ) {
-    super(message);
+    super(message, `give this process the workers' key file (A2A_DEPLOY_KEY_FILE); ${KEY_FILE_HINT}`);
     this.name = 'PayloadKeyError';
   }
 }
+
+/** The key id of a payload we encrypted, or undefined for any other payload. */
+export const encryptedWith = (payload: Payload): string | undefined =>
+  text(payload.metadata?.[METADATA_ENCODING]) === ENCODING ? (text(payload.metadata?.[METADATA_KEY_ID]) ?? '') : undefined;
 
 export class EncryptionCodec implements PayloadCodec {
   constructor(private readonly keys: KeyRing) {}
@@ -81,13 +90,42 @@ export class EncryptionCodec implements PayloadCodec {
   }
 }
 
-/** The codecs of a client or worker: compression of big payloads when nothing encrypts, and
- *  encryption (which compresses) when there are keys. Codecs encode in order, decode in reverse. */
-export const payloadCodecsFor = (keys: KeyRing | undefined, encryption?: PayloadCodec): PayloadCodec[] =>
-  keys ? [new CompressionCodec(false), encryption ?? new EncryptionCodec(keys)] : [new CompressionCodec()];
+/**
+ * The codec of a process without keys: sends payloads as they are, and meets an encrypted one
+ * (the workers encrypt) with a clear error naming the key, not the SDK's "Unknown encoding".
+ */
+export class KeylessCodec implements PayloadCodec {
+  async encode(payloads: Payload[]): Promise<Payload[]> {
+    return payloads;
+  }
 
-/** The data converter options for a client or worker. */
-export const codecConverter = (keys: KeyRing | undefined) => ({ dataConverter: { payloadCodecs: payloadCodecsFor(keys) } });
+  async decode(payloads: Payload[]): Promise<Payload[]> {
+    for (const p of payloads) {
+      const id = encryptedWith(p);
+      if (id !== undefined)
+        throw new PayloadKeyError(
+          `cannot decrypt a payload encrypted with key '${id}': this process has no key (A2A_DEPLOY_KEY_FILE is not set and the server is not the embedded one)`,
+          id,
+        );
+    }
+    return payloads;
+  }
+}
+
+/**
+ * The codecs of a client or worker, in encoding order (decoding runs them in reverse): big
+ * payloads compressed (compression.ts), then encryption, which compresses everything itself, when
+ * there are keys, else the keyless codec. `outer` replaces the last (the worker's reporting one).
+ */
+export const payloadCodecsFor = (keys: KeyRing | undefined, outer?: PayloadCodec): PayloadCodec[] =>
+  keys ? [new CompressionCodec(false), outer ?? new EncryptionCodec(keys)] : [new CompressionCodec(), outer ?? new KeylessCodec()];
+
+/** The data converter options of a client: its codecs, and failures encoded through them when
+ *  there are keys (see failure-converter.ts). */
+export const codecConverter = (keys: KeyRing | undefined) =>
+  keys
+    ? { dataConverter: { payloadCodecs: payloadCodecsFor(keys), failureConverter } }
+    : { dataConverter: { payloadCodecs: payloadCodecsFor(undefined) } };
 
 /** How many bytes `value` takes as a payload on its way to Temporal: compressed when big, and encrypted when there are keys. */
 export function payloadBytes(value: unknown, keys: KeyRing | undefined): number {

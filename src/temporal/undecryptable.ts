@@ -14,7 +14,7 @@
 import type { Payload, PayloadCodec, SerializationContext } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { hostname } from 'node:os';
-import { EncryptionCodec, PayloadKeyError } from './codec';
+import { PayloadKeyError } from './codec';
 
 type WorkflowService = {
   describeWorkflowExecution(
@@ -29,7 +29,7 @@ type WorkflowService = {
 /** The encryption codec, telling `onKeyError` about every workflow payload it cannot decrypt. */
 export class ReportingCodec implements PayloadCodec {
   constructor(
-    private readonly inner: EncryptionCodec,
+    private readonly inner: PayloadCodec,
     private readonly onKeyError: (workflowId: string, err: PayloadKeyError) => unknown,
   ) {}
 

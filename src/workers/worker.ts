@@ -8,9 +8,11 @@ import { serverMarkerOf } from '../activities/markers';
 import { SshPool } from '../activities/ssh';
 import { hostTaskQueue, WORKFLOW_TASK_QUEUE } from '../config/names';
 import { homeDir } from '../config/paths';
-import { EncryptionCodec, payloadCodecsFor } from '../temporal/codec';
+import { hostname } from 'node:os';
+import { EncryptionCodec, KeylessCodec, payloadCodecsFor } from '../temporal/codec';
 import { ReportingCodec, undecryptableJobs } from '../temporal/undecryptable';
 import { keyRingFor } from '../temporal/codec-keys';
+import { ENCRYPTING_MARK } from '../temporal/codec';
 import { temporalConfig, type TemporalConfig } from '../temporal/connection';
 import { runtimeOptions, workerInterceptors } from '../metrics';
 import { InvalidInputError } from '../common/errors';
@@ -48,6 +50,9 @@ export function activityDeps(cfg: TemporalConfig, marker: string): ActivityDeps 
 }
 
 export async function createWorker(cfg: TemporalConfig = temporalConfig(), opts: { host?: string } = {}): Promise<Worker> {
+  // First: a missing or bad key file is an input error (exit 2), not "cannot reach Temporal"
+  // (and before the SDK's Runtime exists, which would keep the process alive after it).
+  const keys = keyRingFor(cfg);
   if (!runtimeInstalled) {
     // The SDK's logging stays at warnings (the CLI prints what a person needs) unless
     // `worker --log-format json` asked for JSON lines; metrics exporter per `worker --metrics`.
@@ -59,24 +64,28 @@ export async function createWorker(cfg: TemporalConfig = temporalConfig(), opts:
     ...(cfg.tls ? { tls: cfg.tls } : {}),
     ...(cfg.apiKey ? { apiKey: cfg.apiKey } : {}),
   });
-  const keys = keyRingFor(cfg);
   const worker = await Worker.create({
     connection,
     namespace: cfg.namespace,
     taskQueue: opts.host ? hostTaskQueue(opts.host) : WORKFLOW_TASK_QUEUE,
     ...(opts.host ? {} : workflowSource()),
     activities: createActivities(activityDeps(cfg, await serverMarkerOf(connection.workflowService, cfg))),
+    // The poller identity says whether this worker encrypts, so a client without a key can
+    // refuse to submit a plan in clear that the worker would not read (refuseKeylessSubmit in api/jobs.ts).
+    identity: workerIdentity(keys !== undefined),
     // Payloads are decrypted and encrypted here, outside the workflow sandbox (codec.ts); a
-    // job this worker cannot decrypt is dealt with in undecryptable.ts.
+    // job this worker cannot decrypt is dealt with in undecryptable.ts. Failures go through
+    // the codec as well (failure-converter.ts; the workflow bundle has the same converter). Big
+    // payloads are compressed (compression.ts).
     dataConverter: {
       payloadCodecs: payloadCodecsFor(
         keys,
-        keys &&
-          new ReportingCodec(
-            new EncryptionCodec(keys),
-            undecryptableJobs(connection.workflowService, cfg.namespace, (message, meta) => Runtime.instance().logger.error(message, meta)),
-          ),
+        new ReportingCodec(
+          keys ? new EncryptionCodec(keys) : new KeylessCodec(),
+          undecryptableJobs(connection.workflowService, cfg.namespace, (message, meta) => Runtime.instance().logger.error(message, meta)),
+        ),
       ),
+      failureConverterPath: require.resolve('../temporal/failure-converter'),
     },
     interceptors: workerInterceptors(),
     // Agents are started in parallel; each deployAgent holds its slot while its agent boots.
@@ -98,6 +107,9 @@ export async function createWorker(cfg: TemporalConfig = temporalConfig(), opts:
   if (!opts.host) await releaseStickyQueues(connection, cfg.namespace);
   return worker;
 }
+
+/** The SDK's default identity (pid@host), marked when the worker encrypts payloads. */
+export const workerIdentity = (encrypts: boolean) => `${process.pid}@${hostname()}${encrypts ? ` ${ENCRYPTING_MARK}` : ''}`;
 
 /**
  * A worker that died (SIGKILL, a crash) leaves its jobs' next workflow tasks pinned to its own

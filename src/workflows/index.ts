@@ -1,3 +1,3 @@
 // Workflow bundle entry: every workflow the worker registers.
 export { deployJob } from './deploy-job';
-export { agentLogs } from './agent-logs';
+export { agentLogs, agentLogsSession } from './agent-logs';

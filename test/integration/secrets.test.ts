@@ -225,10 +225,12 @@ test('a worker without the key ends a job it never ran, naming the key id: start
   });
   // In the history: the failed workflow task (what the Web UI shows) and the termination,
   // naming the key; nothing was scheduled, no agent started.
-  const { events } = await historyOf('secrets-wrong-key');
-  expect(events.find((e) => e.workflowTaskFailedEventAttributes)?.workflowTaskFailedEventAttributes?.failure?.message).toContain(
-    `encrypted with key '${cliKeyId}'`,
+  // The failure itself is encrypted by that worker, with its own key (failure-converter.ts).
+  const { events, decoded } = await scannedHistory(client, 'secrets-wrong-key', [keyFile, otherKeys]);
+  expect(events.find((e) => e.workflowTaskFailedEventAttributes)?.workflowTaskFailedEventAttributes?.failure?.message).toBe(
+    'Encoded failure',
   );
+  expect(decoded).toContain(`encrypted with key '${cliKeyId}'`);
   expect(events.some((e) => e.activityTaskScheduledEventAttributes || e.workflowTaskCompletedEventAttributes)).toBe(false);
   expect(agentProcesses('secrets-wrong-key')).toEqual([]);
 });

@@ -28,7 +28,7 @@ import { inspectContainer } from './engine';
 import { ensureImage } from './images';
 import { LABEL_AGENT, LABEL_JOB, LABEL_SERVER, LABEL_SPEC } from './labels';
 import { containerLogs, stderrTail } from './logs';
-import { scrub, scrubLogs, secretValues } from '../agent-env';
+import { scrub, scrubLogsWith, secretValues } from '../agent-env';
 import { checkNetworkName, isHostNetwork, JobNetworks } from './networks';
 
 /** What the worker hands the container runner. */
@@ -42,7 +42,16 @@ export function createDockerRunner({ docker, serverMarker }: DockerRunnerDeps): 
   const networks = new JobNetworks(docker);
   /** A container's stderr tail with the agent's secret values hidden (it reaches status and history). */
   const scrubbedTail = async (ref: string, a: { id: string; deployment: AgentPlan['deployment'] }) =>
-    scrub(await stderrTail(docker, ref), secretValues(a.id, a.deployment.secrets, process.env));
+    scrub(await stderrTail(docker, ref), await scrubValues(ref, a));
+  /** What the container was given (its environment holds the values its secrets had at its
+   *  start: a `file:` source may have changed since) and what the references hold now. */
+  const scrubValues = async (ref: string, a: { id: string; deployment: AgentPlan['deployment'] }): Promise<string[]> => {
+    const names = Object.keys(a.deployment.secrets ?? {});
+    if (names.length === 0) return [];
+    const env = (await inspectContainer(docker, ref))?.Config.Env ?? [];
+    const given = env.filter((e) => names.includes(e.slice(0, e.indexOf('=')))).map((e) => e.slice(e.indexOf('=') + 1));
+    return [...new Set([...given, ...secretValues(a.id, a.deployment.secrets, process.env)])];
+  };
   /** The container with this id, if its labels say it is this agent's of this server. */
   const labelledAs = async (id: string, job: string, agent: string) => {
     const info = await inspectContainer(docker, id);
@@ -156,9 +165,9 @@ export function createDockerRunner({ docker, serverMarker }: DockerRunnerDeps): 
         const from = buf.length < offsets[stream] ? 0 : offsets[stream]; // replaced container or rotated log: start over
         return buf.subarray(from).toString('utf8');
       };
-      return scrubLogs(
+      return scrubLogsWith(
         { stdout: read('stdout'), stderr: read('stderr'), offsets: { stdout: logs.stdout.length, stderr: logs.stderr.length } },
-        agent,
+        await scrubValues(containerName(job, agent.id), agent),
       );
     },
   };

@@ -13,7 +13,7 @@ import { constants as osConstants } from 'node:os';
 import { lastLines, STDERR_LINES } from '../../common/text-tail';
 import type { AgentPlan, DeploymentPlan } from '../../job/plan';
 import { terminateWithGrace } from '../../process/terminate';
-import { buildAgentEnv, resolveSecretsOrFail, scrub, secretFileText, secretValues, splitSecretRefs } from '../agent-env';
+import { buildAgentEnv, resolveSecretsOrFail, scrub, scrubLogsWith, secretFileText, secretValues, splitSecretRefs } from '../agent-env';
 import { activityContext, heartbeat } from '../context';
 import { pollHealth } from '../health';
 import type { AgentEvent, RunnerActivities, WatchedAgent } from '../types';
@@ -299,7 +299,7 @@ export function createSshRunner({ pool, serverMarker }: SshRunnerDeps): RunnerAc
       };
       const [out, err, secrets] = await Promise.all([read('stdout'), read('stderr'), secretsOf(agent.id, agent.deployment, agent.baseDir)]);
       // Logs travel through Temporal: scrubbed like the stderr tails.
-      return { stdout: scrub(out.text, secrets), stderr: scrub(err.text, secrets), offsets: { stdout: out.size, stderr: err.size } };
+      return scrubLogsWith({ stdout: out.text, stderr: err.text, offsets: { stdout: out.size, stderr: err.size } }, secrets);
     },
   };
 }

@@ -20,13 +20,26 @@ export async function run(argv: string[]): Promise<number> {
     ...(values.paused ? { paused: true } : {}),
   };
   const jobs = await jm.list(filter).finally(() => jm.close());
+  // A job this process cannot decrypt is listed all the same (its priority unknown), and said so once.
+  const locked = jobs.filter((j) => j.undecryptable);
+  if (locked.length > 0 && !values.json)
+    process.stderr.write(
+      `a2a-deploy: warning: cannot decrypt job${locked.length > 1 ? 's' : ''} ${locked.map((j) => j.job).join(', ')}: ${locked[0].undecryptable}\n  hint: give this process the key file the job was started with (A2A_DEPLOY_KEY_FILE)\n`,
+    );
   if (values.json) process.stdout.write(JSON.stringify(jobs, null, 2) + '\n');
   else if (jobs.length === 0) process.stdout.write(values.all ? 'No jobs.\n' : 'No running jobs (--all shows finished ones).\n');
   else
     process.stdout.write(
       table(
         ['JOB', 'PHASE', 'PRIORITY', 'TOPOLOGY', 'WORKFLOW', 'STARTED'],
-        jobs.map((j) => [j.job, j.phase, j.priority, j.topology, executionWord(j.status), j.started]),
+        jobs.map((j) => [
+          j.job + (j.undecryptable ? ' (undecryptable)' : ''),
+          j.phase,
+          j.priority,
+          j.topology,
+          executionWord(j.status),
+          j.started,
+        ]),
       ) + '\n',
     );
   return EXIT.ok;

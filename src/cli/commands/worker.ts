@@ -5,6 +5,8 @@ import { hostTaskQueue, WORKFLOW_TASK_QUEUE } from '../../config/names';
 import { parse } from '../args';
 import { serverMarkerOf } from '../../activities/markers';
 import { CliError, EXIT } from '../exit-codes';
+import { A2ADeployError } from '../../api/errors';
+import { keyRingFor } from '../../temporal/codec-keys';
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, 'worker');
@@ -16,6 +18,9 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (values.detach) return detach(values, what);
   const cfg = temporalConfig();
+  // A missing or bad key file: exit 2 with its hint now, before a metrics server or the SDK's
+  // Runtime exists to keep the process running after the error.
+  keyRingFor(cfg);
   const { createWorker } = await import('../../workers/worker');
   const { collectEveryMs, startLeftoverCollector } = await import('../../workers/collect-leftovers');
   const collectEvery = collectEveryMs(values['collect-every']);
@@ -26,7 +31,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     worker = await createWorker(cfg, values.host ? { host: values.host } : {});
   } catch (err) {
-    if (err instanceof CliError) throw err; // e.g. a bad key file
+    if (err instanceof CliError || err instanceof A2ADeployError) throw err; // e.g. a bad key file: exit 2, its hint
     throw unreachable(cfg, err);
   }
   const unregister = registerLocalWorker(values.host);

@@ -15,7 +15,8 @@ export interface ScannedHistory {
   events: temporal.api.history.v1.IHistoryEvent[];
 }
 
-export async function historyOf(client: Client, job: string, keyFile: string): Promise<ScannedHistory> {
+/** `keyFile`: one file, or several whose keys together decode the history (workers with other keys). */
+export async function historyOf(client: Client, job: string, keyFile: string | string[]): Promise<ScannedHistory> {
   const res = await client.connection.workflowService.getWorkflowExecutionHistory({
     namespace: 'default',
     execution: { workflowId: `a2a-job-${job}` },
@@ -23,7 +24,8 @@ export async function historyOf(client: Client, job: string, keyFile: string): P
   });
   const history = res.history!;
   const raw = Buffer.from(temporal.api.history.v1.History.encode(history).finish()).toString('latin1');
-  const codec = new EncryptionCodec(parseKeyFile(keyFile, readFileSync(keyFile, 'utf8')));
+  const files = [keyFile].flat();
+  const codec = new EncryptionCodec(parseKeyFile(files.join(', '), files.map((f) => readFileSync(f, 'utf8')).join('\n')));
   const decoded: string[] = [];
   const walk = (v: unknown): void => {
     if (!v || typeof v !== 'object' || v instanceof Uint8Array) return;
