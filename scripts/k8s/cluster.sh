@@ -61,6 +61,14 @@ daemon() {
   echo $! >"$STATE/pids/$name"
 }
 
+# Writes stdin to FILE only when it differs: kube-proxy exits when its config file changes, so a
+# second `up` must leave the files of running components as they are.
+write_file() {
+  local f=$1
+  cat >"$f.new"
+  if cmp -s "$f.new" "$f"; then rm -f "$f.new"; else mv "$f.new" "$f"; fi
+}
+
 wait_for() { # what seconds command...
   local what=$1 secs=$2
   shift 2
@@ -89,7 +97,7 @@ network_up() {
   ip route show "$POD_CIDR" | grep -q . || ip route add "$POD_CIDR" dev "$CNI_BR" src "$NODE_IP" 2>/dev/null || true
   mkdir -p "$STATE/cni/net.d"
   # firewall: dockerd sets FORWARD to DROP; the plugin admits the pods' traffic.
-  cat >"$STATE/cni/net.d/10-a2a.conflist" <<CNI
+  write_file "$STATE/cni/net.d/10-a2a.conflist" <<CNI
 {"cniVersion": "1.0.0", "name": "a2a-k8s", "plugins": [
   {"type": "bridge", "bridge": "$CNI_BR", "isGateway": true, "ipMasq": false, "hairpinMode": true,
    "ipam": {"type": "host-local", "ranges": [[{"subnet": "$POD_CIDR", "gateway": "$POD_GW"}]],
@@ -121,7 +129,7 @@ pause_image() {
 
 containerd_up() {
   mkdir -p "$RUN" "$STATE/containerd"
-  cat >"$STATE/containerd/config.toml" <<TOML
+  write_file "$STATE/containerd/config.toml" <<TOML
 version = 2
 root = "$STATE/containerd/root"
 state = "$RUN/containerd-state"
@@ -181,8 +189,8 @@ control_plane_up() {
 
 node_up() {
   local p=$STATE/pki
-  echo "nameserver $NODE_IP" >"$STATE/resolv.conf"
-  cat >"$STATE/kubelet.yaml" <<YAML
+  echo "nameserver $NODE_IP" | write_file "$STATE/resolv.conf"
+  write_file "$STATE/kubelet.yaml" <<YAML
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 failCgroupV1: false
@@ -209,7 +217,7 @@ evictionHard: {memory.available: 50Mi, nodefs.available: 1%, imagefs.available: 
 YAML
   daemon kubelet "$K8S_BIN/kubelet" --config "$STATE/kubelet.yaml" --kubeconfig "$STATE/kubelet.kubeconfig" \
     --hostname-override "$NODE_NAME" --node-ip "$NODE_IP" --root-dir "$STATE/kubelet" --cert-dir "$STATE/kubelet-pki"
-  cat >"$STATE/kube-proxy.yaml" <<YAML
+  write_file "$STATE/kube-proxy.yaml" <<YAML
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 mode: iptables
@@ -223,7 +231,7 @@ nodePortAddresses: [$NODE_IP/32]
 conntrack: {maxPerCore: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
 YAML
   daemon kube-proxy "$K8S_BIN/kube-proxy" --config "$STATE/kube-proxy.yaml"
-  cat >"$STATE/Corefile" <<DNS
+  write_file "$STATE/Corefile" <<DNS
 .:53 {
   bind $NODE_IP
   errors
@@ -248,6 +256,8 @@ up() {
   control_plane_up
   node_up
   wait_for "node $NODE_NAME" 120 sh -c "'$K8S_BIN/kubectl' --kubeconfig '$STATE/admin.kubeconfig' get node $NODE_NAME -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' | grep -qx True"
+  # ClusterIPs work once kube-proxy has synced its rules.
+  wait_for kube-proxy 60 curl -sf http://127.0.0.1:10256/healthz
   # Pods are refused until the namespace's ServiceAccount exists.
   wait_for "default ServiceAccount" 60 kubectl_ -n default get serviceaccount default
   log "up: node $NODE_NAME Ready; KUBECONFIG=$STATE/admin.kubeconfig"
