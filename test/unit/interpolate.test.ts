@@ -126,7 +126,9 @@ topology: { type: mesh, agents: [a, b] }
   test('merged fields are errors where they are written; x- fields are ignored', () => {
     const ds = loadJobText('m.yaml', text).diagnostics;
     // a inherits the typo from the anchor; b overrides it.
-    expect(ds.map((d) => `${d.line}:${d.col} ${d.message}`)).toEqual(['5:13 target must be one of: localhost, remote, container']);
+    expect(ds.map((d) => `${d.line}:${d.col} ${d.message}`)).toEqual([
+      '5:13 target must be one of: localhost, remote, container, kubernetes',
+    ]);
   });
 
   test('a valid file with merge keys plans with the merged fields', () => {
