@@ -9,6 +9,7 @@ import type { AgentPlan } from '../job/plan';
 import { recordAgentStart } from '../metrics/instruments';
 import { ApplicationFailure } from '@temporalio/activity';
 import { createDockerRunner } from './docker';
+import { createKubernetesRunner } from './kubernetes';
 import { createLocalRunner } from './local-runner';
 import { createSshRunner, type SshPool } from './ssh';
 import { withHeartbeat } from './context';
@@ -68,6 +69,7 @@ export function createActivities(deps: ActivityDeps) {
     localhost: createLocalRunner(deps),
     container: createDockerRunner(deps),
     remote: createSshRunner({ pool: deps.sshPool, serverMarker: deps.serverMarker }),
+    kubernetes: createKubernetesRunner({ serverMarker: deps.serverMarker }),
   };
   return {
     /**

@@ -9,6 +9,7 @@ import type { YamlSource } from './yaml-source';
 const REQUIRED_BY_TARGET: Record<string, { field: string; hint: string } | undefined> = {
   remote: { field: 'host', hint: 'add deployment.host: the SSH host name or address' },
   container: { field: 'image', hint: 'add deployment.image: the image to run, e.g. a2a-deploy/agent:latest' },
+  kubernetes: { field: 'image', hint: 'add deployment.image: the image to run, e.g. a2a-deploy/agent:latest' },
 };
 
 export function crossChecks(src: YamlSource, raw: Record<string, unknown>): Diagnostic[] {
@@ -59,7 +60,7 @@ export function crossChecks(src: YamlSource, raw: Record<string, unknown>): Diag
           'key',
         ),
       );
-    } else if (a.module === undefined && a.command === undefined && target !== 'container') {
+    } else if (a.module === undefined && a.command === undefined && target !== 'container' && target !== 'kubernetes') {
       out.push(
         src.diag(
           ['agents', i],
@@ -145,6 +146,8 @@ function portConflicts(src: YamlSource, agents: unknown[]): Diagnostic[] {
   agents.forEach((a, i) => {
     if (!isObj(a) || !isObj(a.config) || typeof a.config.port !== 'number') return;
     const dep = isObj(a.deployment) ? a.deployment : {};
+    // Every pod has its own address: agents in a cluster may share a port number.
+    if (str(dep.target) === 'kubernetes') return;
     // Local processes and containers both bind on this machine (containers publish on 127.0.0.1).
     // Agents on one machine share its ports: a remote host, a host worker's machine, or this one
     // (local processes and containers alike, which publish on 127.0.0.1).

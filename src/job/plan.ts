@@ -69,6 +69,12 @@ export interface DeploymentPlan {
   volumes: string[];
   cpus?: number;
   memory?: string;
+  /** kubernetes: the namespace (default `default`), kubeconfig context, replicas, pod settings */
+  namespace?: string;
+  context?: string;
+  replicas?: number;
+  serviceAccount?: string;
+  nodeSelector?: Record<string, string>;
   /** local agents' log rotation, only when the job file sets it (so other agents' spec hashes stay as they were) */
   logs?: { maxBytes: number; keep: number };
 }
@@ -87,6 +93,16 @@ export interface DeployPlan {
   agents: Record<string, AgentPlan>;
   /** the agent a user talks to: nobody calls it */
   entry: string;
+}
+
+/** The namespace of a kubernetes agent: the job file's, else `default`. */
+export const kubeNamespace = (d: { namespace?: string }) => d.namespace ?? 'default';
+
+/** A kubernetes agent's object name (Deployment, Service, Secret): a DNS-1035 label of at most
+ *  63 characters, unique per job and agent (the hash, as in containerName). */
+export function kubeName(job: string, agent: string): string {
+  const hash = createHash('sha256').update(`${job}\0${agent}`).digest('hex').slice(0, 8);
+  return `a2a-${`${job}-${agent}`.slice(0, 63 - 4 - 9)}-${hash}`;
 }
 
 /** An agent's container name (and its DNS name on a job network). Ids may hold '-', so job
@@ -109,6 +125,9 @@ function agentUrl(job: string, a: AgentSpec): string {
       return !a.deployment.network || a.deployment.network === 'host'
         ? `http://127.0.0.1:${port}`
         : `http://${containerName(job, a.id)}:${port}`;
+    case 'kubernetes':
+      // The Service's cluster DNS name: stable across pods and replicas.
+      return `http://${kubeName(job, a.id)}.${kubeNamespace(a.deployment)}.svc.cluster.local:${port}`;
   }
 }
 
@@ -116,6 +135,7 @@ function agentUrl(job: string, a: AgentSpec): string {
 function bindAddress(a: AgentSpec): string {
   const d = a.deployment;
   const isIp = (h?: string) => !!h && /^(\d{1,3}\.){3}\d{1,3}$/.test(h);
+  if (d.target === 'kubernetes') return '0.0.0.0'; // the pod's own address
   if (d.target === 'container') return !d.network || d.network === 'host' ? '127.0.0.1' : '0.0.0.0';
   if (d.target === 'remote' || d.worker) return isIp(d.host) ? d.host! : '0.0.0.0';
   return '127.0.0.1';
@@ -197,6 +217,11 @@ export function resolvePlan(job: JobFile, sourceFile: string): DeployPlan {
         volumes: d.volumes,
         cpus: d.cpus,
         memory: d.memory,
+        namespace: d.namespace,
+        context: d.context,
+        replicas: d.replicas,
+        serviceAccount: d.service_account,
+        nodeSelector: d.node_selector,
         logs: d.logs ? { maxBytes: sizeBytes(d.logs.max_size)!, keep: d.logs.keep } : undefined,
       }) as DeploymentPlan,
       taskQueue: d.worker ? hostTaskQueue(d.worker) : MAIN_TASK_QUEUE,

@@ -83,7 +83,7 @@ export const ConfigSchema = z
   })
   .strict();
 
-export const TARGETS = ['localhost', 'remote', 'container'] as const;
+export const TARGETS = ['localhost', 'remote', 'container', 'kubernetes'] as const;
 
 export const PULL_POLICIES = ['always', 'if-not-present', 'never'] as const;
 
@@ -126,6 +126,16 @@ export const DeploymentSchema = z
     volumes: z
       .array(z.string().regex(/^[^:]+:[^:]+(:(ro|rw))?$/, { error: "a volume is 'host-path:container-path' with an optional ':ro'" }))
       .default([]),
+    // kubernetes (image, pull, cpus and memory as for container; cpus/memory are the limits)
+    namespace: safeId('namespace').optional(),
+    context: z.string().min(1).optional(),
+    replicas: z
+      .number({ error: 'replicas must be a whole number: 1 or more' })
+      .int({ error: 'replicas must be a whole number: 1 or more' })
+      .min(1, { error: 'replicas must be a whole number: 1 or more' })
+      .optional(),
+    service_account: safeId('service_account').optional(),
+    node_selector: z.record(z.string().regex(/^[A-Za-z0-9./_-]{1,253}$/), z.string().regex(/^[A-Za-z0-9._-]{0,63}$/)).optional(),
     cpus: z.number().positive().optional(),
     memory: z.string().regex(SIZE, { error: "memory is a size like '256m' or '1g'" }).optional(),
     // Local agents' stdout.log and stderr.log rotate at max_size, keeping `keep` older copies

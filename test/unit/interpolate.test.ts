@@ -127,7 +127,7 @@ topology: { type: mesh, agents: [a, b] }
     const ds = loadJobText('m.yaml', text).diagnostics;
     // a inherits the typo from the anchor; b overrides it.
     expect(ds.map((d) => `${d.line}:${d.col} ${d.message}`)).toEqual([
-      "5:13 target must be one of: localhost, remote, container (got 'locahost')",
+      "5:13 target must be one of: localhost, remote, container, kubernetes (got 'locahost')",
     ]);
   });
 

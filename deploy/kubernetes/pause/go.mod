@@ -1,0 +1,3 @@
+module a2a-deploy/k8s-pause
+
+go 1.22
