@@ -237,7 +237,7 @@ test('every enum error names the value it got, the topology type too (issue 23)'
   expect(loadJobText('e.yaml', text).diagnostics.map((d) => `${d.line}:${d.col} ${d.message}`)).toEqual([
     "1:27 priority must be one of: low, normal, high, critical (got 'urgent')",
     "5:24 restart policy must be one of: never, on-failure, always (got 'sometimes')",
-    "6:27 target must be one of: localhost, remote, container (got 'moon')",
+    "6:27 target must be one of: localhost, remote, container, kubernetes (got 'moon')",
     "7:44 health type must be one of: a2a, http, tcp (got 'ping')",
     "8:19 topology type must be one of: hub-spoke, pipeline, dag, mesh, hierarchical (got 'ring')",
   ]);
