@@ -42,7 +42,10 @@ test('a plan with a path or a name outside the rule is refused by start, naming 
 test('every example job plans into a plan the check accepts', () => {
   const dir = join(__dirname, '..', '..', 'jobs', 'examples');
   for (const f of readdirSync(dir))
-    expect([f, planProblems(jm.plan(join(dir, f), { env: { ...process.env, GITHUB_TOKEN: 'x', A2A_EXAMPLE_WORKDIR: '/srv/a2a' } }))]).toEqual([f, []]);
+    expect([
+      f,
+      planProblems(jm.plan(join(dir, f), { env: { ...process.env, GITHUB_TOKEN: 'x', A2A_EXAMPLE_WORKDIR: '/srv/a2a' } })),
+    ]).toEqual([f, []]);
 });
 
 test('bad arguments are InvalidInputErrors, not TypeErrors or RangeErrors', async () => {
