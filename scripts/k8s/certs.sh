@@ -10,6 +10,7 @@ pki_sign() { # name subject [extfile-lines]
   [[ -s $STATE/pki/$name.crt ]] && return 0
   openssl genrsa -out "$STATE/pki/$name.key" 2048 2>/dev/null
   openssl req -new -key "$STATE/pki/$name.key" -subj "$subj" -out "$STATE/pki/$name.csr" 2>/dev/null
+  # shellcheck disable=SC2086 # $ext is empty or one extension line, split on purpose
   printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" $ext >"$STATE/pki/$name.ext"
   openssl x509 -req -in "$STATE/pki/$name.csr" -CA "$STATE/pki/ca.crt" -CAkey "$STATE/pki/ca.key" -CAcreateserial \
     -days 3650 -extfile "$STATE/pki/$name.ext" -out "$STATE/pki/$name.crt.tmp" 2>/dev/null

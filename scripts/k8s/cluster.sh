@@ -27,14 +27,15 @@ NODE_IP=10.200.0.1
 POD_CIDR=10.201.0.0/24
 POD_GW=10.201.0.1
 SERVICE_CIDR=10.202.0.0/24
-SERVICE_IP=10.202.0.1
+SERVICE_IP=10.202.0.1 # used by certs.sh
+export SERVICE_IP
 API_PORT=16443
 ETCD_PORT=12379
 NODE_BR=a2ak8s-node
 CNI_BR=a2ak8s-cni0
 PAUSE_IMAGE=a2a-deploy.local/pause:1
 CTR_SOCK=$RUN/containerd.sock
-# shellcheck source=certs.sh
+# shellcheck disable=SC1091 # certs.sh, beside this script
 source "$HERE/certs.sh"
 
 log() { echo "cluster: $*" >&2; }
@@ -313,7 +314,7 @@ down() {
   stop_pid containerd
   # Shims of our containerd (named by its socket), should one outlive the tasks.
   for pid in $(pgrep -f -- "-address $CTR_SOCK" || true); do kill -9 "$pid" 2>/dev/null || true; done
-  [[ -x $K8S_BIN/kube-proxy ]] && "$K8S_BIN/kube-proxy" --cleanup --config "$STATE/kube-proxy.yaml" >/dev/null 2>&1 || true
+  if [[ -x $K8S_BIN/kube-proxy ]]; then "$K8S_BIN/kube-proxy" --cleanup --config "$STATE/kube-proxy.yaml" >/dev/null 2>&1 || true; fi
   iptables_clean
   # Network namespaces of pods kubelet did not get to stop: those holding a pod address.
   for ns in $(ip netns list 2>/dev/null | awk '$1 ~ /^cni-/ {print $1}'); do
