@@ -1,6 +1,7 @@
 // The product path end to end: the real CLI, a real Temporal dev server, a real worker and
 // real agent processes. Each example job deploys, answers a message that crosses its whole
 // topology, and stops without leaving a process or a port behind.
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,10 +108,15 @@ test('invalid input exits 2 before touching Temporal', () => {
 });
 
 test('a job too big for one workflow input is refused before touching Temporal, with a hint', () => {
-  // 2,400 spokes: the plan is about 0.9 KiB per agent, over the 1.5 MiB a job may carry.
+  // 2,400 spokes, each with 1,400 random characters in its environment: big payloads are compressed,
+  // and random text barely shrinks, so the plan stays over the 1.5 MiB a job may carry.
   const spokes = Array.from({ length: 2400 }, (_, i) => `s${i}`);
   const lines = ['job: { name: too-big }', 'agents:', '  - { id: hub, module: ./hub.js, config: { port: 20000 } }'];
-  spokes.forEach((id, i) => lines.push(`  - { id: ${id}, module: ./spoke.js, config: { port: ${20001 + i} } }`));
+  spokes.forEach((id, i) =>
+    lines.push(
+      `  - { id: ${id}, module: ./spoke.js, config: { port: ${20001 + i} }, deployment: { environment: { PAD: '${randomBytes(1050).toString('base64url')}' } } }`,
+    ),
+  );
   lines.push('topology:', '  type: hub-spoke', '  hub: hub', `  spokes: [${spokes.join(', ')}]`);
   const dir = mkdtempSync(join(tmpdir(), 'a2a-big-'));
   const file = join(dir, 'too-big.yaml');
