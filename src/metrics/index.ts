@@ -2,6 +2,7 @@
 // Runtime takes its logger and metrics exporter once, at install), and `runtimeOptions` /
 // `workerInterceptors` are what createWorker passes to the SDK.
 import { DefaultLogger, type RuntimeOptions, type WorkerOptions } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
 import { connectClient, type TemporalConfig } from '../temporal/connection';
 import { InvalidInputError } from '../common/errors';
 import { registry } from './instruments';
@@ -91,14 +92,18 @@ export async function startMetrics(opts: MetricsOptions): Promise<Observability>
     },
   };
   let collector: JobCollector | undefined;
+  let client: Client | undefined;
   obs.url = server.url;
   obs.collectJobs = async () => {
     if (opts.host !== undefined || collector) return; // job state is a main worker's to report
-    collector = new JobCollector({ client: await connectClient(opts.cfg), namespace: opts.cfg.namespace, intervalMs: interval });
+    client = await connectClient(opts.cfg);
+    collector = new JobCollector({ client, namespace: opts.cfg.namespace, intervalMs: interval });
     collector.start();
   };
   obs.close = async () => {
     await collector?.stop();
+    // Closing the connection also ends a query still in flight, which would hold the process.
+    await client?.connection.close();
     await server.close();
   };
   return obs;

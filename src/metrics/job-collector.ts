@@ -48,22 +48,27 @@ export class JobCollector {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  private readonly abort = new AbortController();
 
   constructor(private readonly opts: JobCollectorOptions) {}
 
   start() {
     const tick = () => {
       if (this.stopped) return;
-      this.running = this.collectOnce().finally(() => {
-        if (!this.stopped) this.timer = setTimeout(tick, this.opts.intervalMs);
-      });
+      this.running = this.opts.client
+        .withAbortSignal(this.abort.signal, () => this.collectOnce())
+        .finally(() => {
+          if (!this.stopped) this.timer = setTimeout(tick, this.opts.intervalMs);
+        });
     };
     tick();
   }
 
+  /** Ends collection; a round waiting on a query no worker answers (this one is stopping) is cancelled. */
   async stop() {
     this.stopped = true;
     clearTimeout(this.timer);
+    this.abort.abort();
     await this.running;
   }
 
@@ -108,7 +113,10 @@ export class JobCollector {
 
   private async readJob(e: WorkflowExecutionInfo): Promise<JobSnapshot> {
     const handle = this.opts.client.workflow.getHandle(e.workflowId, e.runId);
-    const [status, plan] = await withTimeout(Promise.all([handle.query(statusQuery), handle.query(planQuery)]), QUERY_TIMEOUT_MS);
+    // A deadline on the calls themselves, so an unanswered query ends (and frees its connection).
+    const [status, plan] = await this.opts.client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () =>
+      Promise.all([handle.query(statusQuery), handle.query(planQuery)]),
+    );
     return { runId: e.runId, startTime: e.startTime, status, plan };
   }
 
@@ -179,12 +187,4 @@ export class JobCollector {
     for (const [phase, n] of perPhase) jobsByPhase.set({ phase }, n);
     for (const [host, n] of hosts) hostWorkers.set({ host }, n);
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

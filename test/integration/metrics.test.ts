@@ -246,3 +246,20 @@ test('--log-format json: one JSON object per line, with the job and agent', asyn
     agent: 'sleepy',
   });
 });
+
+test('the worker logging JSON ends on SIGTERM within seconds, with a job still running', async () => {
+  // The core's forwarded logs once kept it alive for good, and a metrics query to a job that no
+  // worker answered any more held it for half a minute.
+  expect(status('metrics-crash').phase).not.toBe('stopped');
+  const worker = stack.worker!;
+  const exited = new Promise<number | null>((r) => worker.once('exit', (code) => r(code)));
+  const t0 = Date.now();
+  worker.kill('SIGTERM');
+  const within = await Promise.race([exited.then(() => true), new Promise((r) => setTimeout(() => r(false), 10_000))]);
+  expect(within).toBe(true);
+  expect(await exited).toBe(0);
+  console.log(`JSON-logging worker exited ${Date.now() - t0} ms after SIGTERM`);
+  expect(jsonLog).toMatch(/"state":"STOPPED"/);
+  // A worker again, so that the teardown's stops reach the agents.
+  await stack.startWorker();
+});

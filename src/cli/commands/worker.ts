@@ -60,6 +60,10 @@ export async function run(argv: string[]): Promise<number> {
     await stopCollecting();
     unregister();
     await observability.close();
+    await collector?.connection.close();
+    // The SDK's Runtime shuts down once its last connection closes; until then, with the core's
+    // logs forwarded (--log-format json), its log callback keeps this process alive after run().
+    await worker.connection?.close();
   }
   return EXIT.ok;
 }
