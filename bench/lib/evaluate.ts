@@ -80,6 +80,15 @@ export function evaluate(results: Results): void {
       value: `${idle.eventsAdded} events in ${idle.seconds} s idle (worker ${f1(idle.workerCpuPct)}% CPU, server ${f1(idle.serverCpuPct)}%)`,
       status: miss(idle.eventsAdded === 0, `${idle.eventsAdded} events`),
     });
+    // Per 1,000 agents, judged where there are that many: a small job's fixed cost (the watch's
+    // own timers, heartbeats) says nothing of the cost per agent.
+    if (s.agents < 1000) continue;
+    const perThousand = idle.workerCpuPct / (s.agents / 1000);
+    targets.push({
+      target: `idle watching ≤ ${TARGETS.idleCpuPctPer1000}% of a core per 1,000 agents (${s.name})`,
+      value: `${f1(perThousand)}% per 1,000 (worker ${f1(idle.workerCpuPct)}% for ${s.agents})`,
+      status: miss(perThousand <= TARGETS.idleCpuPctPer1000, `${f1(perThousand / TARGETS.idleCpuPctPer1000)}×`),
+    });
   }
   results.perLevelMs = perLevel;
   results.targetsEvaluated = targets;

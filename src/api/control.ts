@@ -118,6 +118,11 @@ export async function stopJob({ name, handle, running }: Job, opts: StopOptions 
     // A job that failed while stopping still reports how it ended.
     if (!(err instanceof WorkflowFailedError)) throw err;
   }
+  // The run has ended: its memo holds the final phase and agents. A query would make a worker
+  // replay the whole history, which a worker busy with other jobs' stops did not do within 3 s.
+  const view = await serverView(handle, name);
+  if (view.phase && view.agents)
+    return { job: name, phase: view.phase as JobPhase, agents: Object.keys(view.agents).length, elapsedMs: Date.now() - t0 };
   const status = await jobStatus(handle);
   return { job: name, phase: status.phase, agents: Object.keys(status.agents).length, elapsedMs: Date.now() - t0 };
 }
