@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { startStack, type Stack } from '../../test/integration/support/stack';
+import { codecConverter } from '../../src/temporal/codec';
 
 export interface BenchStack {
   shared: Stack;
@@ -38,7 +39,8 @@ export async function startBenchStack(port = 27933, uiPort = 28933): Promise<Ben
     env: shared.env,
     address: shared.address,
     serverPid: shared.serverPid,
-    client: new Client({ connection }),
+    // The worker's own codecs (no keys): big payloads, a 1,000-agent status among them, are compressed.
+    client: new Client({ connection, ...codecConverter(undefined) }),
     workerLog,
     workerPid: () => shared.worker?.pid,
     async startWorker() {

@@ -51,7 +51,7 @@ export async function runScenario(
   say(
     `\n## ${sc.name}: ${agents} agents${jobs > 1 ? ` in ${jobs} jobs` : ''}, ${shape.levels} levels, ${n} runs (load ${out.loadavg.map(f1).join(' ')})`,
   );
-  const busy = await busyPorts(Array.from({ length: agents }, (_, i) => FIRST_PORT + i));
+  const busy = await busyPorts(Array.from({ length: agents }, (_, i) => (sc.firstPort ?? FIRST_PORT) + i));
   if (busy.length) {
     out.error = `ports in use: ${busy.slice(0, 5).join(', ')}${busy.length > 5 ? ', …' : ''}`;
     say(`  skipped: ${out.error}`);
