@@ -247,7 +247,24 @@ DNS
   daemon coredns "$DNS_BIN/coredns" -conf "$STATE/Corefile"
 }
 
+# Debian's packages the cluster runs on, installed when missing (a fresh machine has none of them).
+debian_parts() {
+  local tool="$HERE/../install-debian-tool.sh"
+  "$tool" etcd etcd-server >&2
+  "$tool" containerd containerd >&2
+  "$tool" runc runc >&2
+  "$tool" conntrack conntrack >&2
+  "$tool" iptables iptables >&2
+  # The CNI plugins are not commands on PATH: install the package when its bridge plugin is missing.
+  if [[ ! -x /usr/lib/cni/bridge ]]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends containernetworking-plugins >/dev/null ||
+      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends containernetworking-plugins >/dev/null; }
+    log "installed Debian's containernetworking-plugins"
+  fi
+}
+
 up() {
+  debian_parts
   bins
   mkdir -p "$STATE/pids" "$STATE/logs"
   make_pki

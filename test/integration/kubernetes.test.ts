@@ -3,8 +3,9 @@
 // worker driven through the CLI: a 3-agent pipeline, all on port 8080 (each pod has its own
 // address), calling each other by their Services' DNS names.
 //
-// Skipped, loudly, only when the cluster cannot be built here (scripts/k8s/test-cluster.sh
-// failed; its output is printed).
+// A cluster that cannot be built here (scripts/k8s/test-cluster.sh failed) fails the test with
+// that script's output; A2A_K8S_OPTIONAL=1 turns the failure into a loud skip, for a machine
+// known to lack what the cluster needs.
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,6 +25,15 @@ const SECRET = 'k8s-secret-value-7f3a91';
 
 let kubeconfig = '';
 let unavailable = '';
+const CLUSTER = join(ROOT, 'scripts', 'k8s', 'cluster.sh');
+// A cluster this test brings up, it takes down again; one that was running stays.
+const wasRunning = (() => {
+  try {
+    return !/ stopped$/m.test(execFileSync('bash', [CLUSTER, 'status'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+  } catch {
+    return false;
+  }
+})();
 try {
   kubeconfig = execFileSync('bash', [join(ROOT, 'scripts', 'k8s', 'test-cluster.sh'), IMAGE], {
     encoding: 'utf8',
@@ -33,9 +43,10 @@ try {
 } catch (e) {
   const err = e as { stderr?: string; message: string };
   unavailable = `${err.message}\n${err.stderr ?? ''}`;
-  console.warn(`KUBERNETES TESTS SKIPPED: the test cluster could not be built here:\n${unavailable}`);
+  if (process.env.A2A_K8S_OPTIONAL === '1')
+    console.warn(`KUBERNETES TESTS SKIPPED: the test cluster could not be built here:\n${unavailable}`);
 }
-const maybe = unavailable ? test.skip : test;
+const maybe = unavailable && process.env.A2A_K8S_OPTIONAL === '1' ? test.skip : test;
 
 let stack: Stack;
 let api: KubeApi;
@@ -64,11 +75,13 @@ afterAll(async () => {
   stack?.cli(['stop', JOB, '--force'], { timeoutMs: 120_000 });
   await stack?.close();
   api?.close();
+  if (!wasRunning) execFileSync('bash', [CLUSTER, 'down'], { stdio: 'ignore', timeout: 120_000 });
 });
 
 const status = (): JobStatus => JSON.parse(stack.cli(['status', JOB, '--json']).stdout);
 
 maybe('a 3-agent pipeline deploys as Deployments and Services, answers A2A through the cluster, and stop leaves nothing', async () => {
+  if (unavailable) throw new Error(`the test cluster could not be built here (A2A_K8S_OPTIONAL=1 skips this test):\n${unavailable}`);
   const jobFile = join(stack.home, 'k8s.yaml');
   const stage = (id: string, op: string, extra = '') => `  - id: ${id}
     module: /app/dist/agents/text-stage.js
