@@ -23,7 +23,7 @@ import { rememberGiven, scrubValuesOf } from './given-secrets';
 import { refuseUnrunnable, spawnFailure, spawnOrFail } from './spawn-checks';
 import { limitedArgv, limitsOf, observeUsage, oomExit, refuseUnlimitable, removeAgentGroups } from './limits';
 import { hasLimits } from '../process/cgroups';
-import { recordOomKill } from '../metrics/instruments';
+import { primeOomKills, recordOomKill } from '../metrics/instruments';
 
 /** What the worker hands the local runner. */
 export interface LocalRunnerDeps {
@@ -252,6 +252,7 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
       refuseUnrunnable(agent.id, argv, env, cwd);
       // Its groups made afresh with the limits, and joined by the process before the agent's first instruction.
       const limited = await limitedArgv({ server: serverMarker, job, agent: agent.id }, limits, argv, env, cwd);
+      if (limits.memoryBytes !== undefined) primeOomKills(job, agent.id, 'localhost');
       const startedAt = new Date().toISOString();
       rotateLogs(dir, agent.deployment); // an agent in a crash loop writes only at its starts
       const out = openSync(join(dir, 'stdout.log'), 'a');

@@ -132,6 +132,11 @@ export function recordOomKill(job: string, agent: string, target: string) {
   agentOomKills.set({ job, agent, target }, n);
 }
 
+/** Hook for a start with a memory limit: the series exists at its count (0 at first), so the first kill is an increase. */
+export function primeOomKills(job: string, agent: string, target: string) {
+  agentOomKills.set({ job, agent, target }, oomKills.get(JSON.stringify([job, agent, target])) ?? 0);
+}
+
 /** Hook for the watch round: one usage read of an agent. */
 export function recordUsage(
   job: string,

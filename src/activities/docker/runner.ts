@@ -33,7 +33,7 @@ import { checkNetworkName, isHostNetwork, JobNetworks } from './networks';
 import { containerUsage } from './usage';
 import { limitsOf } from '../limits';
 import { hasLimits } from '../../process/cgroups';
-import { recordOomKill, recordUsage } from '../../metrics/instruments';
+import { primeOomKills, recordOomKill, recordUsage } from '../../metrics/instruments';
 
 /** What the worker hands the container runner. */
 export interface DockerRunnerDeps {
@@ -84,6 +84,7 @@ export function createDockerRunner({ docker, serverMarker }: DockerRunnerDeps): 
           }
           await ensureImage(docker, agent, image);
           try {
+            if (agent.deployment.memory) primeOomKills(job, agent.id, 'container');
             return started(await createAndStart(docker, networks, job, agent, name, image, serverMarker), name, false);
           } catch (e) {
             if ((e as { nameConflict?: boolean }).nameConflict) {
