@@ -117,15 +117,6 @@ export function resourceChecks(src: YamlSource, raw: Record<string, unknown>, ho
           ),
         );
     }
-    if (target === 'remote')
-      for (const f of ['cpus', 'memory', 'pids'].filter((f) => d[f] !== undefined))
-        out.push(
-          src.diag(
-            at(f),
-            `${f} is not enforced on remote (SSH) agents yet (agent '${name}')`,
-            'run the agent with a host worker on that machine (deployment.worker), where limits are applied through cgroups, or as a container',
-          ),
-        );
   });
   return out;
 }

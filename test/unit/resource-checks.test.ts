@@ -73,9 +73,8 @@ test('a Node agent with too few pids is warned it may not start; a command agent
 });
 
 test('a limit the target cannot enforce is an error, never silently ignored', () => {
-  expect(said('target: remote, host: h1, memory: 256m')).toEqual([
-    "lim.yaml:6:53: error: memory is not enforced on remote (SSH) agents yet (agent 'a') | run the agent with a host worker on that machine (deployment.worker), where limits are applied through cgroups, or as a container",
-  ]);
+  // SSH agents get the same groups on their host, through the remote script.
+  expect(said('target: remote, host: h1, memory: 256m, cpus: 0.5, pids: 64')).toEqual([]);
   expect(said('target: kubernetes, image: x, pids: 64')).toEqual([
     "lim.yaml:6:55: error: pids is not enforced on kubernetes (agent 'a') | a pod's process limit is the kubelet's podPidsLimit, set per node: remove pids here",
   ]);
