@@ -23,7 +23,7 @@ import {
   v1Mounts,
   v2Candidates,
 } from '../../src/process/cgroups';
-import { limitsOf } from '../../src/activities/limits';
+import { limitedArgv, limitsOf } from '../../src/activities/limits';
 
 let dir: string;
 beforeEach(() => {
@@ -235,4 +235,46 @@ test('a group that cannot be joined: the program never runs, the wrapper exits 1
   expect(r.status).toBe(125);
   expect(r.stdout).toBe('');
   expect(r.stderr).toContain('a2a-deploy: cannot join the cgroup');
+});
+
+describe('limitedArgv: what the local runner spawns for an agent with limits', () => {
+  const ids = { server: 'srv', job: 'job', agent: 'a' };
+  afterEach(() => {
+    delete process.env.A2A_CGROUP_ROOT;
+    forgetLayout();
+  });
+
+  test('with limits: the join wrapper around the argv, in the groups it made', async () => {
+    v1Tree(dir);
+    process.env.A2A_CGROUP_ROOT = dir;
+    const r = await limitedArgv(ids, { memoryBytes: 2 ** 27 }, ['/bin/echo', 'x'], { PATH: '/usr/bin:/bin' }, dir);
+    expect(r.mechanism).toBe('cgroup v1');
+    expect(r.argv.slice(0, 5)).toEqual(['/bin/sh', '-c', r.argv[2], 'a2a-cgroup-join', '3']);
+    expect(r.argv.slice(-2)).toEqual(['/bin/echo', 'x']);
+  });
+
+  test('without limits: the argv as it is, and no tree is looked at', async () => {
+    process.env.A2A_CGROUP_ROOT = join(dir, 'nothing');
+    expect(await limitedArgv(ids, {}, ['/bin/echo'], {}, dir)).toEqual({ argv: ['/bin/echo'] });
+  });
+
+  test('no tree: refused at once, non-retryable, with the reason and the hint', async () => {
+    process.env.A2A_CGROUP_ROOT = join(dir, 'nothing');
+    await expect(limitedArgv(ids, { pids: 10 }, ['/bin/echo'], {}, dir)).rejects.toMatchObject({
+      nonRetryable: true,
+      type: 'AgentLimitsError',
+      message: expect.stringMatching(
+        /^agent 'a' cannot be started with its limits: there is no cgroup tree at .*nothing \(hint: run the worker as root/,
+      ),
+    });
+  });
+
+  test('a command that is not there is named (the wrapper would only exit 127)', async () => {
+    v1Tree(dir);
+    process.env.A2A_CGROUP_ROOT = dir;
+    await expect(limitedArgv(ids, { cpus: 1 }, ['no-such-program-here'], { PATH: '/usr/bin:/bin' }, dir)).rejects.toMatchObject({
+      nonRetryable: true,
+      message: `agent 'a' cannot be started: command "no-such-program-here" not found or not executable (looked in PATH, from ${dir})`,
+    });
+  });
 });
