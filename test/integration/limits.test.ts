@@ -16,7 +16,7 @@ import type { RunnerActivities, WatchedAgent } from '../../src/activities/types'
 import { collectLeftovers } from '../../src/jobs/leftovers';
 import type { AgentPlan } from '../../src/job/plan';
 import { registry } from '../../src/metrics/instruments';
-import { cgroupLayout, forgetLayout, groupDirs, readUsage, serverKey } from '../../src/process/cgroups';
+import { cgroupLayout, forgetLayout, groupDirs, prepareGroup, readUsage, removeGroup, serverKey } from '../../src/process/cgroups';
 import { planFromYaml } from './support/docker';
 import { agentProcesses, ROOT } from './support/stack';
 
@@ -107,7 +107,7 @@ test('a memory hog is killed at its limit and reported as out of memory, in the 
 });
 
 test('an agent killed for memory before it was healthy says so too', async () => {
-  const a = agentOf('early', 29203, 'memory: 96m', { HOG: 'memory' });
+  const a = agentOf('early', 29203, 'memory: 96m', { HOG: 'memory', HOG_EARLY: '1' });
   const started = await runner.startAgent({ job: JOB, agent: a });
   await expect(runner.waitHealthy({ job: JOB, agent: a, pid: started.pid, procStart: started.procStart })).rejects.toThrow(
     /agent 'early' killed: out of memory \(limit 96m, peak 9[0-9]m\) before becoming healthy/,
@@ -196,6 +196,27 @@ test('the cost of the cgroup join at the start, against a start without limits',
   );
   expect(limited).toBeLessThan(plain + 100);
   expect(gone('plain')).toBe(true);
+});
+
+test('the usage reads of 1,000 agents: one round of the watch (each agent is read once per health slot, 10 s)', async () => {
+  const layout = cgroupLayout();
+  const ids = Array.from({ length: 1000 }, (_, i) => `many-${i}`);
+  try {
+    for (const id of ids) await prepareGroup(layout, SERVER, JOB, id, { memoryBytes: 2 ** 27, cpus: 0.5, pids: 64 });
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    for (const id of ids) readUsage(layout, SERVER, JOB, id);
+    const wall = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    const cpuMs = (cpu.user + cpu.system) / 1000;
+    process.stdout.write(
+      `usage reads of 1,000 agents: ${wall.toFixed(0)} ms wall, ${cpuMs.toFixed(0)} ms CPU; spread over a 10 s health period: ${(cpuMs / 100).toFixed(2)}% of a core\n`,
+    );
+    expect(cpuMs).toBeLessThan(1000);
+  } finally {
+    for (const id of ids) await removeGroup(layout, SERVER, JOB, id);
+  }
+  expect(ids.every((id) => gone(id))).toBe(true);
 });
 
 test('a host without a writable cgroup tree refuses an agent with limits at once, with the reason and a hint', async () => {
