@@ -209,8 +209,11 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
   /** Why the agent's process ended: an out-of-memory kill its groups counted, else its exit status. */
   const exitWords = (job: string, a: { id: string; deployment: AgentPlan['deployment'] }, pid: number) => {
     const oom = hasLimits(limitsOf(a.deployment)) ? oomExit({ server: serverMarker, job, agent: a.id }) : undefined;
-    if (oom) recordOomKill(job, a.id, 'localhost');
-    return `agent '${a.id}' ${oom ?? describeExit(exits.get(pid))}`;
+    if (!oom) return `agent '${a.id}' ${describeExit(exits.get(pid))}`;
+    recordOomKill(job, a.id, 'localhost');
+    // The kernel killed a process of its group; the agent itself may have exited on its own after that.
+    const e = exits.get(pid);
+    return e && !e.signal ? `agent '${a.id}' exited with code ${e.code} after a process of its group was ${oom}` : `agent '${a.id}' ${oom}`;
   };
 
   return {

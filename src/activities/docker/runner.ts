@@ -109,7 +109,10 @@ export function createDockerRunner({ docker, serverMarker }: DockerRunnerDeps): 
           last = await inspectContainer(docker, id);
           return !!last?.State.Running;
         },
-        describeExit: () => describeExit(agent.id, last, 'before becoming healthy'),
+        describeExit: () => {
+          if (last?.State.OOMKilled) recordOomKill(job, agent.id, 'container');
+          return describeExit(agent.id, last, 'before becoming healthy');
+        },
         stderr: () => scrubbedTail(id, agent),
         signal: ctx?.cancellationSignal ?? new AbortController().signal,
         heartbeat: (d) => ctx?.heartbeat(d),

@@ -244,7 +244,10 @@ export function createSshRunner({ pool, serverMarker }: SshRunnerDeps): RunnerAc
           ended = st;
           return false;
         },
-        describeExit: () => `agent '${agent.id}' ${describeEnd(ended)} on ${endpointOf(agent.deployment).label} before becoming healthy`,
+        describeExit: () => {
+          if (ended?.oom) recordOomKill(job, agent.id, 'remote');
+          return `agent '${agent.id}' ${describeEnd(ended)} on ${endpointOf(agent.deployment).label} before becoming healthy`;
+        },
         stderr: () => remoteTail(job, agent.id, agent.deployment, agent.baseDir),
         signal: ctx?.cancellationSignal ?? new AbortController().signal,
         heartbeat: (details) => ctx?.heartbeat(details),
