@@ -400,13 +400,39 @@ const limitOf = (s: string | undefined) => {
   return n === undefined || n >= 2 ** 62 ? undefined : n;
 };
 
-/** What an agent's groups say it uses: a handful of small reads (one usage read per agent). */
+/** What an agent's groups say it uses now: a handful of small reads (one usage read per agent). */
 export function readUsage(layout: CgroupLayout, server: string, job: string, agent: string): Usage | undefined {
-  const at = (c: Controller, f: string) => {
+  if (layout.version === 0) return undefined;
+  return usageFrom(layout.version, (c, f) => {
     const d = dirFor(layout, c, server, job, agent);
     return d ? read(join(d, f)) : undefined;
-  };
-  if (layout.version === 1) {
+  });
+}
+
+/** The files a usage read takes, by controller (v1: each in its hierarchy; v2: all in the one group). */
+export const USAGE_FILES: Record<1 | 2, [Controller, string][]> = {
+  1: [
+    ['memory', 'memory.usage_in_bytes'],
+    ['memory', 'memory.max_usage_in_bytes'],
+    ['memory', 'memory.limit_in_bytes'],
+    ['memory', 'memory.oom_control'],
+    ['cpuacct', 'cpuacct.usage'],
+    ['cpu', 'cpu.stat'],
+    ['pids', 'pids.current'],
+  ],
+  2: [
+    ['memory', 'memory.current'],
+    ['memory', 'memory.peak'],
+    ['memory', 'memory.max'],
+    ['memory', 'memory.events'],
+    ['cpu', 'cpu.stat'],
+    ['pids', 'pids.current'],
+  ],
+};
+
+/** Usage from the files' contents, however they were read (here, or by the SSH runner's remote script). */
+export function usageFrom(version: 1 | 2, at: (c: Controller, file: string) => string | undefined): Usage | undefined {
+  if (version === 1) {
     const current = num(at('memory', 'memory.usage_in_bytes'));
     const cpuNs = num(at('cpuacct', 'cpuacct.usage'));
     if (current === undefined && cpuNs === undefined && at('pids', 'pids.current') === undefined) return undefined;
@@ -424,24 +450,21 @@ export function readUsage(layout: CgroupLayout, server: string, job: string, age
       pids: num(at('pids', 'pids.current')),
     });
   }
-  if (layout.version === 2) {
-    const cpuStat = at('cpu', 'cpu.stat');
-    if (cpuStat === undefined) return undefined;
-    const usec = keyed(cpuStat, 'usage_usec');
-    const throttledUsec = keyed(cpuStat, 'throttled_usec');
-    return strip({
-      mechanism: 'cgroup v2',
-      memoryBytes: num(at('memory', 'memory.current')),
-      memoryPeakBytes: num(at('memory', 'memory.peak')),
-      memoryLimitBytes: limitOf(at('memory', 'memory.max')),
-      cpuSeconds: usec === undefined ? undefined : usec / 1e6,
-      throttledPeriods: keyed(cpuStat, 'nr_throttled'),
-      throttledSeconds: throttledUsec === undefined ? undefined : throttledUsec / 1e6,
-      oomKills: keyed(at('memory', 'memory.events'), 'oom_kill'),
-      pids: num(at('pids', 'pids.current')),
-    });
-  }
-  return undefined;
+  const cpuStat = at('cpu', 'cpu.stat');
+  if (cpuStat === undefined) return undefined;
+  const usec = keyed(cpuStat, 'usage_usec');
+  const throttledUsec = keyed(cpuStat, 'throttled_usec');
+  return strip({
+    mechanism: 'cgroup v2',
+    memoryBytes: num(at('memory', 'memory.current')),
+    memoryPeakBytes: num(at('memory', 'memory.peak')),
+    memoryLimitBytes: limitOf(at('memory', 'memory.max')),
+    cpuSeconds: usec === undefined ? undefined : usec / 1e6,
+    throttledPeriods: keyed(cpuStat, 'nr_throttled'),
+    throttledSeconds: throttledUsec === undefined ? undefined : throttledUsec / 1e6,
+    oomKills: keyed(at('memory', 'memory.events'), 'oom_kill'),
+    pids: num(at('pids', 'pids.current')),
+  });
 }
 
 function strip<T extends object>(o: T): T {

@@ -10,12 +10,14 @@ import { remotePath, shellQuote } from '../../src/activities/ssh/quoting';
 import {
   afterBegin,
   lines,
+  parseUsage,
   readLogScript,
   secretFilesScript,
   startScript,
   statusScript,
   stopScript,
   tailScript,
+  usageScript,
   wrapScript,
 } from '../../src/activities/ssh/scripts';
 import { BASE_NAMES } from '../../src/activities/agent-env';
@@ -368,6 +370,28 @@ describe('resource limits on the host (a plain folder laid out as a cgroup v1 tr
     for (let i = 0; i < 200 && !existsSync(exitFile); i++) await new Promise((r) => setTimeout(r, 25));
     const st = withRoot(root, () => parseStatus(sh(statusScript('scripts-ut', SRV, [{ id: 'echo', pid, workdir, limited: true }]))));
     expect(describeEnd(st.get(pid) as never)).toBe('killed: out of memory (limit 64m, peak 64m)');
+  });
+
+  test("the usage read on the host is parsed as the worker's own", () => {
+    const root = join(tmp, 'cg-v1');
+    const group = (h: string) => join(root, h, 'a2a-deploy', serverKey(SRV), 'scripts-ut.echo');
+    writeFileSync(join(group('memory'), 'memory.usage_in_bytes'), `${5 * 2 ** 20}\n`);
+    writeFileSync(join(group('cpu,cpuacct'), 'cpuacct.usage'), '2500000000\n');
+    writeFileSync(join(group('cpu,cpuacct'), 'cpu.stat'), 'nr_periods 9\nnr_throttled 3\nthrottled_time 150000000\n');
+    writeFileSync(join(group('pids'), 'pids.current'), '4\n');
+    const u = withRoot(root, () => parseUsage(sh(usageScript(SRV, 'scripts-ut', 'echo'))));
+    expect(u).toEqual({
+      mechanism: 'cgroup v1',
+      memoryBytes: 5 * 2 ** 20,
+      memoryPeakBytes: 64 * 2 ** 20,
+      memoryLimitBytes: 64 * 2 ** 20,
+      cpuSeconds: 2.5,
+      throttledPeriods: 3,
+      throttledSeconds: 0.15,
+      oomKills: 1,
+      pids: 4,
+    });
+    expect(withRoot(root, () => parseUsage(sh(usageScript(SRV, 'scripts-ut', 'other'))))).toEqual(undefined);
   });
 
   test('a host without a cgroup tree refuses the start with the reason, before anything runs', () => {

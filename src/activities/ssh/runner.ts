@@ -21,11 +21,13 @@ import { watchLoop } from '../watch';
 import { endpointOf, hostKey } from './endpoint';
 import { COMMAND_TIMEOUT_MS, type SshPool } from './pool';
 import { oomWords, hasLimits } from '../../process/cgroups';
-import { recordOomKill } from '../../metrics/instruments';
+import { recordOomKill, recordUsage } from '../../metrics/instruments';
 import { limitsOf } from '../limits';
 import {
   cgroupRemoveScript,
   lines,
+  parseUsage,
+  usageScript,
   readLogScript,
   removePidFileScript,
   secretFilesScript,
@@ -315,6 +317,16 @@ export function createSshRunner({ pool, serverMarker }: SshRunnerDeps): RunnerAc
           return { alive, events };
         },
         stderrOf,
+        // As often as its health check: one usage read of an agent with limits (a command on its host), into /metrics.
+        upkeep: async (a) => {
+          if (!hasLimits(limitsOf(a.deployment))) return;
+          try {
+            const u = parseUsage((await remote(a.deployment, pool.baseDirFor(a.deployment), usageScript(serverMarker, job, a.id))).stdout);
+            if (u) recordUsage(job, a.id, u);
+          } catch {
+            /* the host did not answer this time: the next slot reads again */
+          }
+        },
       });
     },
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { AgentPlan } from '../../job/plan';
 import { MARKER, markerOf, SERVER, SPEC } from '../markers';
 import { remotePath, shellQuote } from './quoting';
-import { cgroupRoot, hasLimits, leafName, serverKey } from '../../process/cgroups';
+import { cgroupRoot, hasLimits, leafName, serverKey, USAGE_FILES, usageFrom, type Usage } from '../../process/cgroups';
 import { limitsOf } from '../limits';
 
 /** Where an agent's groups are on its host: the cgroup root (A2A_CGROUP_ROOT on the worker, a test hook), the server's key, job.agent. */
@@ -25,6 +25,26 @@ export function cgroupStep(server: string, job: string, agent: AgentPlan): strin
   const word = (n: number | undefined) => (n === undefined ? '-' : String(Math.floor(n)));
   const quota = l.cpus === undefined ? undefined : Math.max(1000, Math.round(l.cpus * 100_000));
   return `a2a_cgroup ${shellQuote(g.root)} ${shellQuote(g.key)} ${shellQuote(g.leaf)} ${word(l.memoryBytes)} ${word(quota)} ${word(l.pids)}`;
+}
+
+/** Prints the agent's usage files on the host (sh/lib.sh a2a_cg_usage), for parseUsage. */
+export function usageScript(server: string, job: string, agentId: string): string {
+  const g = remoteGroup(server, job, agentId);
+  const specs = ([1, 2] as const).flatMap((v) => USAGE_FILES[v].map(([c, f]) => `${v}:${c}:${f}`));
+  return `a2a_cg_usage ${shellQuote(g.root)} ${shellQuote(g.key)} ${shellQuote(g.leaf)} ${specs.map(shellQuote).join(' ')}`;
+}
+
+/** The usage in what usageScript printed; undefined when the agent has no groups there. */
+export function parseUsage(out: string): Usage | undefined {
+  const version = Number(lines(out, 'A2A-DEPLOY-CGV')[0]);
+  if (version !== 1 && version !== 2) return undefined;
+  const files = new Map<string, string[]>();
+  let current: string[] | undefined;
+  for (const l of out.split('\n')) {
+    if (l.startsWith('A2A-DEPLOY-CG ')) files.set(l.slice('A2A-DEPLOY-CG '.length), (current = []));
+    else if (l.startsWith('A2A-DEPLOY-CGL ') && current) current.push(l.slice('A2A-DEPLOY-CGL '.length));
+  }
+  return usageFrom(version, (c, f) => files.get(`${c} ${f}`)?.join('\n'));
 }
 
 /** Removes the agent's groups on the host, with whatever still runs in them. */

@@ -322,3 +322,25 @@ a2a_cg_oom() {
   [ "${a2a_n:-0}" -gt 0 ] 2>/dev/null && echo "A2A-DEPLOY-OOM $1 $a2a_n ${a2a_lim:--} ${a2a_pk:--}"
   return 0
 }
+
+# a2a_cg_usage ROOT KEY LEAF V:CONTROLLER:FILE...: the agent's usage files for this host's cgroup
+# version V, each as `A2A-DEPLOY-CG CONTROLLER FILE` followed by its lines, each prefixed
+# `A2A-DEPLOY-CGL ` (the worker parses them as it parses its own, src/process/cgroups.ts usageFrom).
+a2a_cg_usage() {
+  a2a_r=$1 a2a_k=$2 a2a_l=$3
+  shift 3
+  a2a_v=1
+  [ -f "$a2a_r/cgroup.controllers" ] && a2a_v=2
+  echo "A2A-DEPLOY-CGV $a2a_v"
+  for a2a_spec in "$@"; do
+    case $a2a_spec in "$a2a_v":*) ;; *) continue ;; esac
+    a2a_c=${a2a_spec#*:}; a2a_f=${a2a_c#*:}; a2a_c=${a2a_c%%:*}
+    if [ "$a2a_v" = 2 ]; then a2a_g=$a2a_r/a2a-deploy/$a2a_k/$a2a_l
+    else a2a_m=$(a2a_cg_mount "$a2a_r" "$a2a_c") || continue; a2a_g=$a2a_m/a2a-deploy/$a2a_k/$a2a_l
+    fi
+    [ -r "$a2a_g/$a2a_f" ] || continue
+    echo "A2A-DEPLOY-CG $a2a_c $a2a_f"
+    # Each line prefixed, the last one too when it has no newline.
+    while IFS= read -r a2a_x || [ -n "$a2a_x" ]; do echo "A2A-DEPLOY-CGL $a2a_x"; done < "$a2a_g/$a2a_f"
+  done
+}
