@@ -81,13 +81,17 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 test('the agent is in its groups from its first instruction, in every hierarchy', async () => {
   const a = agentOf('hog', 29201, 'memory: 128m, cpus: 1, pids: 64', { HOG: 'none' });
   const started = await runner.startAgent({ job: JOB, agent: a });
-  // /proc/PID/cgroup of the agent itself (the join wrapper exec'd into it: same pid).
+  // Once the wrapper has exec'd into the agent (same pid: its cmdline is the agent's), the process
+  // is in its groups: the join came before the exec, so before the agent's first instruction.
+  // (The wrapper's own argv holds the agent's: its program is what tells them apart.)
+  const program = () => readFileSync(`/proc/${started.pid}/cmdline`, 'utf8').split('\0')[0];
+  for (let i = 0; i < 100 && program() === '/bin/sh'; i++) await sleep(10);
+  expect(program()).toBe(process.execPath);
   const own = readFileSync(`/proc/${started.pid}/cgroup`, 'utf8');
+  expect(readFileSync(`/proc/${started.pid}/cmdline`, 'utf8').split('\0')).toContain(HOG);
   const leaf = `/a2a-deploy/${serverKey(SERVER)}/${JOB}.hog`;
   for (const c of ['memory', 'pids', 'cpu'])
     expect(own).toMatch(new RegExp(`:[a-z,]*\\b${c}\\b[a-z,]*:${leaf.replace(/\./g, '\\.')}$`, 'm'));
-  // The process is the agent (node), not the wrapper shell.
-  expect(readFileSync(`/proc/${started.pid}/cmdline`, 'utf8').split('\0')).toContain(HOG);
   await runner.waitHealthy({ job: JOB, agent: a, pid: started.pid, procStart: started.procStart });
   await runner.stopAgent({ job: JOB, agent: a });
   expect(gone('hog')).toBe(true);
