@@ -60,7 +60,8 @@ function groupsLeft(): string[] {
   const out: string[] = [];
   for (const m of new Set(Object.values(layout.mounts))) {
     const base = join(m!, SUBTREE);
-    for (const s of existsSync(base) ? readdirSync(base) : [])
+    // A cgroup folder holds the kernel's files beside its child groups: the servers' folders are s-<hash>.
+    for (const s of existsSync(base) ? readdirSync(base).filter((n) => /^s-[0-9a-f]+$/.test(n)) : [])
       for (const g of readdirSync(join(base, s))) if (g.startsWith(`${JOB}.`)) out.push(join(base, s, g));
   }
   return out;
