@@ -42,12 +42,12 @@ afterAll(async () => {
 test('an SSH agent is in its groups (its wrapper joined them first), and a memory hog is killed at its limit and reported as out of memory', async () => {
   const a = agent('hog', 29211, { memory: '96m', cpus: 1, pids: 64 }, { HOG: 'memory', HOG_AFTER_MS: '1500' });
   const s = await sshRunner.startAgent({ job: JOB, agent: a });
-  // The agent is the wrapper's child; both are in the groups.
+  // Healthy: the agent, the wrapper's child, runs; the wrapper joined the groups before it started it.
+  await sshRunner.waitHealthy({ job: JOB, agent: a, pid: s.pid });
   const leaf = `/a2a-deploy/${serverKey(SERVER)}/${JOB}.hog`;
   const own = readFileSync(`/proc/${s.pid}/cgroup`, 'utf8');
   for (const c of ['memory', 'cpu', 'pids'])
     expect(own).toMatch(new RegExp(`:[a-z,]*\\b${c}\\b[a-z,]*:${leaf.replace(/\./g, '\\.')}$`, 'm'));
-  await sshRunner.waitHealthy({ job: JOB, agent: a, pid: s.pid });
   const events = await sshRunner.watchAgents({
     job: JOB,
     agents: [{ id: a.id, pid: s.pid, healthUrl: a.healthUrl, target: a.target, deployment: a.deployment }],
