@@ -21,6 +21,9 @@ import { watchLoop } from './watch';
 import { buildAgentEnv, resolveSecretsOrFail, scrub, scrubLogsWith } from './agent-env';
 import { rememberGiven, scrubValuesOf } from './given-secrets';
 import { refuseUnrunnable, spawnFailure, spawnOrFail } from './spawn-checks';
+import { limitedArgv, limitsOf, observeUsage, oomExit, refuseUnlimitable, removeAgentGroups } from './limits';
+import { hasLimits } from '../process/cgroups';
+import { primeOomKills, recordOomKill } from '../metrics/instruments';
 
 /** What the worker hands the local runner. */
 export interface LocalRunnerDeps {
@@ -164,6 +167,16 @@ function rotateLogs(dir: string, deployment: AgentPlan['deployment']) {
   }
 }
 
+/** The limits in words, for the start line of its stderr.log: `memory 256m, cpus 0.5, pids 64`. */
+const limitWords = (d: AgentPlan['deployment']) =>
+  [
+    d.memory !== undefined ? `memory ${d.memory}` : '',
+    d.cpus !== undefined ? `cpus ${d.cpus}` : '',
+    d.pids !== undefined ? `pids ${d.pids}` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+
 type Exit = { code: number | null; signal: string | null };
 const describeExit = (e: Exit | undefined) => (e ? (e.signal ? `was killed by ${e.signal}` : `exited with code ${e.code}`) : 'exited');
 
@@ -193,6 +206,16 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
     return r?.pid === pid ? r.procStart : undefined;
   };
 
+  /** Why the agent's process ended: an out-of-memory kill its groups counted, else its exit status. */
+  const exitWords = (job: string, a: { id: string; deployment: AgentPlan['deployment'] }, pid: number) => {
+    const oom = hasLimits(limitsOf(a.deployment)) ? oomExit({ server: serverMarker, job, agent: a.id }) : undefined;
+    if (!oom) return `agent '${a.id}' ${describeExit(exits.get(pid))}`;
+    recordOomKill(job, a.id, 'localhost');
+    // The kernel killed a process of its group; the agent itself may have exited on its own after that.
+    const e = exits.get(pid);
+    return e && !e.signal ? `agent '${a.id}' exited with code ${e.code} after a process of its group was ${oom}` : `agent '${a.id}' ${oom}`;
+  };
+
   return {
     async startAgent({ job, agent }) {
       const dir = dirOf(job, agent.id);
@@ -210,6 +233,9 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
       }
       // Read before anything is stopped: a missing secret fails this deploy and leaves what runs alone.
       const secrets = resolveSecretsOrFail(agent.id, agent.deployment.secrets, process.env);
+      // Likewise a machine that cannot hold the agent to its limits: refused before anything stops.
+      const limits = limitsOf(agent.deployment);
+      refuseUnlimitable(agent.id, limits);
       for (const p of running) await terminate(p.pid, agent.stopGraceMs, false); // an older spec, or strays
       // Someone else serves the port: the agent would die of EADDRINUSE while they answer its health checks.
       await refuseTakenPort(agent);
@@ -227,17 +253,21 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
       // variables are known only here), a workdir that is not there (spawn would say ENOENT as
       // for a missing command).
       refuseUnrunnable(agent.id, argv, env, cwd);
+      // Its groups made afresh with the limits, and joined by the process before the agent's first instruction.
+      const limited = await limitedArgv({ server: serverMarker, job, agent: agent.id }, limits, argv, env, cwd);
+      if (limits.memoryBytes !== undefined) primeOomKills(job, agent.id, 'localhost');
       const startedAt = new Date().toISOString();
       rotateLogs(dir, agent.deployment); // an agent in a crash loop writes only at its starts
       const out = openSync(join(dir, 'stdout.log'), 'a');
       const err = openSync(join(dir, 'stderr.log'), 'a');
-      writeSync(err, `--- a2a-deploy: starting ${agent.id} at ${startedAt}: ${JSON.stringify(argv)}\n`);
+      const within = limited.mechanism ? ` in ${limited.mechanism} (${limitWords(agent.deployment)})` : '';
+      writeSync(err, `--- a2a-deploy: starting ${agent.id} at ${startedAt}${within}: ${JSON.stringify(argv)}\n`);
       writeFileSync(join(dir, STARTING), startedAt);
       // What it is given is what its output is scrubbed of, whatever its sources hold later.
       rememberGiven(dir, Object.values(secrets));
       let spawned = false;
       try {
-        const child = spawnOrFail(agent.id, argv, {
+        const child = spawnOrFail(agent.id, limited.argv, {
           cwd,
           env,
           detached: true, // its own process group: it outlives the worker, and stops as a group
@@ -272,7 +302,7 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
         describeExit: async () => {
           // /proc can show the process gone a moment before node reports its exit status.
           await waitUntil(() => exits.has(pid), 1000, { fastPollMs: 20, pollMs: 20 });
-          return `agent '${agent.id}' ${describeExit(exits.get(pid))} before becoming healthy`;
+          return `${exitWords(job, agent, pid)} before becoming healthy`;
         },
         stderr: () => stderrOf(job, agent),
         signal: activityContext()?.cancellationSignal ?? new AbortController().signal,
@@ -301,6 +331,8 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
       }
       rmSync(join(dir, 'agent.pid.json'), { force: true });
       rmSync(join(dir, STARTING), { force: true });
+      // Its groups go with it (and whatever still ran in them, outside its process group).
+      await removeAgentGroups({ server: serverMarker, job, agent: agent.id }, hasLimits(limitsOf(agent.deployment)));
       return { wasRunning: running.length > 0, forced };
     },
 
@@ -329,13 +361,17 @@ export function createLocalRunner({ home, serverMarker }: LocalRunnerDeps): Runn
               id: a.id,
               kind: 'exited',
               exitCode: e ? e.code : null,
-              detail: `agent '${a.id}' ${describeExit(e)}`,
+              detail: exitWords(job, a, a.pid),
               stderr: stderrOf(job, a),
             });
           }
           return { alive, events };
         },
-        upkeep: (a) => rotateLogs(dirOf(job, a.id), a.deployment),
+        // As often as its health check: log rotation, and one usage read of an agent with groups.
+        upkeep: (a) => {
+          rotateLogs(dirOf(job, a.id), a.deployment);
+          if (hasLimits(limitsOf(a.deployment))) observeUsage({ server: serverMarker, job, agent: a.id });
+        },
         stderrOf: (a) => stderrOf(job, a),
       });
     },

@@ -26,8 +26,11 @@ export interface WatchProbe {
   liveness(agents: WatchedAgent[]): Promise<{ alive: WatchedAgent[]; events: AgentEvent[] }>;
   /** the last lines of an agent's stderr, for an 'unhealthy' event */
   stderrOf(agent: WatchedAgent): string | Promise<string>;
-  /** slow upkeep (log rotation), run for each live agent as often as its health check */
-  upkeep?(agent: WatchedAgent): void;
+  /**
+   * slow upkeep (log rotation, the one usage read of an agent with limits), run for each live
+   * agent as often as its health check; it must not throw
+   */
+  upkeep?(agent: WatchedAgent): void | Promise<void>;
 }
 
 export async function watchLoop({ agents, unhealthyAfter = 3 }: WatchOptions, probe: WatchProbe): Promise<AgentEvent[]> {
@@ -41,7 +44,7 @@ export async function watchLoop({ agents, unhealthyAfter = 3 }: WatchOptions, pr
     const due = alive.filter((a) => slotOf.get(a.id) === round % slots);
     if (due.length) {
       events.push(...(await healthRound(due, misses, unhealthyAfter, probe.stderrOf)));
-      if (probe.upkeep) for (const a of due) probe.upkeep(a);
+      if (probe.upkeep) await Promise.all(due.map(async (a) => probe.upkeep!(a)));
     }
     if (events.length > 0) return events;
     ctx?.heartbeat({ round });

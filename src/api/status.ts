@@ -7,7 +7,10 @@ import { machineAgents } from '../activities/machine-agents';
 import { serverMarkerOf } from '../activities/markers';
 import { hasEnded, teardownSkipped } from '../jobs/execution';
 import { endedJobView } from '../jobs/leftovers';
-import { MAIN_TASK_QUEUE } from '../job/plan';
+import { containerName, MAIN_TASK_QUEUE, type DeployPlan } from '../job/plan';
+import { agentUsage, limitsOf } from '../activities/limits';
+import { containerUsage } from '../activities/docker/usage';
+import { hasLimits } from '../process/cgroups';
 import type { JobStatus } from '../workflows/api';
 import { isNoWorker, jobPlan, jobStatus, serverView, type JobContext, type ServerView } from './jobs';
 
@@ -45,18 +48,54 @@ export async function jobReport(ctx: JobContext, handle: WorkflowHandle, name: s
     if (!isNoWorker(err) && !hasEnded(execution)) throw err;
     return { source: 'server', view: await serverView(handle, name), reason: (err as Error).message };
   }
-  await noteMissingHostWorkers(ctx, handle, status);
+  // The plan, asked for once, and only when a note needs it.
+  let plan: Promise<DeployPlan> | undefined;
+  const planOnce = () => (plan ??= jobPlan(handle));
+  await noteMissingHostWorkers(ctx, handle, status, planOnce);
+  await noteUsage(ctx, status, planOnce);
   return { source: 'workflow', status, execution };
+}
+
+/**
+ * What each agent with limits uses now, read where it runs when that is this machine: a local
+ * agent's cgroups, a container's stats. (A host worker's agents are read by that worker, into
+ * its /metrics.) Nothing is read for a job without limits.
+ */
+export async function noteUsage(ctx: JobContext, status: JobStatus, planOf: () => Promise<DeployPlan>) {
+  const live = Object.values(status.agents).filter((a) => !['pending', 'waiting', 'stopped', 'failed', 'exited'].includes(a.state));
+  if (live.length === 0) return;
+  const plan = await planOf();
+  const limited = live.filter((a) => {
+    const p = plan.agents[a.id];
+    return p && hasLimits(limitsOf(p.deployment)) && (p.target === 'container' || (p.target === 'localhost' && !p.deployment.worker));
+  });
+  if (limited.length === 0) return;
+  const server = await serverMarkerOf(ctx.client.workflowService, ctx.cfg);
+  const docker = limited.some((a) => plan.agents[a.id].target === 'container') ? new Docker() : undefined;
+  await Promise.all(
+    limited.map(async (a) => {
+      const u =
+        plan.agents[a.id].target === 'container'
+          ? await containerUsage(docker!, a.containerId ?? containerName(status.job, a.id))
+          : agentUsage({ server, job: status.job, agent: a.id });
+      if (u) a.usage = u;
+    }),
+  );
 }
 
 /**
  * An agent whose host has no worker polling its queue cannot move: say so, by asking
  * Temporal who polls that host's queue (the workflow itself cannot see pollers).
  */
-export async function noteMissingHostWorkers(ctx: JobContext, handle: WorkflowHandle, status: JobStatus) {
+export async function noteMissingHostWorkers(
+  ctx: JobContext,
+  handle: WorkflowHandle,
+  status: JobStatus,
+  planOf: () => Promise<DeployPlan> = () => jobPlan(handle),
+) {
   const stuck = Object.values(status.agents).filter((a) => ['starting', 'checking', 'restarting', 'stopping'].includes(a.state));
   if (stuck.length === 0) return;
-  const plan = await jobPlan(handle);
+  const plan = await planOf();
   const queues = new Map<string, boolean>();
   for (const a of stuck) {
     const p = plan.agents[a.id];

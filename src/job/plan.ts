@@ -69,6 +69,8 @@ export interface DeploymentPlan {
   volumes: string[];
   cpus?: number;
   memory?: string;
+  /** the most processes and threads (absent: not limited) */
+  pids?: number;
   /** kubernetes: the namespace (default `default`), kubeconfig context, replicas, pod settings */
   namespace?: string;
   context?: string;
@@ -217,6 +219,7 @@ export function resolvePlan(job: JobFile, sourceFile: string): DeployPlan {
         volumes: d.volumes,
         cpus: d.cpus,
         memory: d.memory,
+        pids: d.pids,
         namespace: d.namespace,
         context: d.context,
         replicas: d.replicas,

@@ -136,8 +136,21 @@ export const DeploymentSchema = z
       .optional(),
     service_account: safeId('service_account').optional(),
     node_selector: z.record(z.string().regex(/^[A-Za-z0-9./_-]{1,253}$/), z.string().regex(/^[A-Za-z0-9._-]{0,63}$/)).optional(),
-    cpus: z.number().positive().optional(),
-    memory: z.string().regex(SIZE, { error: "memory is a size like '256m' or '1g'" }).optional(),
+    // Resource limits, on every target (local and host-worker agents through cgroups, containers
+    // through Docker, Kubernetes as the container's limits); their ranges in resource-checks.ts.
+    cpus: z
+      .number({ error: 'cpus is a number of cores, e.g. 0.5 or 2' })
+      .positive({ error: 'cpus must be more than 0, e.g. 0.5' })
+      .optional(),
+    memory: z
+      .string({ error: "memory is a size like '256m' or '1g'" })
+      .regex(SIZE, { error: "memory is a size like '256m' or '1g'" })
+      .optional(),
+    pids: z
+      .number({ error: 'pids is a whole number: the most processes and threads the agent may have, e.g. 64' })
+      .int({ error: 'pids is a whole number: the most processes and threads the agent may have, e.g. 64' })
+      .positive({ error: 'pids is a whole number: the most processes and threads the agent may have, e.g. 64' })
+      .optional(),
     // Local agents' stdout.log and stderr.log rotate at max_size, keeping `keep` older copies
     // (activities/log-files.ts); unset: 10m and 3.
     logs: z

@@ -7,6 +7,7 @@ import { didYouMean, hasErrors, sortDiagnostics, type Diagnostic } from './diagn
 import { JobFileSchema, type JobFile } from './schema';
 import { crossChecks } from './cross-checks';
 import { limitChecks } from './limit-checks';
+import { resourceChecks } from './resource-checks';
 import { isObj, valueAt } from './raw';
 import { readYamlFile, parseYamlText, type ParsedYaml, type Path, type ReadOptions, type YamlSource } from './yaml-source';
 
@@ -43,7 +44,7 @@ function fromParsed(file: string, parsed: ParsedYaml): LoadedJob {
   const diagnostics: Diagnostic[] = [];
   const result = JobFileSchema.safeParse(raw);
   if (!result.success) diagnostics.push(...result.error.issues.flatMap((i) => schemaDiagnostics(src, raw, i)));
-  diagnostics.push(...crossChecks(src, raw), ...limitChecks(src, raw));
+  diagnostics.push(...crossChecks(src, raw), ...limitChecks(src, raw), ...resourceChecks(src, raw));
   const sorted = sortDiagnostics(dedupe(diagnostics));
   return { file, diagnostics: sorted, job: result.success && !hasErrors(sorted) ? result.data : undefined };
 }

@@ -17,6 +17,8 @@ export interface Leftover {
   agent: string;
   pid?: number;
   container?: string;
+  /** a local agent's cgroups with no process left in its process group (the groups go with a process too) */
+  cgroup?: boolean;
   /** why it may go, e.g. "its job's workflow is terminated" */
   why: string;
 }
@@ -37,6 +39,10 @@ export interface MachineAgents {
   removeContainer(id: string): Promise<unknown>;
   /** every marked agent process here; `marker` is JOB/AGENT */
   processes(): { pid: number; marker: string; server?: string }[];
+  /** the agents with resource-limit groups (cgroups) of the given server here */
+  groups?(server: string): { job: string; agent: string }[];
+  /** removes an agent's groups, killing what still runs in them */
+  removeGroups?(server: string, job: string, agent: string): Promise<unknown>;
 }
 
 export interface CollectOptions {
@@ -74,13 +80,14 @@ async function agentsHere(o: CollectOptions) {
       return { pid: p.pid, job, agent };
     })
     .filter((p) => !o.job || p.job === o.job);
-  const jobs = [...new Set([...containers.map((c) => c.job), ...processes.map((p) => p.job)])].sort();
-  return { containers, processes, jobs };
+  const groups = (o.machine.groups?.(o.server) ?? []).filter((g) => !o.job || g.job === o.job);
+  const jobs = [...new Set([...containers.map((c) => c.job), ...processes.map((p) => p.job), ...groups.map((g) => g.job)])].sort();
+  return { containers, processes, groups, jobs };
 }
 
 /** Finds, and unless dryRun removes, the agents on this machine whose job's workflow is over. */
 export async function collectLeftovers(o: CollectOptions): Promise<Collection> {
-  const { containers, processes, jobs } = await agentsHere(o);
+  const { containers, processes, groups, jobs } = await agentsHere(o);
   const out: Collection = { removed: [], skipped: [] };
   for (const job of jobs) {
     let why: string | undefined;
@@ -102,6 +109,11 @@ export async function collectLeftovers(o: CollectOptions): Promise<Collection> {
     const procs = processes.filter((p) => p.job === job && !boxes.some((c) => c.agent === p.agent)); // those went with their container
     if (!o.dryRun) await Promise.all(procs.map((p) => terminateProcess(p.pid, { graceMs: 5000, killWaitMs: 0, pollMs: 50 })));
     for (const p of procs) out.removed.push({ job, agent: p.agent, pid: p.pid, why });
+    // Its agents' cgroups last: what a stray fork left in them is killed with them.
+    for (const g of groups.filter((g) => g.job === job)) {
+      if (!o.dryRun) await o.machine.removeGroups?.(o.server, job, g.agent).catch(() => undefined);
+      if (!procs.some((p) => p.agent === g.agent)) out.removed.push({ job, agent: g.agent, cgroup: true, why });
+    }
   }
   return out;
 }
@@ -136,7 +148,7 @@ export async function adoptionNote(client: Client, job: string): Promise<string 
 
 /** One line per removed agent, as gc prints it and a worker logs it. */
 export const describeLeftover = (r: Leftover, verb: string) =>
-  `${verb} ${r.job}/${r.agent} (${r.container ? `container ${r.container}` : `pid ${r.pid}`}): ${r.why}`;
+  `${verb} ${r.job}/${r.agent} (${r.container ? `container ${r.container}` : r.pid !== undefined ? `pid ${r.pid}` : 'its cgroups'}): ${r.why}`;
 
 /** This server's agents of one job still on this machine (for `status` of an ended job). */
 export async function leftoversHere(o: Omit<CollectOptions, 'dryRun'> & { job: string }): Promise<{ agent: string; where: string }[]> {

@@ -86,3 +86,89 @@ export async function timedProbe<T>(target: string, probe: () => Promise<T>, pas
   healthProbeSeconds.observe({ target, result: passed(result) ? 'ok' : 'fail' }, (performance.now() - t0) / 1000);
   return result;
 }
+
+// Resource usage of agents with limits (their cgroups, or Docker's container state), read by the
+// worker that runs them, in its watch round: each worker exports the agents it watches.
+export const agentMemoryBytes = registry.register(
+  new Gauge('a2a_agent_memory_bytes', "The agent's memory use now (its cgroup's, with every process it started)", ['job', 'agent']),
+);
+export const agentMemoryPeakBytes = registry.register(
+  new Gauge('a2a_agent_memory_peak_bytes', "The agent's highest memory use since its last start", ['job', 'agent']),
+);
+export const agentMemoryLimitBytes = registry.register(
+  new Gauge('a2a_agent_memory_limit_bytes', "The agent's memory limit (deployment.memory)", ['job', 'agent']),
+);
+export const agentCpuSeconds = registry.register(
+  new ObservedCounter('a2a_agent_cpu_seconds_total', 'CPU time the agent used since its last start (user and system)', ['job', 'agent']),
+);
+export const agentThrottledSeconds = registry.register(
+  new ObservedCounter('a2a_agent_cpu_throttled_seconds_total', 'Time the agent was held back by its cpus limit since its last start', [
+    'job',
+    'agent',
+  ]),
+);
+export const agentThrottledPeriods = registry.register(
+  new ObservedCounter('a2a_agent_cpu_throttled_periods_total', 'Scheduling periods (100 ms) in which the agent hit its cpus limit', [
+    'job',
+    'agent',
+  ]),
+);
+export const agentOomKills = registry.register(
+  new ObservedCounter('a2a_agent_oom_kills_total', 'Times the agent was killed for going over its memory limit, seen by this worker', [
+    'job',
+    'agent',
+    'target',
+  ]),
+);
+
+/** Out-of-memory kills this worker has seen, per agent (the groups' own counters start again at each start). */
+const oomKills = new Map<string, number>();
+
+/** Hook for the runners: an agent's exit was an out-of-memory kill. */
+export function recordOomKill(job: string, agent: string, target: string) {
+  const key = JSON.stringify([job, agent, target]);
+  const n = (oomKills.get(key) ?? 0) + 1;
+  oomKills.set(key, n);
+  agentOomKills.set({ job, agent, target }, n);
+}
+
+/** Hook for a start with a memory limit: the series exists at its count (0 at first), so the first kill is an increase. */
+export function primeOomKills(job: string, agent: string, target: string) {
+  agentOomKills.set({ job, agent, target }, oomKills.get(JSON.stringify([job, agent, target])) ?? 0);
+}
+
+/** Hook for the watch round: one usage read of an agent. */
+export function recordUsage(
+  job: string,
+  agent: string,
+  u: {
+    memoryBytes?: number;
+    memoryPeakBytes?: number;
+    memoryLimitBytes?: number;
+    cpuSeconds?: number;
+    throttledSeconds?: number;
+    throttledPeriods?: number;
+  },
+) {
+  const l = { job, agent };
+  const put = (g: Gauge, v: number | undefined) => (v === undefined ? g.remove(l) : g.set(l, v));
+  put(agentMemoryBytes, u.memoryBytes);
+  put(agentMemoryPeakBytes, u.memoryPeakBytes);
+  put(agentMemoryLimitBytes, u.memoryLimitBytes);
+  put(agentCpuSeconds, u.cpuSeconds);
+  put(agentThrottledSeconds, u.throttledSeconds);
+  put(agentThrottledPeriods, u.throttledPeriods);
+}
+
+/** Hook for a stop: the agent's usage series go (its kills stay counted). */
+export function forgetAgentUsage(job: string, agent: string) {
+  for (const g of [
+    agentMemoryBytes,
+    agentMemoryPeakBytes,
+    agentMemoryLimitBytes,
+    agentCpuSeconds,
+    agentThrottledSeconds,
+    agentThrottledPeriods,
+  ])
+    g.remove({ job, agent });
+}

@@ -4,6 +4,7 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { priorityKeyOf, SEARCH_ATTRIBUTE_NAMES, WORKFLOW_TASK_QUEUE, type JobPhase } from '../config/names';
 import type { DeployPlan } from '../job/plan';
+import type { Usage } from '../process/cgroups';
 
 export { WORKFLOW_TASK_QUEUE, type JobPhase };
 export const workflowIdFor = (job: string) => `a2a-job-${job}`;
@@ -48,6 +49,8 @@ export interface AgentStatus {
   restarts: number;
   /** set by the CLI, not the workflow: what the agent waits for (e.g. a host's worker) */
   waitingFor?: string;
+  /** set by the CLI, not the workflow: an agent with limits, what it uses now (read where it runs, when that is this machine) */
+  usage?: Usage;
 }
 
 export interface JobStatus {

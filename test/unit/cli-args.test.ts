@@ -183,3 +183,40 @@ test('status shows a restarted agent healthy again, with the error that made it 
     /api +healthy +0 +43 +1 +http:\/\/127\.0\.0\.1:19100 +2026-11-25 10:00:05Z +agent 'api' exited with code 3 \(at 2026-11-25 10:00:01Z\)\n?$/,
   );
 });
+
+test('status of an agent killed for memory: the kill as the last error, its usage in a USAGE column', () => {
+  const text = renderStatus({
+    job: 'lim',
+    topology: 'mesh',
+    phase: 'running',
+    entry: 'hog',
+    stages: [['hog']],
+    paused: false,
+    agents: {
+      hog: {
+        id: 'hog',
+        stage: 0,
+        target: 'localhost',
+        url: 'http://127.0.0.1:19100',
+        since: '2026-11-25T10:00:05.000Z',
+        state: 'healthy',
+        pid: 44,
+        restarts: 1,
+        lastError: "agent 'hog' killed: out of memory (limit 256m, peak 255m)",
+        lastErrorAt: '2026-11-25T10:00:01.000Z',
+        usage: {
+          mechanism: 'cgroup v1',
+          memoryBytes: 40 * 2 ** 20,
+          memoryLimitBytes: 256 * 2 ** 20,
+          memoryPeakBytes: 41 * 2 ** 20,
+          cpuSeconds: 1.25,
+          pids: 7,
+        },
+      },
+    },
+  });
+  expect(text.split('\n')[1]).toMatch(/^AGENT +STATE +STAGE +PID +RESTARTS +URL +SINCE +USAGE +LAST ERROR$/);
+  expect(text).toContain(
+    "mem 40m/256m (peak 41m), cpu 1.3s, pids 7 (cgroup v1)  agent 'hog' killed: out of memory (limit 256m, peak 255m) (at 2026-11-25 10:00:01Z)",
+  );
+});

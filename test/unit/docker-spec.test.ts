@@ -1,6 +1,8 @@
 // What a container is made of, from an agent's plan (no engine needed).
 import { bindOf, demuxLogs, memoryBytes } from '../../src/activities/docker';
 import { containerOptions } from '../../src/activities/docker/spec';
+import { describeExit } from '../../src/activities/docker/containers';
+import { usageOfStats } from '../../src/activities/docker/usage';
 import type { AgentPlan } from '../../src/job/plan';
 
 const agent = (deployment: Partial<AgentPlan['deployment']>) =>
@@ -49,4 +51,37 @@ test('the engine log stream is split into stdout and stderr', () => {
   };
   const { stdout, stderr } = demuxLogs(Buffer.concat([frame(1, 'out1\n'), frame(2, 'err\n'), frame(1, 'out2\n')]));
   expect([stdout.toString(), stderr.toString()]).toEqual(['out1\nout2\n', 'err\n']);
+});
+
+test('limits: cpus, memory (swap held at the same limit) and pids', () => {
+  const o = containerOptions('j', agent({ cpus: 0.25, memory: '128m', pids: 32 }), 'a2a-j-weather', 'img', 'srv');
+  expect(o.HostConfig).toMatchObject({ NanoCpus: 2.5e8, Memory: 128 * 2 ** 20, MemorySwap: 128 * 2 ** 20, PidsLimit: 32 });
+  expect(containerOptions('j', agent({}), 'a2a-j-weather', 'img', 'srv').HostConfig).not.toHaveProperty('PidsLimit');
+});
+
+test('an out-of-memory kill in the words every target uses; a plain exit as before', () => {
+  const info = (state: object, memory?: number) =>
+    ({ State: { ExitCode: 137, Error: '', ...state }, HostConfig: { Memory: memory } }) as never;
+  expect(describeExit('hog', info({ OOMKilled: true }, 128 * 2 ** 20))).toBe(
+    "agent 'hog' killed: out of memory (limit 128m) (exit code 137)",
+  );
+  expect(describeExit('hog', info({ OOMKilled: false, ExitCode: 3 }))).toBe("agent 'hog' exited with code 3");
+});
+
+test("usage from Docker's stats: memory without the page cache, CPU seconds, throttling, pids", () => {
+  const u = usageOfStats({
+    memory_stats: { usage: 50 * 2 ** 20, max_usage: 60 * 2 ** 20, limit: 128 * 2 ** 20, stats: { cache: 10 * 2 ** 20 } },
+    cpu_stats: { cpu_usage: { total_usage: 3e9 }, throttling_data: { periods: 40, throttled_periods: 12, throttled_time: 6e8 } },
+    pids_stats: { current: 4 },
+  } as never);
+  expect(u).toEqual({
+    mechanism: 'docker',
+    memoryBytes: 40 * 2 ** 20,
+    memoryPeakBytes: 60 * 2 ** 20,
+    memoryLimitBytes: 128 * 2 ** 20,
+    cpuSeconds: 3,
+    throttledPeriods: 12,
+    throttledSeconds: 0.6,
+    pids: 4,
+  });
 });

@@ -3,6 +3,7 @@ import { Gauge, Histogram, ObservedCounter, Registry } from '../../src/metrics/r
 import { collectIntervalMs, logFormat, metricsAddress } from '../../src/metrics/options';
 import { formatJsonLine } from '../../src/metrics/json-logger';
 import { jobAndAgentOf } from '../../src/metrics/log-context';
+import { forgetAgentUsage, primeOomKills, recordOomKill, recordUsage, registry } from '../../src/metrics/instruments';
 
 describe('registry', () => {
   test('renders gauges, counters and histograms in the exposition format', () => {
@@ -108,5 +109,38 @@ describe('JSON log lines', () => {
     expect(jobAndAgentOf({ job: 'j', agents: [{ id: 'a' }] })).toEqual({ job: 'j', agent: 'a' });
     expect(jobAndAgentOf({ job: 'j', agents: [{ id: 'a' }, { id: 'b' }] })).toEqual({ job: 'j' });
     expect(jobAndAgentOf(undefined)).toEqual({});
+  });
+});
+
+describe('resource usage series', () => {
+  test('one usage read becomes the memory, CPU and throttling series; a stop removes them, kills stay counted', () => {
+    const seen = () =>
+      registry
+        .render()
+        .split('\n')
+        .filter((l) => /^a2a_agent_(memory|cpu|oom)/.test(l) && l.includes('job="lim"'));
+    primeOomKills('lim', 'hog', 'localhost');
+    recordUsage('lim', 'hog', {
+      memoryBytes: 1000,
+      memoryPeakBytes: 2000,
+      memoryLimitBytes: 4096,
+      cpuSeconds: 1.5,
+      throttledSeconds: 0.25,
+      throttledPeriods: 3,
+    });
+    expect(seen()).toEqual([
+      'a2a_agent_memory_bytes{job="lim",agent="hog"} 1000',
+      'a2a_agent_memory_peak_bytes{job="lim",agent="hog"} 2000',
+      'a2a_agent_memory_limit_bytes{job="lim",agent="hog"} 4096',
+      'a2a_agent_cpu_seconds_total{job="lim",agent="hog"} 1.5',
+      'a2a_agent_cpu_throttled_seconds_total{job="lim",agent="hog"} 0.25',
+      'a2a_agent_cpu_throttled_periods_total{job="lim",agent="hog"} 3',
+      'a2a_agent_oom_kills_total{job="lim",agent="hog",target="localhost"} 0',
+    ]);
+    recordOomKill('lim', 'hog', 'localhost');
+    recordOomKill('lim', 'hog', 'localhost');
+    primeOomKills('lim', 'hog', 'localhost'); // a restart does not start the count again
+    forgetAgentUsage('lim', 'hog');
+    expect(seen()).toEqual(['a2a_agent_oom_kills_total{job="lim",agent="hog",target="localhost"} 2']);
   });
 });

@@ -10,15 +10,18 @@ import { remotePath, shellQuote } from '../../src/activities/ssh/quoting';
 import {
   afterBegin,
   lines,
+  parseUsage,
   readLogScript,
   secretFilesScript,
   startScript,
   statusScript,
   stopScript,
   tailScript,
+  usageScript,
   wrapScript,
 } from '../../src/activities/ssh/scripts';
 import { BASE_NAMES } from '../../src/activities/agent-env';
+import { serverKey } from '../../src/process/cgroups';
 import type { AgentPlan } from '../../src/job/plan';
 
 const HOSTILE = [
@@ -319,5 +322,93 @@ describe('how an agent ended, in words', () => {
     expect(describeEnd({ status: 3 })).toBe('exited with code 3');
     expect(describeEnd({ status: 137 })).toBe('was killed by SIGKILL');
     expect(describeEnd({ status: 143 })).toBe('was killed by SIGTERM');
+  });
+});
+
+describe('resource limits on the host (a plain folder laid out as a cgroup v1 tree, A2A_CGROUP_ROOT)', () => {
+  const limitedAgent = (workdir: string, out: string, deployment: Partial<AgentPlan['deployment']>) => {
+    const a = hostileAgent(workdir, out);
+    return {
+      ...a,
+      run: { command: ['/bin/sh', '-c', 'cat /proc/self/cgroup > "$OUT"'], args: [] },
+      deployment: { ...a.deployment, ...deployment },
+    };
+  };
+  const withRoot = <T>(root: string, fn: () => T): T => {
+    process.env.A2A_CGROUP_ROOT = root;
+    try {
+      return fn();
+    } finally {
+      delete process.env.A2A_CGROUP_ROOT;
+    }
+  };
+
+  test('the groups are made with the limits, and the wrapper is in them before the agent starts', async () => {
+    const root = join(tmp, 'cg-v1');
+    for (const h of ['cpu,cpuacct', 'memory', 'pids']) {
+      mkdirSync(join(root, h), { recursive: true });
+      writeFileSync(join(root, h, 'cgroup.procs'), '');
+    }
+    const workdir = join(tmp, 'limited');
+    mkdirSync(workdir);
+    const out = join(tmp, 'limited.out');
+    const agent = limitedAgent(workdir, out, { memory: '64m', cpus: 0.5, pids: 32 });
+    const started = withRoot(root, () => sh(startScript('scripts-ut', agent, '2026-01-01T00:00:00.000Z', SRV, remoteEnvOf(agent, {}))));
+    expect(lines(started, 'A2A-DEPLOY-ERROR')).toEqual([]);
+    const pid = Number(lines(started, 'A2A-DEPLOY-STARTED')[0]);
+    for (let i = 0; i < 200 && !existsSync(out); i++) await new Promise((r) => setTimeout(r, 25));
+    const group = (h: string) => join(root, h, 'a2a-deploy', serverKey(SRV), 'scripts-ut.echo');
+    expect(readFileSync(join(group('memory'), 'memory.limit_in_bytes'), 'utf8')).toBe(`${64 * 2 ** 20}\n`);
+    expect(readFileSync(join(group('cpu,cpuacct'), 'cpu.cfs_quota_us'), 'utf8')).toBe('50000\n');
+    expect(readFileSync(join(group('pids'), 'pids.max'), 'utf8')).toBe('32\n');
+    // The wrapper (the process whose pid start printed, the agent's parent) wrote itself to each.
+    for (const h of ['cpu,cpuacct', 'memory', 'pids']) expect(readFileSync(join(group(h), 'cgroup.procs'), 'utf8')).toBe(`${pid}\n`);
+    // An out-of-memory kill its group counted: status reads it, and the words are the local runner's.
+    writeFileSync(join(group('memory'), 'memory.oom_control'), 'oom_kill_disable 0\nunder_oom 0\noom_kill 1\n');
+    writeFileSync(join(group('memory'), 'memory.max_usage_in_bytes'), String(64 * 2 ** 20));
+    const exitFile = join(workdir, '.a2a-deploy', 'scripts-ut', 'echo', 'exit');
+    for (let i = 0; i < 200 && !existsSync(exitFile); i++) await new Promise((r) => setTimeout(r, 25));
+    const st = withRoot(root, () => parseStatus(sh(statusScript('scripts-ut', SRV, [{ id: 'echo', pid, workdir, limited: true }]))));
+    expect(describeEnd(st.get(pid) as never)).toBe('killed: out of memory (limit 64m, peak 64m)');
+  });
+
+  test("the usage read on the host is parsed as the worker's own", () => {
+    const root = join(tmp, 'cg-v1');
+    const group = (h: string) => join(root, h, 'a2a-deploy', serverKey(SRV), 'scripts-ut.echo');
+    writeFileSync(join(group('memory'), 'memory.usage_in_bytes'), `${5 * 2 ** 20}\n`);
+    writeFileSync(join(group('cpu,cpuacct'), 'cpuacct.usage'), '2500000000\n');
+    writeFileSync(join(group('cpu,cpuacct'), 'cpu.stat'), 'nr_periods 9\nnr_throttled 3\nthrottled_time 150000000\n');
+    writeFileSync(join(group('pids'), 'pids.current'), '4\n');
+    const u = withRoot(root, () => parseUsage(sh(usageScript(SRV, 'scripts-ut', 'echo'))));
+    expect(u).toEqual({
+      mechanism: 'cgroup v1',
+      memoryBytes: 5 * 2 ** 20,
+      memoryPeakBytes: 64 * 2 ** 20,
+      memoryLimitBytes: 64 * 2 ** 20,
+      cpuSeconds: 2.5,
+      throttledPeriods: 3,
+      throttledSeconds: 0.15,
+      oomKills: 1,
+      pids: 4,
+    });
+    expect(withRoot(root, () => parseUsage(sh(usageScript(SRV, 'scripts-ut', 'other'))))).toEqual(undefined);
+  });
+
+  test('a host without a cgroup tree refuses the start with the reason, before anything runs', () => {
+    const workdir = join(tmp, 'refused');
+    mkdirSync(workdir);
+    const agent = limitedAgent(workdir, join(tmp, 'refused.out'), { memory: '64m' });
+    const out = withRoot(join(tmp, 'no-tree'), () =>
+      sh(startScript('scripts-ut', agent, '2026-01-01T00:00:00.000Z', SRV, remoteEnvOf(agent, {}))),
+    );
+    expect(lines(out, 'A2A-DEPLOY-ERROR')[0]).toBe(
+      `there is no cgroup tree at ${join(tmp, 'no-tree')} on the host (resource limits need a writable cgroup tree for the remote user: root with cgroup v1 (memory, cpu, pids mounted), or cgroup v2 with those controllers delegated)`,
+    );
+    expect(lines(out, 'A2A-DEPLOY-STARTED')).toEqual([]);
+    expect(existsSync(join(tmp, 'refused.out'))).toBe(false);
+  });
+
+  test('an agent without limits is started as before: no group, no join', () => {
+    expect(startScript('scripts-ut', hostileAgent(tmp, join(tmp, 'x')), 'now', SRV, { values: {}, files: {} })).not.toContain('a2a_cgroup');
   });
 });

@@ -2,6 +2,7 @@
 // ended, and list what this deployer made (for gc).
 import { ApplicationFailure } from '@temporalio/activity';
 import type Docker from 'dockerode';
+import { oomWords } from '../../process/cgroups';
 import type { AgentPlan } from '../../job/plan';
 import { terminateWithGrace, waitUntil, type StopSignal } from '../../process/terminate';
 import type { StartedAgent } from '../types';
@@ -66,7 +67,11 @@ export function describeExit(id: string, info: Docker.ContainerInspectInfo | und
   const suffix = when ? ` ${when}` : '';
   if (!info) return `agent '${id}' is gone${suffix}: its container was removed`;
   const s = info.State;
-  const how = s.OOMKilled ? `was killed for running out of memory (exit code ${s.ExitCode})` : `exited with code ${s.ExitCode}`;
+  // Docker says the kernel killed it for its memory limit; the limit is the container's own.
+  const memory = info.HostConfig?.Memory;
+  const how = s.OOMKilled
+    ? `${oomWords(memory ? { memoryLimitBytes: memory } : {})} (exit code ${s.ExitCode})`
+    : `exited with code ${s.ExitCode}`;
   return `agent '${id}' ${how}${suffix}${s.Error ? ` (${s.Error})` : ''}`;
 }
 

@@ -30,6 +30,10 @@ import { LABEL_AGENT, LABEL_JOB, LABEL_SERVER, LABEL_SPEC } from './labels';
 import { containerLogs, stderrTail } from './logs';
 import { scrub, scrubLogsWith, secretValues } from '../agent-env';
 import { checkNetworkName, isHostNetwork, JobNetworks } from './networks';
+import { containerUsage } from './usage';
+import { limitsOf } from '../limits';
+import { hasLimits } from '../../process/cgroups';
+import { primeOomKills, recordOomKill, recordUsage } from '../../metrics/instruments';
 
 /** What the worker hands the container runner. */
 export interface DockerRunnerDeps {
@@ -80,6 +84,7 @@ export function createDockerRunner({ docker, serverMarker }: DockerRunnerDeps): 
           }
           await ensureImage(docker, agent, image);
           try {
+            if (agent.deployment.memory) primeOomKills(job, agent.id, 'container');
             return started(await createAndStart(docker, networks, job, agent, name, image, serverMarker), name, false);
           } catch (e) {
             if ((e as { nameConflict?: boolean }).nameConflict) {
@@ -104,7 +109,10 @@ export function createDockerRunner({ docker, serverMarker }: DockerRunnerDeps): 
           last = await inspectContainer(docker, id);
           return !!last?.State.Running;
         },
-        describeExit: () => describeExit(agent.id, last, 'before becoming healthy'),
+        describeExit: () => {
+          if (last?.State.OOMKilled) recordOomKill(job, agent.id, 'container');
+          return describeExit(agent.id, last, 'before becoming healthy');
+        },
         stderr: () => scrubbedTail(id, agent),
         signal: ctx?.cancellationSignal ?? new AbortController().signal,
         heartbeat: (d) => ctx?.heartbeat(d),
@@ -141,6 +149,7 @@ export function createDockerRunner({ docker, serverMarker }: DockerRunnerDeps): 
               alive.push(a);
               continue;
             }
+            if (info?.State.OOMKilled) recordOomKill(opts.job, a.id, 'container');
             events.push({
               id: a.id,
               kind: 'exited',
@@ -152,6 +161,12 @@ export function createDockerRunner({ docker, serverMarker }: DockerRunnerDeps): 
           return { alive, events };
         },
         stderrOf: (a) => scrubbedTail(refOf(a), a),
+        // As often as its health check: one stats read of a container with limits, into /metrics.
+        upkeep: async (a) => {
+          if (!hasLimits(limitsOf(a.deployment))) return;
+          const u = await containerUsage(docker, refOf(a));
+          if (u) recordUsage(opts.job, a.id, u);
+        },
       });
     },
 

@@ -66,7 +66,9 @@ export function containerOptions(
       LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '2' } },
       Binds: d.volumes.map((v) => bindOf(v, agent.baseDir)),
       ...(d.cpus ? { NanoCpus: Math.round(d.cpus * 1e9) } : {}),
-      ...(d.memory ? { Memory: memoryBytes(d.memory) } : {}),
+      // Memory and swap at the same limit: swapping cannot get round it.
+      ...(d.memory ? { Memory: memoryBytes(d.memory), MemorySwap: memoryBytes(d.memory) } : {}),
+      ...(d.pids ? { PidsLimit: d.pids } : {}),
     },
     ...(hostNet ? {} : { NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: [name] } } } }),
     ...(d.workdir ? { WorkingDir: d.workdir } : {}),

@@ -20,8 +20,14 @@ import type { AgentEvent, RunnerActivities, WatchedAgent } from '../types';
 import { watchLoop } from '../watch';
 import { endpointOf, hostKey } from './endpoint';
 import { COMMAND_TIMEOUT_MS, type SshPool } from './pool';
+import { oomWords, hasLimits } from '../../process/cgroups';
+import { recordOomKill, recordUsage } from '../../metrics/instruments';
+import { limitsOf } from '../limits';
 import {
+  cgroupRemoveScript,
   lines,
+  parseUsage,
+  usageScript,
   readLogScript,
   removePidFileScript,
   secretFilesScript,
@@ -49,9 +55,12 @@ interface Running {
 interface Ended {
   /** the agent's exit status as its wrapper saw it; undefined if unknown (e.g. SIGKILL) */
   status?: number;
+  /** its memory group counted an out-of-memory kill: the limit and peak it read */
+  oom?: { memoryLimitBytes?: number; memoryPeakBytes?: number };
 }
 
 export function describeEnd(e: Ended | undefined): string {
+  if (e?.oom) return oomWords(e.oom);
   if (e?.status === undefined) return 'exited';
   if (e.status > 128) {
     const name = Object.entries(osConstants.signals).find(([, n]) => n === e.status! - 128)?.[0];
@@ -70,6 +79,16 @@ export function parseStatus(out: string): Map<number, Ended | 'alive'> {
     if (state === 'alive') result.set(Number(pid), 'alive');
     else result.set(Number(pid), exitPid === pid && /^\d+$/.test(exitStatus ?? '') ? { status: Number(exitStatus) } : {});
   }
+  for (const l of lines(out, 'A2A-DEPLOY-OOM')) {
+    const [pid, , limit, peak] = l.split(' ');
+    const ended = result.get(Number(pid));
+    const bytes = (w: string | undefined) => (w && /^\d+$/.test(w) && Number(w) < 2 ** 62 ? Number(w) : undefined);
+    if (ended && ended !== 'alive')
+      ended.oom = {
+        ...(bytes(limit) !== undefined ? { memoryLimitBytes: bytes(limit) } : {}),
+        ...(bytes(peak) !== undefined ? { memoryPeakBytes: bytes(peak) } : {}),
+      };
+  }
   return result;
 }
 
@@ -77,6 +96,7 @@ const query = (a: { id: string; pid: number; deployment: DeploymentPlan }): Stat
   id: a.id,
   pid: a.pid,
   workdir: a.deployment.workdir,
+  ...(hasLimits(limitsOf(a.deployment)) ? { limited: true } : {}),
 });
 
 /**
@@ -226,7 +246,10 @@ export function createSshRunner({ pool, serverMarker }: SshRunnerDeps): RunnerAc
           ended = st;
           return false;
         },
-        describeExit: () => `agent '${agent.id}' ${describeEnd(ended)} on ${endpointOf(agent.deployment).label} before becoming healthy`,
+        describeExit: () => {
+          if (ended?.oom) recordOomKill(job, agent.id, 'remote');
+          return `agent '${agent.id}' ${describeEnd(ended)} on ${endpointOf(agent.deployment).label} before becoming healthy`;
+        },
         stderr: () => remoteTail(job, agent.id, agent.deployment, agent.baseDir),
         signal: ctx?.cancellationSignal ?? new AbortController().signal,
         heartbeat: (details) => ctx?.heartbeat(details),
@@ -238,10 +261,19 @@ export function createSshRunner({ pool, serverMarker }: SshRunnerDeps): RunnerAc
       // runs it is all there is to do.
       const out = (await remote(agent.deployment, agent.baseDir, stopScript(job, agent, !!force, serverMarker))).stdout;
       const pids = lines(out, 'A2A-DEPLOY-RUNNING').map(Number);
-      if (pids.length === 0) return { wasRunning: false, forced: false };
+      // Its groups go with it (and whatever still runs in them, outside its process group).
+      const limited = hasLimits(limitsOf(agent.deployment));
+      const dropGroups = async () => {
+        if (limited) await remote(agent.deployment, agent.baseDir, cgroupRemoveScript(serverMarker, job, agent.id));
+      };
+      if (pids.length === 0) {
+        await dropGroups();
+        return { wasRunning: false, forced: false };
+      }
       heartbeat({ stopping: pids });
       const forced = await terminate(job, agent, pids, !!force, true);
       await remote(agent.deployment, agent.baseDir, removePidFileScript(job, agent));
+      await dropGroups();
       return { wasRunning: true, forced };
     },
 
@@ -271,6 +303,7 @@ export function createSshRunner({ pool, serverMarker }: SshRunnerDeps): RunnerAc
                   alive.push(a);
                   continue;
                 }
+                if (s?.oom) recordOomKill(job, a.id, 'remote');
                 events.push({
                   id: a.id,
                   kind: 'exited',
@@ -284,6 +317,16 @@ export function createSshRunner({ pool, serverMarker }: SshRunnerDeps): RunnerAc
           return { alive, events };
         },
         stderrOf,
+        // As often as its health check: one usage read of an agent with limits (a command on its host), into /metrics.
+        upkeep: async (a) => {
+          if (!hasLimits(limitsOf(a.deployment))) return;
+          try {
+            const u = parseUsage((await remote(a.deployment, pool.baseDirFor(a.deployment), usageScript(serverMarker, job, a.id))).stdout);
+            if (u) recordUsage(job, a.id, u);
+          } catch {
+            /* the host did not answer this time: the next slot reads again */
+          }
+        },
       });
     },
 

@@ -7,6 +7,51 @@ import { join } from 'node:path';
 import type { AgentPlan } from '../../job/plan';
 import { MARKER, markerOf, SERVER, SPEC } from '../markers';
 import { remotePath, shellQuote } from './quoting';
+import { cgroupRoot, hasLimits, leafName, serverKey, USAGE_FILES, usageFrom, type Usage } from '../../process/cgroups';
+import { limitsOf } from '../limits';
+
+/** Where an agent's groups are on its host: the cgroup root (A2A_CGROUP_ROOT on the worker, a test hook), the server's key, job.agent. */
+export const remoteGroup = (server: string, job: string, agent: string) => ({
+  root: cgroupRoot(),
+  key: serverKey(server),
+  leaf: leafName(job, agent),
+});
+
+/** sh that makes the agent's groups with its limits on the host (sh/lib.sh a2a_cgroup); none without limits. */
+export function cgroupStep(server: string, job: string, agent: AgentPlan): string {
+  const l = limitsOf(agent.deployment);
+  if (!hasLimits(l)) return '';
+  const g = remoteGroup(server, job, agent.id);
+  const word = (n: number | undefined) => (n === undefined ? '-' : String(Math.floor(n)));
+  const quota = l.cpus === undefined ? undefined : Math.max(1000, Math.round(l.cpus * 100_000));
+  return `a2a_cgroup ${shellQuote(g.root)} ${shellQuote(g.key)} ${shellQuote(g.leaf)} ${word(l.memoryBytes)} ${word(quota)} ${word(l.pids)}`;
+}
+
+/** Prints the agent's usage files on the host (sh/lib.sh a2a_cg_usage), for parseUsage. */
+export function usageScript(server: string, job: string, agentId: string): string {
+  const g = remoteGroup(server, job, agentId);
+  const specs = ([1, 2] as const).flatMap((v) => USAGE_FILES[v].map(([c, f]) => `${v}:${c}:${f}`));
+  return `a2a_cg_usage ${shellQuote(g.root)} ${shellQuote(g.key)} ${shellQuote(g.leaf)} ${specs.map(shellQuote).join(' ')}`;
+}
+
+/** The usage in what usageScript printed; undefined when the agent has no groups there. */
+export function parseUsage(out: string): Usage | undefined {
+  const version = Number(lines(out, 'A2A-DEPLOY-CGV')[0]);
+  if (version !== 1 && version !== 2) return undefined;
+  const files = new Map<string, string[]>();
+  let current: string[] | undefined;
+  for (const l of out.split('\n')) {
+    if (l.startsWith('A2A-DEPLOY-CG ')) files.set(l.slice('A2A-DEPLOY-CG '.length), (current = []));
+    else if (l.startsWith('A2A-DEPLOY-CGL ') && current) current.push(l.slice('A2A-DEPLOY-CGL '.length));
+  }
+  return usageFrom(version, (c, f) => files.get(`${c} ${f}`)?.join('\n'));
+}
+
+/** Removes the agent's groups on the host, with whatever still runs in them. */
+export function cgroupRemoveScript(server: string, job: string, agentId: string): string {
+  const g = remoteGroup(server, job, agentId);
+  return `a2a_cgroup_remove ${shellQuote(g.root)} ${shellQuote(g.key)} ${shellQuote(g.leaf)}`;
+}
 
 /** Every script prints this first, so whatever a login shell's rc files print is skipped. */
 export const BEGIN = 'A2A-DEPLOY-BEGIN';
@@ -118,6 +163,8 @@ export function startScript(job: string, agent: AgentPlan, startedAt: string, se
     `a2a_running ${shellQuote(marker)} ${shellQuote(server)}`,
     `a2a_tools ${program} ${shellQuote(`${agent.run.command?.[0] ?? agent.deployment.node} not found on the host; PATH is`)}`,
     moduleCheck,
+    // Its groups last before the launch: a refusal leaves nothing behind but empty groups.
+    cgroupStep(server, job, agent),
     `a2a_WRAPPER=${shellQuote(WRAPPER)}`,
     agentEnvFunction(env, { [MARKER]: marker, [SPEC]: agent.specHash, [SERVER]: server }),
     `a2a_launch ${shellQuote(agent.id)} ${shellQuote(startedAt)} ${shellQuote(agent.specHash)} ${words.join(' ')}`,
@@ -152,12 +199,19 @@ export interface StatusQuery {
   id: string;
   pid: number;
   workdir?: string;
+  /** an agent with limits: an ended one's out-of-memory kill is read from its memory group */
+  limited?: boolean;
 }
 
 /** For each pid: `A2A-DEPLOY-ST pid alive`, or `… gone [exitPid status]` from the wrapper's
  *  exit record. With `waitGoneMs`, first waits (polling every 50 ms) up to that long for all to end. */
 export function statusScript(job: string, server: string, agents: StatusQuery[], waitGoneMs = 0): string {
   const marker = (a: StatusQuery) => shellQuote(markerOf(job, a.id));
+  const groupWords = (a: StatusQuery) => {
+    if (!a.limited) return '';
+    const g = remoteGroup(server, job, a.id);
+    return ` ${shellQuote(g.root)} ${shellQuote(g.key)} ${shellQuote(g.leaf)}`;
+  };
   const wait =
     waitGoneMs > 0 && agents.length > 0
       ? `a2a_wait_gone ${Math.ceil(waitGoneMs / 50)} ${shellQuote(server)} ${agents.map((a) => `${Math.floor(a.pid)} ${marker(a)}`).join(' ')}\n`
@@ -167,7 +221,7 @@ export function statusScript(job: string, server: string, agents: StatusQuery[],
     agents
       .map(
         (a) =>
-          `a2a_status ${Math.floor(a.pid)} ${marker(a)} ${shellQuote(server)} ${remotePath(a.workdir ?? '~')} ${shellQuote(`.a2a-deploy/${job}/${a.id}/exit`)}`,
+          `a2a_status ${Math.floor(a.pid)} ${marker(a)} ${shellQuote(server)} ${remotePath(a.workdir ?? '~')} ${shellQuote(`.a2a-deploy/${job}/${a.id}/exit`)}${groupWords(a)}`,
       )
       .join('\n')
   );

@@ -1,4 +1,7 @@
-import type { JobStatus } from '../../workflows/api';
+import type { AgentStatus, JobStatus } from '../../workflows/api';
+import { sizeWords } from '../../process/cgroups';
+
+type AgentUsage = NonNullable<AgentStatus['usage']>;
 import { parse } from '../args';
 import { EXIT } from '../exit-codes';
 import { NO_WORKER_HINT, type ServerView } from '../../api/jobs';
@@ -78,10 +81,29 @@ export function renderStatus(s: JobStatus): string {
       a.waitingFor ?? lastErrorCell(a.lastError, a.lastErrorAt),
     ];
   });
+  // A USAGE column only for a job with limits: the table of every other job stays as it was.
+  const withUsage = s.stages.flat().some((id) => s.agents[id].usage);
+  if (withUsage) rows.forEach((r, i) => r.splice(7, 0, usageCell(s.agents[s.stages.flat()[i]].usage)));
+  const heads = ['AGENT', 'STATE', 'STAGE', 'PID', 'RESTARTS', 'URL', 'SINCE', ...(withUsage ? ['USAGE'] : []), 'LAST ERROR'];
   const lines = [
     `Job ${s.job} (${s.topology}): ${s.phase}${s.paused ? ', paused' : ''}; ${healthy}/${rows.length} agents healthy; entry agent ${s.entry}`,
-    table(['AGENT', 'STATE', 'STAGE', 'PID', 'RESTARTS', 'URL', 'SINCE', 'LAST ERROR'], rows),
+    table(heads, rows),
   ];
   if (s.error) lines.push('', `error: ${s.error}`);
   return lines.join('\n');
+}
+
+/** `mem 120m/256m (peak 130m), cpu 3.2s, throttled 1.5s (cgroup v1)`: what the agent uses, by what it is held. */
+export function usageCell(u: AgentUsage | undefined): string {
+  if (!u) return '-';
+  const parts: string[] = [];
+  if (u.memoryBytes !== undefined)
+    parts.push(
+      `mem ${sizeWords(u.memoryBytes)}${u.memoryLimitBytes !== undefined ? `/${sizeWords(u.memoryLimitBytes)}` : ''}${u.memoryPeakBytes !== undefined ? ` (peak ${sizeWords(u.memoryPeakBytes)})` : ''}`,
+    );
+  if (u.cpuSeconds !== undefined) parts.push(`cpu ${u.cpuSeconds.toFixed(1)}s`);
+  if (u.throttledSeconds) parts.push(`throttled ${u.throttledSeconds.toFixed(1)}s`);
+  if (u.pids !== undefined) parts.push(`pids ${u.pids}`);
+  if (u.oomKills) parts.push(`${u.oomKills} out-of-memory kill${u.oomKills === 1 ? '' : 's'}`);
+  return `${parts.join(', ')} (${u.mechanism})`;
 }

@@ -138,7 +138,9 @@ a2a_launch() {
     # terminal, stdin from /dev/null, output to the log files. Redirections and argv are fixed
     # first, so no exported name (D, MOD, IFS...) can change what runs or where it writes.
     exec </dev/null >>"$D/stdout.log" 2>>"$D/stderr.log"
-    set -- "$SETSID" "$NOHUP" /bin/sh -c "$a2a_WRAPPER" a2a-agent "$D/exit" "$@"
+    # The cgroup.procs files the wrapper joins first (a2a_cgroup; none without limits): split on purpose.
+    # shellcheck disable=SC2086
+    set -- "$SETSID" "$NOHUP" /bin/sh -c "$a2a_WRAPPER" a2a-agent "$D/exit" "${a2a_NPROCS:-0}" ${a2a_PROCS:-} "$@"
     # The names kept are BASE_NAMES of src/activities/agent-env.ts (a unit test keeps them equal).
     # `command`: a readonly variable is left alone instead of ending the shell.
     for a2a_n in $(env | sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p'); do
@@ -185,14 +187,16 @@ a2a_wait_gone() {
   done
 }
 
-# a2a_status PID MARKER SERVER WORKDIR EXIT_FILE: `A2A-DEPLOY-ST PID alive`, or `… gone` followed
-# by the wrapper's exit record ("pid status", which the worker matches to PID), if any.
+# a2a_status PID MARKER SERVER WORKDIR EXIT_FILE [ROOT KEY LEAF]: `A2A-DEPLOY-ST PID alive`, or
+# `… gone` followed by the wrapper's exit record ("pid status", which the worker matches to PID),
+# if any, and for an agent with limits (ROOT KEY LEAF) its out-of-memory kill, if its group counted one.
 a2a_status() {
   if a2a_alive "$1" "$2" "$3"; then
     echo "A2A-DEPLOY-ST $1 alive"
   else
     a2a_e=$( (cd "$4" && cat "$5") 2>/dev/null)
     echo "A2A-DEPLOY-ST $1 gone $a2a_e"
+    [ -z "${6:-}" ] || a2a_cg_oom "$1" "$6" "$7" "$8"
   fi
 }
 
@@ -214,4 +218,129 @@ a2a_read_log() {
     [ "$a2a_size" -gt 0 ] && tail -c 1048576 "$2" | tail -n "$3"
   fi
   return 0
+}
+
+# Resource limits (deployment.memory, cpus, pids) on the host, as src/process/cgroups.ts does them
+# on the worker's machine: one group per agent under a2a-deploy/KEY/LEAF (KEY: the server's hash,
+# LEAF: job.agent), in cgroup v2 (ROOT/cgroup.controllers) or in each v1 hierarchy under ROOT.
+
+# a2a_cg_mount ROOT CONTROLLER: the v1 hierarchy folder holding CONTROLLER ('cpu', 'cpu,cpuacct').
+a2a_cg_mount() {
+  for a2a_d in "$1"/*; do
+    case ",${a2a_d##*/}," in *",$2,"*) [ -f "$a2a_d/cgroup.procs" ] && { echo "$a2a_d"; return 0; } ;; esac
+  done
+  return 1
+}
+
+# a2a_cg_empty GROUP: kills what is left in the group and removes it (busy for a moment while
+# its last process exits: retried briefly). No group: nothing to do.
+a2a_cg_empty() {
+  [ -d "$1" ] || return 0
+  a2a_i=0
+  while [ "$a2a_i" -lt 40 ]; do
+    while read -r a2a_p; do kill -9 "$a2a_p" 2>/dev/null; done < "$1/cgroup.procs"
+    rmdir "$1" 2>/dev/null && return 0
+    sleep 0.05 2>/dev/null || sleep 1
+    a2a_i=$((a2a_i + 1))
+  done
+  return 0
+}
+
+# a2a_cg_write FILE VALUE: sets a limit, or refuses the start in words.
+a2a_cg_write() { echo "$2" > "$1" 2>/dev/null || a2a_error "cannot set $1 to $2 on the host (a value out of the kernel's range, or a tree not writable)"; }
+
+# a2a_cg_make GROUP HINT: the group afresh (its counters are this start's), added to the files to join.
+a2a_cg_make() {
+  # The paths are the kernel's mount names and our own: refused if unusual, as they are split on spaces.
+  case $1 in *[!A-Za-z0-9/,._-]*) a2a_error "unusual cgroup path $1 on the host" ;; esac
+  case " $a2a_PROCS " in *" $1/cgroup.procs "*) return 0 ;; esac
+  a2a_cg_empty "$1"
+  mkdir -p "$1" 2>/dev/null || a2a_error "cannot create the cgroup $1 on the host ($2)"
+  a2a_PROCS="$a2a_PROCS $1/cgroup.procs"
+  a2a_NPROCS=$((a2a_NPROCS + 1))
+}
+
+# a2a_cgroup ROOT KEY LEAF MEMORY CPU_QUOTA PIDS: the agent's groups with its limits ('-': that one
+# unlimited; CPU_QUOTA in microseconds per 100 ms). Sets a2a_NPROCS and a2a_PROCS, the cgroup.procs
+# files the wrapper joins before the agent's first instruction. Where no writable tree holds the
+# controllers it refuses the start (a2a_error): a limit is never ignored.
+a2a_cgroup() {
+  a2a_r=$1 a2a_k=$2 a2a_l=$3 a2a_mem=$4 a2a_cpu=$5 a2a_pm=$6
+  a2a_NPROCS=0 a2a_PROCS=
+  a2a_hint='resource limits need a writable cgroup tree for the remote user: root with cgroup v1 (memory, cpu, pids mounted), or cgroup v2 with those controllers delegated'
+  [ -d "$a2a_r" ] || a2a_error "there is no cgroup tree at $a2a_r on the host ($a2a_hint)"
+  if [ -f "$a2a_r/cgroup.controllers" ]; then
+    for a2a_d in "$a2a_r" "$a2a_r/a2a-deploy" "$a2a_r/a2a-deploy/$a2a_k"; do
+      mkdir -p "$a2a_d" 2>/dev/null || a2a_error "cannot create the cgroup $a2a_d on the host ($a2a_hint)"
+      for a2a_c in memory cpu pids; do
+        grep -qw "$a2a_c" "$a2a_d/cgroup.subtree_control" 2>/dev/null || echo "+$a2a_c" > "$a2a_d/cgroup.subtree_control" 2>/dev/null ||
+          a2a_error "cgroup v2 at $a2a_d does not delegate $a2a_c to this user ($a2a_hint)"
+      done
+    done
+    a2a_g=$a2a_r/a2a-deploy/$a2a_k/$a2a_l
+    a2a_cg_make "$a2a_g" "$a2a_hint"
+    if [ "$a2a_mem" != - ]; then a2a_cg_write "$a2a_g/memory.max" "$a2a_mem"; echo 0 > "$a2a_g/memory.swap.max" 2>/dev/null; fi
+    [ "$a2a_cpu" = - ] || a2a_cg_write "$a2a_g/cpu.max" "$a2a_cpu 100000"
+    [ "$a2a_pm" = - ] || a2a_cg_write "$a2a_g/pids.max" "$a2a_pm"
+    return 0
+  fi
+  for a2a_c in memory cpu pids; do
+    case $a2a_c in memory) a2a_v=$a2a_mem ;; cpu) a2a_v=$a2a_cpu ;; *) a2a_v=$a2a_pm ;; esac
+    [ "$a2a_v" = - ] && continue
+    a2a_m=$(a2a_cg_mount "$a2a_r" "$a2a_c") || a2a_error "no cgroup hierarchy for $a2a_c under $a2a_r on the host ($a2a_hint)"
+    a2a_g=$a2a_m/a2a-deploy/$a2a_k/$a2a_l
+    a2a_cg_make "$a2a_g" "$a2a_hint"
+    case $a2a_c in
+      memory) a2a_cg_write "$a2a_g/memory.limit_in_bytes" "$a2a_v"; echo "$a2a_v" > "$a2a_g/memory.memsw.limit_in_bytes" 2>/dev/null ;;
+      cpu) a2a_cg_write "$a2a_g/cpu.cfs_period_us" 100000; a2a_cg_write "$a2a_g/cpu.cfs_quota_us" "$a2a_v" ;;
+      *) a2a_cg_write "$a2a_g/pids.max" "$a2a_v" ;;
+    esac
+  done
+}
+
+# a2a_cgroup_remove ROOT KEY LEAF: the agent's groups go, with whatever still runs in them.
+a2a_cgroup_remove() {
+  if [ -f "$1/cgroup.controllers" ]; then a2a_cg_empty "$1/a2a-deploy/$2/$3"; return 0; fi
+  for a2a_d in "$1"/*/a2a-deploy/"$2"/"$3"; do a2a_cg_empty "$a2a_d"; done
+  return 0
+}
+
+# a2a_cg_oom PID ROOT KEY LEAF: `A2A-DEPLOY-OOM PID KILLS LIMIT PEAK` when the agent's memory group
+# counted an out-of-memory kill (v2: memory.events, memory.max, memory.peak; v1: memory.oom_control,
+# memory.limit_in_bytes, memory.max_usage_in_bytes).
+a2a_cg_oom() {
+  if [ -f "$2/cgroup.controllers" ]; then
+    a2a_g=$2/a2a-deploy/$3/$4
+    a2a_n=$(sed -n 's/^oom_kill //p' "$a2a_g/memory.events" 2>/dev/null)
+    a2a_lim=$(cat "$a2a_g/memory.max" 2>/dev/null) a2a_pk=$(cat "$a2a_g/memory.peak" 2>/dev/null)
+  else
+    a2a_m=$(a2a_cg_mount "$2" memory) || return 0
+    a2a_g=$a2a_m/a2a-deploy/$3/$4
+    a2a_n=$(sed -n 's/^oom_kill //p' "$a2a_g/memory.oom_control" 2>/dev/null)
+    a2a_lim=$(cat "$a2a_g/memory.limit_in_bytes" 2>/dev/null) a2a_pk=$(cat "$a2a_g/memory.max_usage_in_bytes" 2>/dev/null)
+  fi
+  [ "${a2a_n:-0}" -gt 0 ] 2>/dev/null && echo "A2A-DEPLOY-OOM $1 $a2a_n ${a2a_lim:--} ${a2a_pk:--}"
+  return 0
+}
+
+# a2a_cg_usage ROOT KEY LEAF V:CONTROLLER:FILE...: the agent's usage files for this host's cgroup
+# version V, each as `A2A-DEPLOY-CG CONTROLLER FILE` followed by its lines, each prefixed
+# `A2A-DEPLOY-CGL ` (the worker parses them as it parses its own, src/process/cgroups.ts usageFrom).
+a2a_cg_usage() {
+  a2a_r=$1 a2a_k=$2 a2a_l=$3
+  shift 3
+  a2a_v=1
+  [ -f "$a2a_r/cgroup.controllers" ] && a2a_v=2
+  echo "A2A-DEPLOY-CGV $a2a_v"
+  for a2a_spec in "$@"; do
+    case $a2a_spec in "$a2a_v":*) ;; *) continue ;; esac
+    a2a_c=${a2a_spec#*:}; a2a_f=${a2a_c#*:}; a2a_c=${a2a_c%%:*}
+    if [ "$a2a_v" = 2 ]; then a2a_g=$a2a_r/a2a-deploy/$a2a_k/$a2a_l
+    else a2a_m=$(a2a_cg_mount "$a2a_r" "$a2a_c") || continue; a2a_g=$a2a_m/a2a-deploy/$a2a_k/$a2a_l
+    fi
+    [ -r "$a2a_g/$a2a_f" ] || continue
+    echo "A2A-DEPLOY-CG $a2a_c $a2a_f"
+    # Each line prefixed, the last one too when it has no newline.
+    while IFS= read -r a2a_x || [ -n "$a2a_x" ]; do echo "A2A-DEPLOY-CGL $a2a_x"; done < "$a2a_g/$a2a_f"
+  done
 }
