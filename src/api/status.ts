@@ -10,6 +10,7 @@ import { endedJobView } from '../jobs/leftovers';
 import { MAIN_TASK_QUEUE } from '../job/plan';
 import type { JobStatus } from '../workflows/api';
 import { isNoWorker, jobPlan, jobStatus, serverView, type JobContext, type ServerView } from './jobs';
+import { noteSlotWaits } from './slot-waits';
 
 /** A job's status, and where it comes from. */
 export type JobReport =
@@ -46,6 +47,10 @@ export async function jobReport(ctx: JobContext, handle: WorkflowHandle, name: s
     return { source: 'server', view: await serverView(handle, name), reason: (err as Error).message };
   }
   await noteMissingHostWorkers(ctx, handle, status);
+  await noteSlotWaits(handle, status, async () => {
+    const plan = await jobPlan(handle);
+    return (id) => plan.agents[id]?.taskQueue;
+  });
   return { source: 'workflow', status, execution };
 }
 
