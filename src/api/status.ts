@@ -47,10 +47,11 @@ export async function jobReport(ctx: JobContext, handle: WorkflowHandle, name: s
     return { source: 'server', view: await serverView(handle, name), reason: (err as Error).message };
   }
   await noteMissingHostWorkers(ctx, handle, status);
+  // A hint: the status stands without it if the server cannot say.
   await noteSlotWaits(handle, status, async () => {
     const plan = await jobPlan(handle);
     return (id) => plan.agents[id]?.taskQueue;
-  });
+  }).catch(() => undefined);
   return { source: 'workflow', status, execution };
 }
 
