@@ -22,6 +22,8 @@ export interface PendingActivity {
   state?: number | null;
   scheduledTime?: { seconds?: number | string | { toNumber(): number } | null; nanos?: number | null } | null;
   lastStartedTime?: unknown;
+  /** a retry's next attempt: in its backoff until then, not waiting for a slot */
+  nextAttemptScheduleTime?: PendingActivity['scheduledTime'];
   activityOptions?: { taskQueue?: { name?: string | null } | null } | null;
 }
 
@@ -43,7 +45,11 @@ export function slotWaitNotes(
 ): Map<string, string> {
   const queued = pending
     .filter((p) => p.state === SCHEDULED && !p.lastStartedTime && START_ACTIVITIES.has(p.activityType?.name ?? ''))
-    .map((p) => ({ queue: p.activityOptions?.taskQueue?.name || undefined, sinceMs: millis(p.scheduledTime) }))
+    .map((p) => {
+      // A retried start waits from its next attempt's time (before that it is in its backoff).
+      const times = [millis(p.scheduledTime), millis(p.nextAttemptScheduleTime)].filter((t): t is number => t !== undefined);
+      return { queue: p.activityOptions?.taskQueue?.name || undefined, sinceMs: times.length ? Math.max(...times) : undefined };
+    })
     .filter((q): q is { queue: string | undefined; sinceMs: number } => q.sinceMs !== undefined && nowMs - q.sinceMs >= QUEUED_HINT_MS);
   const notes = new Map<string, string>();
   if (queued.length === 0) return notes;

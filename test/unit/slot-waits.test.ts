@@ -54,6 +54,8 @@ test('no note for a start just scheduled, one running, a watch, or an agent alre
   expect(none([queued(2000)])).toEqual([]); // being picked up
   expect(none([queued(30_000, { state: 2, lastStartedTime: at(29_000) })])).toEqual([]); // started: booting
   expect(none([queued(30_000, { activityType: { name: 'watchAgents' } })])).toEqual([]);
+  expect(none([queued(30_000, { nextAttemptScheduleTime: at(-3000) })])).toEqual([]); // a retry in its backoff
+  expect(none([queued(30_000, { nextAttemptScheduleTime: at(2000) })])).toEqual([]); // ... just due
   expect(none([queued(30_000, { activityOptions: { taskQueue: { name: 'a2a-deploy-host-h9' } } })])).toEqual([]); // another queue
   expect(none([queued(30_000)])).toEqual(['a']);
 });
