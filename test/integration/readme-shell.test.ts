@@ -82,7 +82,7 @@ test("the README's temporal commands work on encrypted payloads with the codec s
   const pid = agentProcesses(JOB)[0];
   const restarted = temporal(restartUpdate, codecEnv);
   expect(restarted.out).not.toContain('not supported');
-  expect(restarted.out).toMatch(/"restarted":\s*\[\s*"maps"\s*\]/);
+  expect(restarted.out).toMatch(/Result +map\[failed:\[\] restarted:\[maps\]\]/);
   expect(restarted.code).toBe(0);
   expect(agentProcesses(JOB)).not.toContain(pid);
   expect(temporal(pauseSignal)).toMatchObject({ code: 0 });
@@ -90,7 +90,7 @@ test("the README's temporal commands work on encrypted payloads with the codec s
   // The stop update answers at once (the phase it was in); the teardown follows.
   const stopped = temporal(stopUpdate, codecEnv);
   expect(stopped.out).not.toContain('not supported');
-  expect(stopped.out).toMatch(/"(running|degraded|stopping)"/);
+  expect(stopped.out).toMatch(/Result +(running|degraded|stopping)\b/);
   expect(stopped.code).toBe(0);
   await waitFor('the teardown', () => agentProcesses(JOB).length === 0, 30_000);
 });
