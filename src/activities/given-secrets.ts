@@ -10,9 +10,18 @@ import { secretValues } from './agent-env';
 const FILE = 'agent.secrets.json';
 const given = new Map<string, string[]>();
 
-/** Records the values an agent in `dir` was started with (call before it runs). */
+/** At most this many values are kept per agent folder (the newest): enough for every rotation
+ *  whose output its rotated log files can still hold, bounded for an agent restarted for ever. */
+const MAX_KEPT = 64;
+
+/**
+ * Records the values an agent in `dir` was started with (call before it runs), beside those its
+ * earlier starts were given: its log files outlive a restart, so a line printed before the
+ * restart with the old value must stay scrubbed after a restart with a rotated one.
+ */
 export function rememberGiven(dir: string, values: readonly string[]): void {
-  const kept = [...new Set(values.filter((v) => v.length > 0))];
+  const fresh = values.filter((v) => v.length > 0);
+  const kept = [...new Set([...givenValues(dir).filter((v) => !fresh.includes(v)), ...fresh])].slice(-MAX_KEPT);
   given.set(dir, kept);
   mkdirSync(dir, { recursive: true });
   const tmp = join(dir, `.${FILE}.${process.pid}`);

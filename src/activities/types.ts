@@ -105,6 +105,9 @@ export interface AgentEvent {
   exitCode?: number | null;
   detail: string;
   stderr: string;
+  /** when the watch found it (ISO time, the worker's clock): the workflow's own clock can lag
+   *  behind right after a worker restart (issue 23), so the time of the error comes from here */
+  at?: string;
 }
 
 export interface WatchOptions {

@@ -46,7 +46,8 @@ export async function watchLoop({ agents, unhealthyAfter = 3 }: WatchOptions, pr
       events.push(...(await healthRound(due, misses, unhealthyAfter, probe.stderrOf)));
       if (probe.upkeep) await Promise.all(due.map(async (a) => probe.upkeep!(a)));
     }
-    if (events.length > 0) return events;
+    // Stamped when found: see AgentEvent.at.
+    if (events.length > 0) return events.map((e) => ({ ...e, at: e.at ?? new Date().toISOString() }));
     ctx?.heartbeat({ round });
     await sleep(probe.intervalMs, ctx?.cancelled);
   }

@@ -18,6 +18,7 @@ import { deployJob } from '../workflows';
 import { deployJobStart, redeployUpdate, workflowIdFor, type AgentStatus, type JobStatus, type RedeployResult } from '../workflows/api';
 import { InvalidInputError, JobFailedError, RefusedError } from './errors';
 import { isNoWorker, jobPlan, jobStatus, refuseKeylessSubmit, workerPolls, type JobContext } from './jobs';
+import { noteSlotWaits, QUEUED_HINT_MS } from './slot-waits';
 
 /** What `start` reports while it works (all optional to listen to). */
 export type StartProgress =
@@ -83,19 +84,22 @@ export async function startJob(ctx: JobContext, plan: DeployPlan, opts: StartOpt
   if (!(await workerPolls(ctx.client))) warnNoWorker();
   if (opts.wait === false) return { job: plan.job, workflowId, runId, ui };
   const t0 = Date.now();
-  const status = await waitUntilHealthy(handle, plan.job, t0, say, warnNoWorker);
+  const status = await waitUntilHealthy(handle, plan, t0, say, warnNoWorker);
   return { job: plan.job, workflowId, runId, ui, status, elapsedMs: Date.now() - t0 };
 }
 
 /** Follows a deploy until every agent is healthy; JobFailedError when it fails (its agents are stopped by then). */
 async function waitUntilHealthy(
   handle: WorkflowHandle,
-  job: string,
+  plan: DeployPlan,
   t0: number,
   say: (e: StartProgress) => void,
   warnNoWorker: () => void,
 ): Promise<JobStatus> {
+  const job = plan.job;
   const shown = new Map<string, string>();
+  const queuedSaid = new Set<string>();
+  let slotsAskedAt = Date.now();
   for (;;) {
     let status: JobStatus;
     try {
@@ -124,9 +128,16 @@ async function waitUntilHealthy(
       }
       throw err;
     }
+    // A start queued behind a full worker is said once per agent (the server is asked every few seconds).
+    if (Date.now() - slotsAskedAt >= QUEUED_HINT_MS) {
+      slotsAskedAt = Date.now();
+      await noteSlotWaits(handle, status, () => Promise.resolve((id) => plan.agents[id]?.taskQueue)).catch(() => undefined);
+    }
     for (const a of Object.values(status.agents)) {
-      if (shown.get(a.id) === a.state || a.state === 'pending') continue;
+      const newlyQueued = a.waitingFor !== undefined && !queuedSaid.has(a.id);
+      if ((shown.get(a.id) === a.state && !newlyQueued) || a.state === 'pending') continue;
       shown.set(a.id, a.state);
+      if (a.waitingFor !== undefined) queuedSaid.add(a.id);
       say({ type: 'agent', agent: a, elapsedMs: Date.now() - t0 });
     }
     if (status.phase === 'running' || status.phase === 'degraded') return status;

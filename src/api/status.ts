@@ -13,6 +13,7 @@ import { containerUsage } from '../activities/docker/usage';
 import { hasLimits } from '../process/cgroups';
 import type { JobStatus } from '../workflows/api';
 import { isNoWorker, jobPlan, jobStatus, serverView, type JobContext, type ServerView } from './jobs';
+import { noteSlotWaits } from './slot-waits';
 
 /** A job's status, and where it comes from. */
 export type JobReport =
@@ -53,6 +54,11 @@ export async function jobReport(ctx: JobContext, handle: WorkflowHandle, name: s
   const planOnce = () => (plan ??= jobPlan(handle));
   await noteMissingHostWorkers(ctx, handle, status, planOnce);
   await noteUsage(ctx, status, planOnce);
+  // A hint: the status stands without it if the server cannot say.
+  await noteSlotWaits(handle, status, async () => {
+    const p = await planOnce();
+    return (id) => p.agents[id]?.taskQueue;
+  }).catch(() => undefined);
   return { source: 'workflow', status, execution };
 }
 

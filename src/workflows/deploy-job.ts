@@ -67,6 +67,10 @@ const JOB_PRIORITY = 'job-priority-on-activities';
 // A watch returns at least this often even when nothing happens, so the workflow can
 // continue-as-new when Temporal suggests it.
 const WATCH_ROUND = '30 minutes';
+// Since this patch an agent's lastErrorAt after a crash is the time its watch found it (the
+// event's `at`), not the workflow's clock, which right after a worker restart still showed the
+// time of the task before it (12:34:34 for an exit found at 12:39:58, issue 23).
+const ERROR_TIME_FROM_WATCH = 'error-time-from-watch';
 export async function deployJob({ plan: initialPlan, carried, continueAsNewAfterEvents }: DeployJobInput): Promise<DeployJobResult> {
   const now = () => new Date().toISOString(); // workflow time: deterministic on replay
   const visible = patched(PAUSED_ATTRIBUTE_AND_STATUS_MEMO);
@@ -85,7 +89,8 @@ export async function deployJob({ plan: initialPlan, carried, continueAsNewAfter
   let changes = 0; // agent state changes so far (the memo's clock since MEMO_BY_CHANGES)
   const setAgent = (id: string, state: AgentState, extra: Partial<AgentStatus> = {}) => {
     changes++;
-    const stamp = extra.lastError !== undefined ? { lastErrorAt: now() } : 'lastError' in extra ? { lastErrorAt: undefined } : {};
+    const stamp =
+      extra.lastError !== undefined ? { lastErrorAt: extra.lastErrorAt ?? now() } : 'lastError' in extra ? { lastErrorAt: undefined } : {};
     // A process gone from the status takes its start time with it.
     const gone = 'pid' in extra && extra.pid === undefined ? { procStart: undefined } : {};
     Object.assign(status.agents[id], { state, since: now(), ...extra, ...stamp, ...gone });
@@ -281,19 +286,22 @@ export async function deployJob({ plan: initialPlan, carried, continueAsNewAfter
     const a = status.agents[ev.id];
     if (!agent || a.state !== 'healthy') return;
     const decision = decideCrash(ev, agent.restart, job.restartTimes[ev.id] ?? [], Date.now());
+    // When the watch found it (its own stamp, recorded in the activity's result): the workflow's
+    // clock showed the time of the task before a worker restart instead (issue 23).
+    const errorAt = ev.at !== undefined && patched(ERROR_TIME_FROM_WATCH) ? { lastErrorAt: ev.at } : {};
     if (decision.action === 'leave') {
-      setAgent(ev.id, decision.state, { pid: undefined, lastError: decision.lastError });
+      setAgent(ev.id, decision.state, { pid: undefined, lastError: decision.lastError, ...errorAt });
       settle();
       return;
     }
     job.restartTimes[ev.id] = decision.restartTimes;
     if (decision.action === 'give-up') {
-      setAgent(ev.id, 'failed', { pid: undefined, lastError: decision.lastError });
+      setAgent(ev.id, 'failed', { pid: undefined, lastError: decision.lastError, ...errorAt });
       settle();
       return;
     }
     const backoff = decision.backoffMs;
-    setAgent(ev.id, 'restarting', { lastError: decision.lastError, restarts: a.restarts + 1 });
+    setAgent(ev.id, 'restarting', { lastError: decision.lastError, restarts: a.restarts + 1, ...errorAt });
     settle();
     job.inFlight++;
     void (async () => {

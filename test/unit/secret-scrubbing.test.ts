@@ -2,7 +2,7 @@
 // source holds now), a secret written in parts is held back until whole, and a process
 // without keys meets an encrypted payload with a clear input error.
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scrubLogsWith, secretStartAtEnd } from '../../src/activities/agent-env';
@@ -40,6 +40,23 @@ test('the values an agent was given are kept (mode 0600) and scrubbed after its 
   writeFileSync(source, 'rotated-value\n');
   const agent = { id: 'a', deployment: { secrets: { K: `file:${source}` } } };
   expect(scrubValuesOf(dir, agent).sort()).toEqual(['given-value', 'rotated-value']);
+});
+
+test('an agent restarted with a rotated value: the value its earlier start was given stays scrubbed (its output is still in the logs)', () => {
+  const dir = join(mkdtempSync(join(tmpdir(), 'given-')), 'jobs', 'j', 'a');
+  rememberGiven(dir, ['before-rotation']);
+  rememberGiven(dir, ['after-rotation']);
+  expect(givenValues(dir)).toEqual(['before-rotation', 'after-rotation']);
+  // A restarted worker reads the same from the agent's folder.
+  expect(JSON.parse(readFileSync(join(dir, 'agent.secrets.json'), 'utf8'))).toEqual(['before-rotation', 'after-rotation']);
+  expect(scrubLogsWith({ stdout: 'old=before-rotation new=after-rotation\n', stderr: '' }, givenValues(dir)).stdout).toBe(
+    'old=[secret] new=[secret]\n',
+  );
+  // Bounded: an agent restarted for ever keeps the newest 64.
+  for (let i = 0; i < 70; i++) rememberGiven(dir, [`v${i}`]);
+  expect(givenValues(dir)).toHaveLength(64);
+  expect(givenValues(dir).at(-1)).toBe('v69');
+  expect(givenValues(dir)).not.toContain('before-rotation');
 });
 
 test('a process without keys meets an encrypted payload with an input error naming the key, not "Unknown encoding"', async () => {

@@ -2,10 +2,10 @@
 // host would run them (this machine plays the host, as any user, no root), with hostile
 // values in every place a job value can reach.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeEnd, parseStatus, remoteEnvOf } from '../../src/activities/ssh/runner';
+import { createSshRunner, describeEnd, parseStatus, remoteEnvOf } from '../../src/activities/ssh/runner';
 import { remotePath, shellQuote } from '../../src/activities/ssh/quoting';
 import {
   afterBegin,
@@ -302,6 +302,58 @@ describe('secrets and a clean environment on the host', () => {
       ['CRLF_KEY', `${HOSTILE[0]}\r\n`],
     ]);
     nothingPwned();
+  });
+
+  test("the values a start was given are kept on the host (0600), beside earlier starts', and read back after the file changed or went away", async () => {
+    const workdir = join(tmp, 'w-given');
+    mkdirSync(join(workdir, 'keys'), { recursive: true });
+    writeFileSync(join(workdir, 'keys', 'api'), 'given-v1\n');
+    const agent = envAgent(workdir, join(tmp, 'given-environ.bin'), { secrets: { API_KEY: 'file:keys/api', DB: 'env:WORKER_DB' } });
+    const start = (workerDb: string) => sh(startScript('scripts-ut', agent, 'now', SRV, remoteEnvOf(agent, { WORKER_DB: workerDb })));
+    expect(lines(start('env-v1'), 'A2A-DEPLOY-STARTED')).toHaveLength(1);
+    const kept = join(workdir, '.a2a-deploy', 'scripts-ut', 'echo', 'agent.secrets');
+    expect(statSync(kept).mode & 0o777).toBe(0o600);
+    const read = () => {
+      const out = sh(secretFilesScript(workdir, { API_KEY: 'keys/api' }, { job: 'scripts-ut', agent: 'echo' }));
+      const hex = (l: string) => Buffer.from(l.split(' ').at(-1)!, 'hex').toString();
+      return { given: lines(out, 'A2A-DEPLOY-GIVEN').map(hex), now: lines(out, 'A2A-DEPLOY-SECRET').map(hex) };
+    };
+    expect(read()).toEqual({ given: ['env-v1', 'given-v1'], now: ['given-v1\n'] });
+    writeFileSync(join(workdir, 'keys', 'api'), 'rotated-v2\n');
+    expect(read()).toEqual({ given: ['env-v1', 'given-v1'], now: ['rotated-v2\n'] });
+    // Started again with the rotated file: the first start's values stay (its output is in the logs).
+    await new Promise((r) => setTimeout(r, 200)); // the first copy (cp) is done
+    expect(lines(start('env-v1'), 'A2A-DEPLOY-STARTED')).toHaveLength(1);
+    rmSync(join(workdir, 'keys', 'api'));
+    expect(read()).toEqual({ given: ['env-v1', 'given-v1', 'rotated-v2'], now: [] });
+    // Nothing kept for an agent never started here, and a missing workdir is no error.
+    expect(lines(sh(secretFilesScript(join(tmp, 'nowhere'), {}, { job: 'scripts-ut', agent: 'other' })), 'A2A-DEPLOY-GIVEN')).toEqual([]);
+  });
+
+  test('the SSH runner scrubs logs of the value an agent was given after its file: source on the host changed or went away', async () => {
+    const workdir = join(tmp, 'w-runner');
+    mkdirSync(join(workdir, 'keys'), { recursive: true });
+    writeFileSync(join(workdir, 'keys', 'api'), 'host-given-7f3a\n');
+    // The pool, played by a local sh as the host would run each script.
+    const pool = { run: async (_d: unknown, _b: unknown, body: string) => ({ code: 0, stdout: sh(body), stderr: '' }) };
+    const runner = createSshRunner({ pool: pool as never, serverMarker: SRV });
+    const agent = {
+      ...envAgent(workdir, join(tmp, 'unused'), { secrets: { API_KEY: 'file:keys/api' } }),
+      run: { command: ['/bin/sh', '-c', 'echo "key=$API_KEY"; echo "err=$API_KEY" >&2'], args: [] },
+    } as AgentPlan;
+    await runner.startAgent({ job: 'scripts-run', agent });
+    const log = join(workdir, '.a2a-deploy', 'scripts-run', 'echo', 'stdout.log');
+    for (let i = 0; i < 200 && !(existsSync(log) && readFileSync(log, 'utf8').includes('key=')); i++)
+      await new Promise((r) => setTimeout(r, 25));
+    writeFileSync(join(workdir, 'keys', 'api'), 'host-rotated-19c0\n');
+    const rotated = await runner.readLogs({ job: 'scripts-run', agent, tail: 10 });
+    rmSync(join(workdir, 'keys', 'api'));
+    const removed = await runner.readLogs({ job: 'scripts-run', agent, tail: 10 });
+    for (const chunk of [rotated, removed]) {
+      expect(chunk.stdout).toContain('key=[secret]');
+      expect(chunk.stderr).toContain('err=[secret]');
+      expect(chunk.stdout + chunk.stderr).not.toContain('host-given-7f3a');
+    }
   });
 
   test('an unreadable file: secret ends the start before anything is found, stopped or started', () => {

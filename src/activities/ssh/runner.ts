@@ -107,14 +107,15 @@ const query = (a: { id: string; pid: number; deployment: DeploymentPlan }): Stat
  */
 export function remoteEnvOf(agent: AgentPlan, workerEnv: NodeJS.ProcessEnv): RemoteEnv {
   const { env, files } = splitSecretRefs(agent.deployment.secrets);
+  const secrets = resolveSecretsOrFail(agent.id, env, workerEnv);
   const values = buildAgentEnv({
     base: false,
     workerEnv,
     inherit: agent.deployment.inheritEnv,
     planEnv: agent.env,
-    secrets: resolveSecretsOrFail(agent.id, env, workerEnv),
+    secrets,
   });
-  return { values, files };
+  return { values, files, secrets: Object.values(secrets) };
 }
 
 export function createSshRunner({ pool, serverMarker }: SshRunnerDeps): RunnerActivities {
@@ -126,16 +127,18 @@ export function createSshRunner({ pool, serverMarker }: SshRunnerDeps): RunnerAc
   const status = async (d: DeploymentPlan, baseDir: string, job: string, agents: StatusQuery[], waitGoneMs = 0) =>
     parseStatus((await remote(d, baseDir, statusScript(job, serverMarker, agents, waitGoneMs), COMMAND_TIMEOUT_MS + waitGoneMs)).stdout);
 
-  /** An agent's secret values, to scrub what it printed: `env:` ones from this worker, `file:`
-   *  ones read on its host (through the connection). Throws rather than leave output unscrubbed. */
-  const secretsOf = async (id: string, d: DeploymentPlan, baseDir: string): Promise<string[]> => {
+  /** An agent's secret values, to scrub what it printed: the values its starts were given (kept
+   *  on its host, see scripts.ts keepGiven), `env:` ones from this worker now, `file:` ones read
+   *  on its host now (through the connection). Throws rather than leave output unscrubbed. */
+  const secretsOf = async (job: string, id: string, d: DeploymentPlan, baseDir: string): Promise<string[]> => {
     const { env, files } = splitSecretRefs(d.secrets);
     const values = secretValues(id, env, process.env);
-    if (Object.keys(files).length === 0) return values;
-    const out = (await remote(d, baseDir, secretFilesScript(d.workdir, files))).stdout;
-    for (const l of lines(out, 'A2A-DEPLOY-SECRET'))
-      values.push(secretFileText(Buffer.from(l.split(' ')[1] ?? '', 'hex').toString('utf8')));
-    return values;
+    if (!d.secrets || Object.keys(d.secrets).length === 0) return values;
+    const out = (await remote(d, baseDir, secretFilesScript(d.workdir, files, { job, agent: id }))).stdout;
+    const text = (l: string) => Buffer.from(l.split(' ').at(-1) ?? '', 'hex').toString('utf8');
+    for (const l of lines(out, 'A2A-DEPLOY-GIVEN')) values.push(text(l));
+    for (const l of lines(out, 'A2A-DEPLOY-SECRET')) values.push(secretFileText(text(l)));
+    return [...new Set(values.filter((v) => v.length > 0))];
   };
 
   /** The last lines of a remote log of an agent (for error messages), scrubbed of its secrets. */
@@ -143,7 +146,7 @@ export function createSshRunner({ pool, serverMarker }: SshRunnerDeps): RunnerAc
     try {
       const [out, secrets] = await Promise.all([
         remote(d, baseDir, tailScript(job, id, d.workdir, 'stderr', STDERR_LINES)),
-        secretsOf(id, d, baseDir),
+        secretsOf(job, id, d, baseDir),
       ]);
       return scrub(lastLines(out.stdout, STDERR_LINES), secrets);
     } catch (e) {
@@ -340,7 +343,11 @@ export function createSshRunner({ pool, serverMarker }: SshRunnerDeps): RunnerAc
         const text = out.slice(nl + 1);
         return { size, text: offsets ? text : lastLines(text, tail) };
       };
-      const [out, err, secrets] = await Promise.all([read('stdout'), read('stderr'), secretsOf(agent.id, agent.deployment, agent.baseDir)]);
+      const [out, err, secrets] = await Promise.all([
+        read('stdout'),
+        read('stderr'),
+        secretsOf(job, agent.id, agent.deployment, agent.baseDir),
+      ]);
       // Logs travel through Temporal: scrubbed like the stderr tails.
       return scrubLogsWith({ stdout: out.text, stderr: err.text, offsets: { stdout: out.size, stderr: err.size } }, secrets);
     },

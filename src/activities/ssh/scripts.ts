@@ -125,6 +125,8 @@ export interface RemoteEnv {
   values: Record<string, string>;
   /** `file:` secrets by variable name: paths read on the host (relative to the workdir, `~/` the home) */
   files: Record<string, string>;
+  /** the `env:` secrets' values (also in `values`): kept on the host with the file: ones, to scrub with */
+  secrets?: string[];
 }
 
 const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -167,19 +169,39 @@ export function startScript(job: string, agent: AgentPlan, startedAt: string, se
     cgroupStep(server, job, agent),
     `a2a_WRAPPER=${shellQuote(WRAPPER)}`,
     agentEnvFunction(env, { [MARKER]: marker, [SPEC]: agent.specHash, [SERVER]: server }),
+    keepGiven(env),
     `a2a_launch ${shellQuote(agent.id)} ${shellQuote(startedAt)} ${shellQuote(agent.specHash)} ${words.join(' ')}`,
   ]
     .filter((l) => l !== '')
     .join('\n');
 }
 
-/** Prints each readable `file:` secret's content in hex (sh/lib.sh a2a_secret_hex), so the worker can scrub the agent's output of it. */
-export function secretFilesScript(workdir: string | undefined, files: Record<string, string>): string {
+/** Keeps the agent's secret values in its folder on the host (sh/lib.sh a2a_keep_given); none: nothing. */
+function keepGiven(env: RemoteEnv): string {
+  const count = Object.keys(env.files).length;
+  const hex = (env.secrets ?? []).filter((v) => v.length > 0).map((v) => Buffer.from(v, 'utf8').toString('hex'));
+  return count + hex.length === 0 ? '' : `a2a_keep_given ${count}${hex.map((h) => ` ${shellQuote(h)}`).join('')}`;
+}
+
+/**
+ * Prints the values the agent's starts were given (sh/lib.sh a2a_given_hex), then each readable
+ * `file:` secret's content now (a2a_secret_hex), all in hex, so the worker can scrub the agent's
+ * output of them: what it was given, even after the file changed or went away, and what it holds.
+ */
+export function secretFilesScript(
+  workdir: string | undefined,
+  files: Record<string, string>,
+  given?: { job: string; agent: string },
+): string {
+  const wd = workdir ?? '~';
   return [
-    `cd ${remotePath(workdir ?? '~')} 2>/dev/null || exit 0`,
+    given ? `a2a_given_hex ${remotePath(wd)} ${shellQuote(wd)} ${shellQuote(`.a2a-deploy/${given.job}/${given.agent}`)}` : '',
+    `cd ${remotePath(wd)} 2>/dev/null || exit 0`,
     ...Object.entries(files).map(([name, path]) => `a2a_secret_hex ${shellQuote(name)} ${remotePath(path)}`),
     ':',
-  ].join('\n');
+  ]
+    .filter((l) => l !== '')
+    .join('\n');
 }
 
 /** Removes the agent's pid file (quietly). */

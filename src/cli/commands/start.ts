@@ -28,7 +28,8 @@ export async function run(argv: string[]): Promise<number> {
     if (e.type === 'agent') {
       const a = e.agent;
       const secs = (e.elapsedMs / 1000).toFixed(1).padStart(5);
-      process.stdout.write(`  ${secs}s  stage ${a.stage}  ${a.id.padEnd(20)} ${a.state}${a.pid ? ` (pid ${a.pid})` : ''}\n`);
+      const waiting = a.waitingFor ? `: ${a.waitingFor}` : '';
+      process.stdout.write(`  ${secs}s  stage ${a.stage}  ${a.id.padEnd(20)} ${a.state}${a.pid ? ` (pid ${a.pid})` : ''}${waiting}\n`);
     }
   };
   let result;

@@ -163,6 +163,42 @@ a2a_secret_hex() {
   return 0
 }
 
+# a2a_keep_given COUNT [HEX...]: keeps the secret values the agent is about to be given in
+# "$D/agent.secrets", one hex line each, readable by its owner only (the local runner keeps them
+# in its folder the same way): the env: ones as the worker sends them (HEX), the file: ones as
+# read above (a2a_s0 .. a2a_s<COUNT-1>, through a pipe: printf is a builtin, so no argv shows
+# them). The lines of earlier starts stay, since their output is still in the log files; the
+# newest 64 are kept. So what the agent prints stays scrubbed after a file: source on the host
+# changed or went away (a2a_given_hex reads them back).
+a2a_keep_given() {
+  a2a_n=$1
+  shift
+  (
+    umask 077
+    {
+      [ -f "$D/agent.secrets" ] && cat "$D/agent.secrets"
+      for a2a_h in "$@"; do echo "$a2a_h"; done
+      a2a_i=0
+      while [ "$a2a_i" -lt "$a2a_n" ]; do
+        # a2a_i is a number: the expansion below names a2a_s0, a2a_s1, ... only.
+        eval "printf '%s' \"\$a2a_s$a2a_i\"" | od -An -v -tx1 | tr -d ' \n'
+        echo
+        a2a_i=$((a2a_i + 1))
+      done
+    } | awk 'NF && !seen[$0]++' | tail -n 64 > "$D/.agent.secrets.$$" && mv -f "$D/.agent.secrets.$$" "$D/agent.secrets"
+  )
+}
+
+# a2a_given_hex WORKDIR AS_WRITTEN DIR: prints each value a2a_keep_given kept for the agent in
+# DIR as `A2A-DEPLOY-GIVEN HEX`; nothing when none was kept (or the workdir is gone).
+a2a_given_hex() {
+  (
+    a2a_enter "$1" "$2" "$3" > /dev/null
+    [ -r "$D/agent.secrets" ] && sed 's/^/A2A-DEPLOY-GIVEN /' "$D/agent.secrets"
+  )
+  return 0
+}
+
 # a2a_any_alive SERVER PID MARKER [PID MARKER...]: some of these agents still runs.
 a2a_any_alive() {
   a2a_sv=$1
