@@ -215,7 +215,9 @@ describe('host networking', () => {
     // `quiet` never listens: two missed health checks (HEALTH_EVERY_MS, 10 s, apart) make it unhealthy,
     // after `dying` has exited at 1.5 s.
     const exited = await dockerRunner.watchAgents({ job: JOB, agents: [watched(dying, a), watched(quiet, b)], unhealthyAfter: 2 });
-    expect(exited).toEqual([{ id: 'dying', kind: 'exited', exitCode: 4, detail: "agent 'dying' exited with code 4", stderr: 'bye now' }]);
+    expect(exited).toEqual([
+      { id: 'dying', kind: 'exited', exitCode: 4, detail: "agent 'dying' exited with code 4", stderr: 'bye now', at: expect.any(String) },
+    ]);
     const unhealthy = await dockerRunner.watchAgents({ job: JOB, agents: [watched(quiet, b)], unhealthyAfter: 2 });
     expect(unhealthy).toEqual([
       expect.objectContaining({
